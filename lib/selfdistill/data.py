@@ -1,0 +1,20 @@
+"""Data embedded in the library: nothing here downloads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["toy_sine"]
+
+# mobahi2020 §7's illustrative example, y = sin(2πx) + N(0, 0.5²) noise at x = 0, 0.1, ..., 1; the
+# noisy values as published by a later reproduction (see shared/papers/mobahi2020.md §7).
+_TOY_Y = (
+    0.38476636465198066, 1.2333967683416893, 1.33232242218057, 0.6920159488889518,
+    -0.29756145531871736, -0.24189291901377769, -0.7964485769175675, -0.9616480167034174,
+    -0.49672509509916934, -0.3469066003991437, 0.5589512650600734,
+)
+
+
+def toy_sine() -> tuple[np.ndarray, np.ndarray]:
+    """The 11-point toy problem: ``x`` (11,) on [0, 1] and noisy ``y`` (11,), float64."""
+    return np.linspace(0.0, 1.0, 11), np.array(_TOY_Y, dtype=np.float64)

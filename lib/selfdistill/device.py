@@ -1,0 +1,64 @@
+"""Device and dtype choice, and seeding.
+
+The device is resolved once (``"auto"`` means CUDA when present, else CPU) and passed down.
+Verification maths runs in float64 (:data:`VERIFY_DTYPE`).
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from .validate import check_int
+
+__all__ = ["VERIFY_DTYPE", "resolve_device", "seed_everything", "as_tensor"]
+
+#: dtype of every computation that a claim checks
+VERIFY_DTYPE = torch.float64
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a ``torch.device`` into a device.
+
+    ``"auto"`` is CUDA when available, else CPU. Asking for CUDA where there is none raises.
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
+        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device = {device!r} is not a device; accepted: 'auto', 'cpu', 'cuda', 'cuda:N'"
+            ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device = {device!r} asks for CUDA but none is available; use 'auto'")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device = {device!r} is not supported; accepted: 'auto', 'cpu', 'cuda'")
+    return resolved
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); return a CPU generator seeded the same.
+
+    CPU runs with the same seed are repeatable; CUDA runs are as repeatable as their kernels.
+    """
+    check_int("seed", seed, 0, 2**63 - 1)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def as_tensor(
+    name: str, value, device: torch.device, dtype: torch.dtype = VERIFY_DTYPE
+) -> torch.Tensor:
+    """Convert array-likes to a tensor on ``device`` with ``dtype`` (float64 by default)."""
+    try:
+        return torch.as_tensor(value, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} could not be read as a numeric array: {err}") from None

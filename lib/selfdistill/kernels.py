@@ -1,0 +1,129 @@
+"""Kernels as Green's functions of regularisers (mobahi2020, Section 1).
+
+A regulariser ``R(f) = ∫∫ u(x, x') f(x) f(x') dx dx'`` has the Green's function ``g`` with
+``∫ u(x, x') g(x', t) dx' = δ(x - t)``. On the whole line, with the Fourier convention
+``ĝ(ω) = ∫ g(x) e^{-iωx} dx``, that reads ``ĝ(ω) = 1 / û(ω)``: :meth:`symbol` returns ``û``.
+
+Each kernel is a frozen dataclass; calling it on inputs ``x`` of shape ``(n,)`` or ``(n, d)`` and
+``t`` of shape ``(m,)`` or ``(m, d)`` returns the ``(n, m)`` matrix ``g(x_i, t_j)`` on the inputs'
+device and dtype. The Gram matrix of the paper, ``G[j, k] = g(x_j, x_k) / K``, is built in
+:mod:`selfdistill.hilbert`, which owns the ``1/K``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .validate import check_finite, check_in_range, check_ndim, check_positive
+
+__all__ = ["ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel"]
+
+
+def _as_points(name: str, x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    check_ndim(name, x, (1, 2))
+    check_finite(name, x)
+    points = x[:, None] if x.ndim == 1 else x
+    if dim is not None and points.shape[1] != dim:
+        raise ValueError(
+            f"{name} has shape {tuple(x.shape)}; this kernel is defined for {dim}-dimensional "
+            f"inputs, shape (n,) or (n, {dim})"
+        )
+    return points
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Base class: a symmetric kernel ``g(x, t)`` that is a regulariser's Green's function."""
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def symbol(self, omega: torch.Tensor) -> torch.Tensor:
+        """Fourier symbol ``û(ω)`` of the regulariser (whole-line kernels only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no whole-line Fourier symbol")
+
+
+@dataclass(frozen=True)
+class ExponentialKernel(Kernel):
+    """``g(x, t) = exp(-|x - t| / ℓ) / (2ℓ)``: Green's function of ``R(f) = ∫ f² + ℓ² f'²`` on ℝ.
+
+    The operator is ``u = 1 - ℓ² d²/dx²``, with symbol ``û(ω) = 1 + ℓ²ω²``. One-dimensional inputs.
+    """
+
+    length: float
+
+    def __post_init__(self) -> None:
+        check_positive("length", self.length)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        xs, ts = _as_points("x", x, 1), _as_points("t", t, 1)
+        ell = self.length
+        return torch.exp(-(xs - ts.T).abs() / ell) / (2 * ell)
+
+    def symbol(self, omega: torch.Tensor) -> torch.Tensor:
+        return 1 + (self.length * omega) ** 2
+
+
+@dataclass(frozen=True)
+class NeumannExponentialKernel(Kernel):
+    """Green's function of ``R(f) = ∫_a^b f² + ℓ² f'²`` on ``[a, b]`` with free ends.
+
+    ``g(x, t) = cosh((min - a)/ℓ) cosh((b - max)/ℓ) / (ℓ sinh((b - a)/ℓ))`` with ``min, max`` of
+    ``x, t``: the solution of ``g - ℓ² g'' = δ_t`` with ``g'(a) = g'(b) = 0``, which a plain
+    discretisation of ``R`` on ``[a, b]`` approximates. It tends to :class:`ExponentialKernel`
+    as the interval grows around the data. Evaluated in a form that cannot overflow.
+    """
+
+    length: float
+    lower: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        check_positive("length", self.length)
+        check_in_range("upper", self.upper, self.lower, math.inf, lower_open=True)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        xs, ts = _as_points("x", x, 1), _as_points("t", t, 1)
+        for name, pts in (("x", xs), ("t", ts)):
+            if bool((pts < self.lower).any() or (pts > self.upper).any()):
+                raise ValueError(
+                    f"{name} has points outside the kernel's domain "
+                    f"[{self.lower:g}, {self.upper:g}]"
+                )
+        ell = self.length
+        lo = torch.minimum(xs, ts.T)
+        hi = torch.maximum(xs, ts.T)
+        alpha = (lo - self.lower) / ell
+        beta = (self.upper - hi) / ell
+        span = (self.upper - self.lower) / ell
+        # cosh(α)cosh(β)/sinh(S) = e^{-(S-α-β)} (1+e^{-2α})(1+e^{-2β}) / (2 (1-e^{-2S}))
+        num = torch.exp(-(hi - lo) / ell) * (1 + torch.exp(-2 * alpha)) * (1 + torch.exp(-2 * beta))
+        return num / (2 * ell * -math.expm1(-2 * span))
+
+
+@dataclass(frozen=True)
+class GaussianKernel(Kernel):
+    """``g(x, t) = (2πσ²)^{-d/2} exp(-|x - t|² / (2σ²))``, any dimension ``d``.
+
+    Green's function of ``R(f) = Σ_m σ^{2m} / (m! 2^m) ∫ |D^m f|²``, whose symbol is
+    ``û(ω) = Σ_m (σ²|ω|²/2)^m / m! = exp(σ²|ω|²/2)`` (Yuille and Grzywacz 1989).
+    """
+
+    width: float
+
+    def __post_init__(self) -> None:
+        check_positive("width", self.width)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        xs = _as_points("x", x)
+        ts = _as_points("t", t, xs.shape[1])
+        d = xs.shape[1]
+        # explicit differences: cdist's matrix-product path loses digits near the diagonal
+        sq = (xs[:, None, :] - ts[None, :, :]).square().sum(-1)
+        return torch.exp(-sq / (2 * self.width**2)) / (2 * math.pi * self.width**2) ** (d / 2)
+
+    def symbol(self, omega: torch.Tensor) -> torch.Tensor:
+        return torch.exp((self.width * omega) ** 2 / 2)
