@@ -1,9 +1,9 @@
 """An independent route to (E1): discretise ``R(f) = ∫_a^b f² + ℓ² f'²`` and solve directly.
 
-Nothing here uses a Green's function, a representer form or an eigendecomposition. On the grid
-``s_i = a + i h`` (``i = 0..N``) the regulariser becomes ``R_h(f) = fᵀ M f`` with
-``M = diag(w) + (ℓ²/h) L``: trapezoid weights ``w`` and the free-end difference Laplacian ``L``.
-``f(x_k)`` is read off by linear interpolation, ``f(x) ≈ S f``. The constrained problem
+Nothing here uses a Green's function, a representer form or an eigendecomposition. On a grid
+of spacing about ``h = (b - a) / N`` that has every data point as a node, the regulariser becomes
+``R_h(f) = fᵀ M f``: trapezoid weights for ``∫ f²`` and first differences for ``ℓ² ∫ f'²`` (free
+ends). ``S`` picks the data nodes, ``f(x_k) = (S f)_k``. The constrained problem
 
     minimise fᵀ M f  subject to  (1/K) ‖S f - y‖² ≤ ε
 
@@ -28,42 +28,55 @@ __all__ = ["DiscreteSolution", "convergence_order", "solve_discretised"]
 
 @dataclass(frozen=True)
 class DiscreteSolution:
-    """Grid nodes ``s`` (``N+1``), values ``f`` on them (``(N+1,)`` or ``(N+1, C)``), and ``c``."""
+    """Grid nodes ``s``, values ``f`` on them (``(n,)`` or ``(n, C)``), ``c``, and the nominal
+    cell count ``n_cells`` (spacing ``h = (b - a) / n_cells``; the data points are extra nodes)."""
 
     s: np.ndarray
     f: np.ndarray
     c: float
     training_error: float
+    n_cells: int
 
     @property
     def h(self) -> float:
-        return float(self.s[1] - self.s[0])
+        return float(self.s[-1] - self.s[0]) / self.n_cells
 
     @property
     def collapsed(self) -> bool:
         return math.isinf(self.c)
 
 
-def _interpolation(x: np.ndarray, lower: float, h: float, n_cells: int):
-    """Cell index ``i`` and weight ``θ`` with ``f(x) ≈ (1-θ) f_i + θ f_{i+1}``."""
-    pos = (x - lower) / h
-    i = np.clip(np.floor(pos).astype(int), 0, n_cells - 1)
-    return i, pos - i
+def _nodes(x: np.ndarray, lower: float, upper: float, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """A quasi-uniform grid that contains every data point as a node, and each point's node index.
+
+    Uniform nodes closer than ``h/4`` to a data point give way to it, so cells stay within
+    ``[h/4, 5h/4]``. Data on nodes matter: the solution has a kink at each ``x_k``, and a kink
+    inside a cell would cost the scheme its second order.
+    """
+    h = (upper - lower) / n_cells
+    uniform = lower + h * np.arange(n_cells + 1)
+    data = np.unique(x)
+    near = np.abs(uniform[:, None] - data[None, :]).min(axis=1) < h / 4
+    keep = uniform[~near | (np.arange(n_cells + 1) == 0) | (np.arange(n_cells + 1) == n_cells)]
+    nodes = np.unique(np.concatenate([keep, data]))
+    return nodes, np.searchsorted(nodes, x)
 
 
-def _banded_system(
-    c: float, K: int, length: float, h: float, n_cells: int, i: np.ndarray, theta: np.ndarray
-) -> np.ndarray:
-    """Upper banded form (2 rows) of ``cK M + SᵀS``."""
-    n = n_cells + 1
-    diag = np.full(n, 2.0 * length**2 / h + h)
-    diag[[0, -1]] = length**2 / h + h / 2
-    upper = np.full(n, -(length**2) / h)
+def _banded_system(c: float, K: int, length: float, nodes: np.ndarray, index: np.ndarray
+                   ) -> np.ndarray:
+    """Upper banded form (2 rows) of ``cK M + SᵀS`` on a non-uniform grid."""
+    cells = np.diff(nodes)
+    weights = np.zeros(nodes.size)  # trapezoid weights of ∫ f²
+    weights[:-1] += cells / 2
+    weights[1:] += cells / 2
+    stiff = length**2 / cells  # ℓ² ∫ f'² with first differences
+    diag = weights.copy()
+    diag[:-1] += stiff
+    diag[1:] += stiff
+    upper = np.zeros(nodes.size)
+    upper[1:] = -stiff
     ab = np.vstack([upper, diag]) * (c * K)
-    np.add.at(ab[1], i, (1 - theta) ** 2)
-    np.add.at(ab[1], i + 1, theta**2)
-    np.add.at(ab[0], i + 1, theta * (1 - theta))
-    ab[0, 0] = 0.0
+    np.add.at(ab[1], index, 1.0)
     return ab
 
 
@@ -93,26 +106,20 @@ def solve_discretised(
     if x.min() < lower or x.max() > upper:
         raise ValueError(f"x has points outside [lower, upper] = [{lower:g}, {upper:g}]")
     K = x.shape[0]
-    h = (upper - lower) / n_cells
-    s = lower + h * np.arange(n_cells + 1)
-    i, theta = _interpolation(x, lower, h, n_cells)
+    s, index = _nodes(x, lower, upper, n_cells)
 
     if float(np.sum(y**2)) <= K * eps:
-        return DiscreteSolution(s=s, f=np.zeros((n_cells + 1,) + y.shape[1:]), c=math.inf,
-                                training_error=float(np.sum(y**2)) / K)
+        return DiscreteSolution(s=s, f=np.zeros((s.size,) + y.shape[1:]), c=math.inf,
+                                training_error=float(np.sum(y**2)) / K, n_cells=n_cells)
 
-    rhs = np.zeros((n_cells + 1,) + y.shape[1:])
-    w = theta if y.ndim == 1 else theta[:, None]
-    np.add.at(rhs, i, (1 - w) * y)
-    np.add.at(rhs, i + 1, w * y)
+    rhs = np.zeros((s.size,) + y.shape[1:])
+    np.add.at(rhs, index, y)
 
     def solve(c: float) -> np.ndarray:
-        return solveh_banded(_banded_system(c, K, length, h, n_cells, i, theta), rhs)
+        return solveh_banded(_banded_system(c, K, length, s, index), rhs)
 
     def error(f: np.ndarray) -> float:
-        w_f = (1 - theta) if f.ndim == 1 else (1 - theta)[:, None]
-        fit = w_f * f[i] + (1 - w_f) * f[i + 1]
-        return float(np.sum((fit - y) ** 2)) / K
+        return float(np.sum((f[index] - y) ** 2)) / K
 
     def excess(log_c: float) -> float:
         return error(solve(math.exp(log_c))) - eps
@@ -124,7 +131,7 @@ def solve_discretised(
         hi += 4.0
     log_c = brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     f = solve(math.exp(log_c))
-    return DiscreteSolution(s=s, f=f, c=math.exp(log_c), training_error=error(f))
+    return DiscreteSolution(s=s, f=f, c=math.exp(log_c), training_error=error(f), n_cells=n_cells)
 
 
 def convergence_order(h: np.ndarray, err: np.ndarray) -> float:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with its book and test extras. Sourced by book.sh and
+# test.sh; reinstalls only when pyproject.toml or the torch request changed.
+#   SELFDISTILL_TORCH  what to ask pip for torch (default torch==2.13.0; e.g. a CUDA build's spec)
+#   PYTHON             the interpreter that creates the venv (default python3, needs >= 3.10)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python_cmd=${PYTHON:-python3}
+torch_spec=${SELFDISTILL_TORCH:-torch==2.13.0}
+"$python_cmd" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+  echo "setup-env: $python_cmd is older than 3.10; set PYTHON to a newer interpreter" >&2; exit 2; }
+[ -x .venv/bin/python ] || "$python_cmd" -m venv .venv
+stamp=.venv/.selfdistill-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_spec"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup-env: installing $torch_spec and selfdistill[book,test] into .venv"
+  .venv/bin/python -m pip install --quiet "$torch_spec"
+  .venv/bin/python -m pip install --quiet -e ".[book,test]"
+  echo "$want" > "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"

@@ -1,0 +1,49 @@
+"""Test configuration: nbval runs on golden notebooks whose inputs are re-synced from the text.
+
+``tests/golden/<chapter>.ipynb`` holds the approved outputs of the cells tagged
+``nbval-check-output`` (written by ``selfdistill golden``). Before collection, each is combined with
+the current inputs of ``notebooks/<chapter>.md`` into ``tests/_nbval/`` (ignored by git), which
+nbval then executes and compares (``--nbval-lax``: only the tagged cells). Claims written by these
+runs go to a scratch folder, not to the book's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+from jupytext.combine import combine_inputs_with_outputs
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+GOLDEN = TESTS / "golden"
+SYNCED = TESTS / "_nbval"
+
+collect_ignore = ["golden"]
+
+
+def sync_golden_notebooks() -> list[Path]:
+    """Write golden outputs combined with current text inputs to ``tests/_nbval``."""
+    shutil.rmtree(SYNCED, ignore_errors=True)
+    SYNCED.mkdir()
+    written = []
+    for golden in sorted(GOLDEN.glob("*.ipynb")):
+        source = REPO / "notebooks" / f"{golden.stem}.md"
+        if not source.exists():
+            continue  # tests/test_golden.py reports golden notebooks without a source
+        combined = combine_inputs_with_outputs(
+            jupytext.read(source), nbformat.read(golden, as_version=4), fmt="md:myst"
+        )
+        target = SYNCED / golden.name
+        nbformat.write(combined, target)
+        written.append(target)
+    return written
+
+
+os.environ["SELFDISTILL_CLAIMS_DIR"] = tempfile.mkdtemp(prefix="selfdistill-nbval-claims-")
+os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+sync_golden_notebooks()

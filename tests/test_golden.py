@@ -1,0 +1,46 @@
+"""Guards: nbval must have something to compare in every chapter, or it silently checks nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from selfdistill.chapters import find_chapters
+from selfdistill.cli import CHECK_TAG
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SYNCED = Path(__file__).resolve().parent / "_nbval"  # written by conftest.py before collection
+
+CHAPTERS = sorted(find_chapters())
+
+
+def _tagged(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_is_a_jupytext_notebook_with_claim_cells(name):
+    text = find_chapters()[name].path.read_text(encoding="utf-8")
+    assert text.startswith("---\njupytext:"), "front matter missing: code cells would not run"
+    assert _tagged(jupytext.reads(text, fmt="md:myst")), f"{name} has no {CHECK_TAG} cell"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_golden_notebook_has_outputs_for_every_tagged_cell(name):
+    golden = GOLDEN / f"{name}.ipynb"
+    assert golden.exists(), f"no golden notebook: run `selfdistill golden {name}` and commit it"
+    synced = nbformat.read(SYNCED / f"{name}.ipynb", as_version=4)
+    source = jupytext.read(find_chapters()[name].path)
+    assert len(_tagged(synced)) == len(_tagged(source))
+    for cell in _tagged(synced):
+        assert cell.outputs, (
+            f"{name}: tagged cell has no approved output (inputs changed since the golden "
+            f"notebook was made?): {cell.source[:80]!r}; regenerate with `selfdistill golden {name}`"
+        )
+
+
+def test_every_golden_notebook_has_a_chapter():
+    assert sorted(p.stem for p in GOLDEN.glob("*.ipynb")) == CHAPTERS
