@@ -51,7 +51,7 @@ def run(K: int, n_eps: int, device: torch.device) -> dict:
     start = time.perf_counter()
     usual = [usual_route(G, y, e) for e in budgets]
     t_usual = time.perf_counter() - start
-    agree = max(abs(a - b) / b for a, b in zip(fast, usual))
+    agree = max(abs(a - b) / b for a, b in zip(fast, usual, strict=True))
     return {"K": K, "n_eps": n_eps, "library_s": t_fast, "usual_s": t_usual,
             "speedup": t_usual / t_fast, "max_rel_diff_c": agree}
 

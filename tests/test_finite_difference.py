@@ -120,6 +120,28 @@ def test_solve_discretised_collapses_to_zero(factor, y_shape):
     assert_close(solution.s, np.linspace(0.0, 1.0, 81), rtol=0.0, atol=tol("roundoff"))
 
 
+@pytest.mark.parametrize("n_cells", [20, 40, 160])
+@pytest.mark.parametrize("data", ["toy", "random"])
+def test_grid_has_every_data_point_as_a_node(n_cells, data):
+    x, y = (X_TOY, Y_TOY) if data == "toy" else random_data()
+    lower, upper = -0.2, 1.3
+    solution = solve_discretised(x, y, 0.1 * float(np.mean(y**2)), 0.1, lower, upper, n_cells)
+    s, h = solution.s, solution.h
+    assert solution.n_cells == n_cells
+    assert h == pytest.approx((upper - lower) / n_cells, rel=tol("roundoff"))
+    assert s[0] == lower and s[-1] == upper
+    assert np.all(np.diff(s) > 0), "nodes must be strictly increasing"
+    assert np.isin(x, s).all(), "every data point must be a node, exactly"
+    assert solution.f.shape == s.shape
+    cells = np.diff(s)
+    # uniform nodes within h/4 of a data point give way to it: a cell ends at two uniform nodes
+    # (h), at a kept uniform node and a data point (>= h/4; the end nodes are always kept), or
+    # at two data points; and it spans at most two displaced nodes: h + 2 · h/4
+    gaps = np.diff(np.concatenate([[lower], np.sort(x), [upper]]))
+    assert cells.min() >= min(h / 4, gaps.min()) * (1 - tol("roundoff"))
+    assert cells.max() <= 1.5 * h * (1 + tol("roundoff"))
+
+
 def test_solve_discretised_just_below_threshold_is_not_collapsed():
     eps = (1 - 1e-6) * THRESHOLD_TOY
     solution = solve_discretised(X_TOY, Y_TOY, eps, 0.1, 0.0, 1.0, 80)

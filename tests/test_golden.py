@@ -18,7 +18,8 @@ CHAPTERS = sorted(find_chapters())
 
 
 def _tagged(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
+    return [c for c in nb.cells
+            if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -38,7 +39,7 @@ def test_golden_notebook_has_outputs_for_every_tagged_cell(name):
     for cell in _tagged(synced):
         assert cell.outputs, (
             f"{name}: tagged cell has no approved output (inputs changed since the golden "
-            f"notebook was made?): {cell.source[:80]!r}; regenerate with `selfdistill golden {name}`"
+            f"notebook was made?): {cell.source[:80]!r}; regenerate: `selfdistill golden {name}`"
         )
 
 

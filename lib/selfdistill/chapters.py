@@ -68,11 +68,12 @@ class Parameter:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.lower is not None:
             kind = "integers" if isinstance(self.default, int) else "numbers"
-            return f"{kind} in {format_range(self.lower, self.upper, self.lower_open, self.upper_open)}"
+            bounds = format_range(self.lower, self.upper, self.lower_open, self.upper_open)
+            return f"{kind} in {bounds}"
         return f"any {self.type_name}"
 
     def convert(self, text: str) -> Any:
-        """Parse a command-line string into this parameter's type and check it; raise ParameterError."""
+        """Parse a command-line string into this parameter's type and check it."""
         value = self._parse(text)
         if self.choices is not None and value not in self.choices:
             raise ParameterError(

@@ -39,7 +39,8 @@ def format_claims(claims: list[Claim]) -> str:
     rows += [("PASS" if c.passed else "FAIL", c.id, c.provenance, c.shown_value(), c.bound)
              for c in claims]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
     failed = sum(not c.passed for c in claims)
     lines.append(f"claims: {len(claims) - failed} passed, {failed} failed")
     return "\n".join(lines)

@@ -49,7 +49,7 @@ def seed_everything(seed: int) -> torch.Generator:
     """
     check_int("seed", seed, 0, 2**63 - 1)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds the legacy global RNG on purpose)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 

@@ -46,7 +46,8 @@ class DiscreteSolution:
         return math.isinf(self.c)
 
 
-def _nodes(x: np.ndarray, lower: float, upper: float, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+def _nodes(x: np.ndarray, lower: float, upper: float, n_cells: int
+           ) -> tuple[np.ndarray, np.ndarray]:
     """A quasi-uniform grid that contains every data point as a node, and each point's node index.
 
     Uniform nodes closer than ``h/4`` to a data point give way to it, so cells stay within

@@ -35,7 +35,7 @@ def gram(kernel: Kernel, x: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Eigenbasis:
-    """``G = Vᵀ diag(d) V``: eigenvalues ``d`` ascending, shape ``(K,)``; rows of ``V`` are eigenvectors."""
+    """Eigenpairs of ``G = Vᵀ diag(d) V``: ``d`` ascending, eigenvectors as rows of ``V``."""
 
     d: torch.Tensor
     V: torch.Tensor
@@ -117,7 +117,7 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float) -> float:
 
 @dataclass(frozen=True)
 class GreensFit:
-    """The solution of (E1): ``f(x) = g_xᵀ α`` with ``α = (cI + G)⁻¹ y`` (``α = 0`` when collapsed)."""
+    """The solution of (E1): ``f(x) = g_xᵀ α``, ``α = (cI + G)⁻¹ y`` (``α = 0`` when collapsed)."""
 
     kernel: Kernel
     x: torch.Tensor

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .device import resolve_device
 from .finite_difference import convergence_order, solve_discretised
 from .hilbert import c_bounds, eigenbasis, fit_greens, gram, solve_c
 from .kernels import ExponentialKernel, Kernel, NeumannExponentialKernel
@@ -36,8 +37,10 @@ class ConvergenceStudy:
                 convergence_order(self.h[tail], self.err_c[tail]))
 
 
-def convergence_study(x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float,
-                      upper: float, n_cells: list[int], device: str = "auto") -> ConvergenceStudy:
+def convergence_study(
+    x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float, upper: float,
+    n_cells: list[int], device: str = "auto",
+) -> ConvergenceStudy:
     """Solve (E1) on each grid by finite differences and compare with the closed form (E2).
 
     The closed form uses the matching free-end (Neumann) Green's function on ``[lower, upper]``;
@@ -54,7 +57,7 @@ def convergence_study(x: np.ndarray, y: np.ndarray, eps: float, length: float, l
         exact = fit(torch.from_numpy(sol.s)).cpu().numpy()
         rows.append((n, sol.h, np.abs(sol.f - exact).max() / np.abs(exact).max(),
                      abs(sol.c - fit.c) / fit.c, sol.c))
-    n_arr, h, ef, ec, cd = (np.array(col) for col in zip(*rows))
+    n_arr, h, ef, ec, cd = (np.array(col) for col in zip(*rows, strict=True))
     return ConvergenceStudy(n_cells=n_arr.astype(int), h=h, err_f=ef, err_c=ec,
                             c_closed=fit.c, c_discrete=cd)
 
@@ -70,7 +73,8 @@ def domain_study(x: np.ndarray, y: np.ndarray, eps: float, length: float,
     out = []
     for k, pad in enumerate(paddings):
         check_positive(f"paddings[{k}]", pad)
-        bounded = fit_greens(NeumannExponentialKernel(length, lo - pad, hi + pad), x, y, eps, device)
+        kernel = NeumannExponentialKernel(length, lo - pad, hi + pad)
+        bounded = fit_greens(kernel, x, y, eps, device)
         out.append(float((bounded(grid) - f_whole).abs().max() / f_whole.abs().max()))
     return np.array(out)
 
@@ -83,31 +87,28 @@ class EpsSweep:
     c: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    training_error: np.ndarray
     collapse_eps: float
 
 
 def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
               device: str = "auto") -> EpsSweep:
-    """Solve (E3) for each ``ε`` from one eigendecomposition; return ``c``, bounds and fit errors."""
-    y_t = torch.as_tensor(y, dtype=torch.float64)
-    x_t = torch.as_tensor(x, dtype=torch.float64)
+    """``c`` and its bounds for each ``ε``: one eigendecomposition, then a root-find per ``ε``."""
+    dev = resolve_device(device)
+    x_t = torch.as_tensor(x, dtype=torch.float64, device=dev)
+    y_t = torch.as_tensor(y, dtype=torch.float64, device=dev)
     basis = eigenbasis(gram(kernel, x_t))
     z = basis.coords(y_t)
     K = x_t.shape[0]
     norm = float(y_t.norm())
-    cs, lows, highs, errs = [], [], [], []
+    cs, lows, highs = [], [], []
     for k, e in enumerate(eps):
-        e = check_positive(f"eps[{k}]", e)
-        c = solve_c(basis, z, e)
-        cs.append(c)
+        c = solve_c(basis, z, check_positive(f"eps[{k}]", e))
         low, high = c_bounds(basis.d, norm, K, e) if np.isfinite(c) else (np.nan, np.nan)
+        cs.append(c)
         lows.append(low)
         highs.append(high)
-        errs.append(fit_greens(kernel, x, y, e, device).training_error())
     return EpsSweep(eps=np.asarray(eps, dtype=float), c=np.array(cs), lower=np.array(lows),
-                    upper=np.array(highs), training_error=np.array(errs),
-                    collapse_eps=norm**2 / K)
+                    upper=np.array(highs), collapse_eps=norm**2 / K)
 
 
 def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
