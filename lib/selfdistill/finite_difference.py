@@ -139,6 +139,7 @@ def convergence_order(h: np.ndarray, err: np.ndarray) -> float:
     """Observed order ``p`` in ``err ≈ C hᵖ``: least-squares slope of ``log err`` on ``log h``."""
     h = np.asarray(h, dtype=np.float64)
     err = np.asarray(err, dtype=np.float64)
-    if h.shape != err.shape or h.size < 2 or (h <= 0).any() or (err <= 0).any():
-        raise ValueError("h and err must be positive arrays of equal length ≥ 2")
+    if (h.shape != err.shape or h.size < 2 or not (np.isfinite(h).all() and np.isfinite(err).all())
+            or (h <= 0).any() or (err <= 0).any()):
+        raise ValueError("h and err must be positive arrays of equal length ≥ 2, all finite")
     return float(np.polyfit(np.log(h), np.log(err), 1)[0])

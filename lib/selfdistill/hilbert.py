@@ -86,10 +86,13 @@ def c_bounds(d: torch.Tensor, y_norm: float, K: int, eps: float) -> tuple[float,
     return float(d.min()) / (r - 1), float(d.max()) / (r - 1)
 
 
-def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float) -> float:
-    """Solve (E3) for ``c``; ``math.inf`` when the problem collapses (``‖z‖² ≤ Kε``).
+def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | None = None
+            ) -> float:
+    """Solve (E3) for ``c``; ``math.inf`` when the problem collapses (``‖y‖² ≤ Kε``).
 
-    The left side of (E3) increases strictly in ``c``, and the bounds (E4) bracket the root, so
+    ``y_sq_norm`` is ``‖y‖²`` computed from the targets themselves (default ``‖z‖²``, equal up to
+    rounding): the collapse threshold is then exactly the one a reader computes from ``y``. The
+    left side of (E3) increases strictly in ``c``, and the bounds (E4) bracket the root, so
     Brent's method on that bracket converges to full float64 precision.
     """
     check_positive("eps", eps)
@@ -98,7 +101,7 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float) -> float:
     s = zz**2 if zz.ndim == 1 else (zz**2).sum(axis=1)
     K = d.shape[0]
     target = K * eps
-    total = float(s.sum())
+    total = float(s.sum()) if y_sq_norm is None else float(y_sq_norm)
     if total <= target:
         return math.inf
     lo, hi = c_bounds(torch.from_numpy(d), math.sqrt(total), K, eps)
@@ -179,7 +182,7 @@ def fit_greens(
     if x_t.shape[0] < 1:
         raise ValueError("x has no rows; at least one training point is needed")
     basis = eigenbasis(gram(kernel, x_t))
-    c = solve_c(basis, basis.coords(y_t), eps)
+    c = solve_c(basis, basis.coords(y_t), eps, y_sq_norm=float(y_t.square().sum()))
     if math.isinf(c):
         alpha = torch.zeros_like(y_t)
     else:

@@ -74,7 +74,7 @@ class ClaimsLedger(SphinxDirective):
         for c in failed:
             logger.warning(f"claim failed: {c.summary()}", location=(self.env.docname, self.lineno))
         lines = [
-            f"{len(claims)} claims from {len({c.chapter for c in claims})} chapters: "
+            f"{len(claims)} claims from {len({c.chapter for c in claims})} chapter(s): "
             f"{len(claims) - len(failed)} pass, {len(failed)} fail.",
             "",
             "```{list-table}",

@@ -66,12 +66,11 @@ def check_positive(name: str, value: Any) -> float:
 
 def check_int(name: str, value: Any, lower: int, upper: int | float = math.inf) -> int:
     """Check an integer in ``[lower, upper]``."""
+    accepted = format_range(lower, upper, False, math.isinf(upper))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(
-            f"{name} = {value!r} is not an integer; accepted: integers in "
-            f"{format_range(lower, upper, False, math.isinf(upper))}"
-        )
-    check_in_range(name, value, lower, upper, upper_open=math.isinf(upper))
+        raise ValueError(f"{name} = {value!r} is not an integer; accepted: integers in {accepted}")
+    if value < lower or value > upper:  # exact integer comparison: no rounding through float
+        raise ValueError(f"{name} = {value!r} is outside the accepted range {accepted}")
     return value
 
 
