@@ -23,7 +23,7 @@ def test_list_shows_chapters_parameters_and_ranges():
     out = selfdistill("list")
     assert out.returncode == 0, out.stderr
     assert "greens-function: The Green's-function solution" in out.stdout
-    assert "-p eps 0.05  (numbers in (0, inf)) training-error budget" in out.stdout
+    assert "-p eps 0.05  (numbers in (0, 0.57)) training-error budget" in out.stdout
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_rerun_parameters_took_effect(rerun):
     (["-p", "epss", "0.1"], "unknown parameter 'epss' for chapter 'greens-function' "
                             "(did you mean 'eps'?)"),
     (["-p", "eps", "-1"], "parameter 'eps' = -1.0 is outside the accepted range: numbers in "
-                          "(0, inf)"),
+                          "(0, 0.57)"),
     (["-p", "scale", "huge"], "parameter 'scale' = 'huge' is not accepted; one of 'book', 'paper'"),
     (["-p", "length", "short"], "parameter 'length' = 'short' is not a float"),
 ])

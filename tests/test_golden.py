@@ -37,6 +37,8 @@ def test_golden_notebook_has_outputs_for_every_tagged_cell(name):
     source = jupytext.read(find_chapters()[name].path)
     assert len(_tagged(synced)) == len(_tagged(source))
     for cell in _tagged(synced):
+        # nbval silently skips a reference cell without an execution count ("unrun")
+        assert cell.execution_count is not None, f"{name}: tagged golden cell marked unrun"
         assert cell.outputs, (
             f"{name}: tagged cell has no approved output (inputs changed since the golden "
             f"notebook was made?): {cell.source[:80]!r}; regenerate: `selfdistill golden {name}`"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import assert_close, tol, unit_roundoff
+
 from selfdistill.finite_difference import solve_discretised
 from selfdistill.hilbert import (
     Eigenbasis,
@@ -244,25 +245,37 @@ def test_collapse_above_threshold(problem, length, factor):
     assert_close(fit.training_error(), threshold(y), rtol=tol("roundoff"))
 
 
-THRESHOLD_BUG = (
-    "library bug: fit_greens decides collapse from ‖V y‖² (solve_c on z = V y), which differs "
-    "from ‖y‖² by rounding; at ε = ‖y‖²/K it can return a finite c ~ 1e15 and a nonzero fit"
-)
-
-
-@pytest.mark.parametrize(
-    "length",
-    [0.05, 0.1, pytest.param(0.3, marks=pytest.mark.xfail(strict=False, reason=THRESHOLD_BUG))],
-)
-@pytest.mark.parametrize("above", [0, 1], ids=["eps=|y|^2/K", "eps=next_float_up"])
-def test_collapse_exactly_at_threshold(length, above):
-    # the zero function is feasible when ‖y‖² <= Kε: at ε = fl(‖y‖²)/K (and one ulp above)
-    eps = THRESHOLD_TOY
-    for _ in range(above):
+def smallest_collapsing_eps(y: np.ndarray) -> float:
+    """The smallest float ε with fl(‖y‖²) <= fl(K ε), ‖y‖² summed in float64 by torch as the
+    library documents. At the threshold itself, fl(K · fl(‖y‖²/K)) may round either way."""
+    K = len(y)
+    y_sq = float(torch.as_tensor(y, dtype=F64).square().sum())
+    eps = y_sq / K
+    while K * eps < y_sq:
         eps = float(np.nextafter(eps, math.inf))
-    fit = fit_greens(NeumannExponentialKernel(length, 0.0, 1.0), X_TOY, Y_TOY, eps, device="cpu")
+    while K * float(np.nextafter(eps, 0.0)) >= y_sq:
+        eps = float(np.nextafter(eps, 0.0))
+    return eps
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+@pytest.mark.parametrize("length", [0.05, 0.1, 0.3])
+@pytest.mark.parametrize("ulps_above", [0, 1])
+def test_collapse_exactly_at_threshold(problem, length, ulps_above):
+    # the zero function is feasible when ‖y‖² <= Kε, so at the threshold itself the fit is zero.
+    # (A collapse test on ‖V y‖² instead of ‖y‖² fails here: the rotation changes the sum by
+    # several ulps, e.g. +2.7e-15 for the toy data at l = 0.3, giving c ~ 1e15, not inf.)
+    x, y = PROBLEMS[problem]
+    eps = smallest_collapsing_eps(y)
+    for _ in range(ulps_above):
+        eps = float(np.nextafter(eps, math.inf))
+    fit = fit_greens(NeumannExponentialKernel(length, 0.0, 1.0), x, y, eps, device="cpu")
     assert fit.c == math.inf, f"c = {fit.c!r} at ε = ‖y‖²/K"
     assert torch.count_nonzero(fit(torch.linspace(0.0, 1.0, 11, dtype=F64))) == 0
+    # one ulp below is not collapsed (K ε < ‖y‖² in floating point)
+    below = float(np.nextafter(smallest_collapsing_eps(y), 0.0))
+    kernel = NeumannExponentialKernel(length, 0.0, 1.0)
+    assert not fit_greens(kernel, x, y, below, device="cpu").collapsed
 
 
 @pytest.mark.parametrize("length", [0.05, 0.1, 0.3])

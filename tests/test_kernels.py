@@ -11,6 +11,7 @@ import pytest
 import torch
 from helpers import RTOL_QUADRATURE, assert_close, tol, unit_roundoff
 from scipy.integrate import quad
+
 from selfdistill.kernels import (
     ExponentialKernel,
     GaussianKernel,

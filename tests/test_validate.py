@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import torch
+
 from selfdistill.device import VERIFY_DTYPE, as_tensor, resolve_device, seed_everything
 from selfdistill.validate import (
     check_choice,
@@ -100,6 +101,9 @@ def test_check_int_accepts_and_returns_int():
     assert check_int("n", 5, 0) == 5
     assert check_int("n", 0, 0, 3) == 0
     assert check_int("n", 3, 0, 3) == 3
+    # NumPy integers are integers; the result is a plain int
+    value = check_int("n", np.int64(7), 0)
+    assert value == 7 and type(value) is int
 
 
 @pytest.mark.parametrize(
@@ -115,6 +119,16 @@ def test_check_int_accepts_and_returns_int():
 def test_check_int_rejects(value, pattern):
     with pytest.raises(ValueError, match=pattern):
         check_int("n_cells", value, 2, 100)
+
+
+def test_check_int_compares_large_integers_exactly():
+    # integers above 2**53 are not all floats: a comparison through float() would accept
+    # 2**53 + 1 <= 2**53 and reject 2**63 - 1 <= 2**63 - 1 (float(2**63 - 1) == 2**63)
+    assert check_int("seed", 2**63 - 1, 0, 2**63 - 1) == 2**63 - 1
+    with pytest.raises(ValueError, match=r"^n = 9007199254740993 is outside"):
+        check_int("n", 2**53 + 1, 0, 2**53)
+    with pytest.raises(ValueError, match=r"^n = 9007199254740991 is outside"):
+        check_int("n", 2**53 - 1, 2**53)
 
 
 def test_check_int_unbounded_above_reports_open_interval():
@@ -249,12 +263,6 @@ def test_seed_everything_generator_matches_global_seed():
     assert torch.equal(torch.rand(4, generator=generator), torch.rand(4))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="library bug: check_int compares float(value) with the bound, and "
-    "float(2**63 - 1) == 2**63, so seed_everything rejects its own documented maximum seed",
-)
 def test_seed_everything_largest_seed():
     # seed_everything documents seeds in [0, 2**63 - 1]; NumPy only takes 32-bit seeds, so the
     # largest one exercises the reduction modulo 2**32 too; it must be accepted and repeat

@@ -115,7 +115,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def golden_notebook(chapter: Chapter, folder: Path) -> Path:
-    """Execute a chapter with its defaults; keep outputs only of cells tagged for nbval."""
+    """Execute a chapter with its defaults; keep outputs (and a stable execution count) only of
+    the cells tagged for nbval, so the file changes only when an approved output does."""
     import nbformat
 
     target = folder / f"{chapter.name}.ipynb"
@@ -123,13 +124,15 @@ def golden_notebook(chapter: Chapter, folder: Path) -> Path:
         executed = Path(scratch) / "executed.ipynb"
         execute(chapter, {}, executed, Path(scratch) / "claims.json")
         nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for count, cell in enumerate(code_cells, start=1):
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            if CHECK_TAG not in cell.metadata.get("tags", []):
-                cell.outputs = []
-            cell.execution_count = None
+        checked = CHECK_TAG in cell.metadata.get("tags", [])
+        # nbval compares only reference cells that ran: a stable count marks them as run
+        cell.execution_count = count if checked else None
+        if not checked:
+            cell.outputs = []
     nb.metadata.pop("papermill", None)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

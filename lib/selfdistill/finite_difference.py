@@ -50,9 +50,11 @@ def _nodes(x: np.ndarray, lower: float, upper: float, n_cells: int
            ) -> tuple[np.ndarray, np.ndarray]:
     """A quasi-uniform grid that contains every data point as a node, and each point's node index.
 
-    Uniform nodes closer than ``h/4`` to a data point give way to it, so cells stay within
-    ``[h/4, 5h/4]``. Data on nodes matter: the solution has a kink at each ``x_k``, and a kink
-    inside a cell would cost the scheme its second order.
+    Uniform nodes closer than ``h/4`` to a data point give way to it, so interior cells stay
+    within ``[h/4, 3h/2]``; the end nodes always stay, so a data point closer than ``h/4`` to an
+    end makes a cell that small (and the system ill-conditioned as it shrinks). Data on nodes
+    matter: the solution has a kink at each ``x_k``, and a kink inside a cell would cost the
+    scheme its second order.
     """
     h = (upper - lower) / n_cells
     uniform = lower + h * np.arange(n_cells + 1)
@@ -142,4 +144,6 @@ def convergence_order(h: np.ndarray, err: np.ndarray) -> float:
     if (h.shape != err.shape or h.size < 2 or not (np.isfinite(h).all() and np.isfinite(err).all())
             or (h <= 0).any() or (err <= 0).any()):
         raise ValueError("h and err must be positive arrays of equal length ≥ 2, all finite")
+    if np.unique(h).size < 2:
+        raise ValueError("h must hold at least two different spacings to fit an order")
     return float(np.polyfit(np.log(h), np.log(err), 1)[0])

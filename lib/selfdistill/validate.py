@@ -8,6 +8,7 @@ is done.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -67,11 +68,11 @@ def check_positive(name: str, value: Any) -> float:
 def check_int(name: str, value: Any, lower: int, upper: int | float = math.inf) -> int:
     """Check an integer in ``[lower, upper]``."""
     accepted = format_range(lower, upper, False, math.isinf(upper))
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} = {value!r} is not an integer; accepted: integers in {accepted}")
     if value < lower or value > upper:  # exact integer comparison: no rounding through float
         raise ValueError(f"{name} = {value!r} is outside the accepted range {accepted}")
-    return value
+    return int(value)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
