@@ -38,7 +38,7 @@ def rerun(tmp_path_factory):
 def test_rerun_passes_and_writes_notebook_and_claims(rerun):
     out, proc = rerun
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "claims: 10 passed, 0 failed" in proc.stdout
+    assert "claims: 11 passed, 0 failed" in proc.stdout
     data = json.loads((out / "claims.json").read_text())
     assert data["parameters"]["eps"] == 0.02 and data["parameters"]["length"] == 0.15
     assert data["claims"] and all(c["passed"] for c in data["claims"])
@@ -83,10 +83,10 @@ def test_unknown_chapter_is_refused():
 def test_claims_command_reports_and_fails_on_a_failed_claim(rerun, tmp_path):
     out, _ = rerun
     ok = selfdistill("claims", str(out / "claims.json"))
-    assert ok.returncode == 0 and "claims: 10 passed, 0 failed" in ok.stdout
+    assert ok.returncode == 0 and "claims: 11 passed, 0 failed" in ok.stdout
     data = json.loads((out / "claims.json").read_text())
     data["claims"][0]["passed"] = False
     (tmp_path / "claims.json").write_text(json.dumps(data))
     bad = selfdistill("claims", str(tmp_path))
-    assert bad.returncode == 1 and "claims: 9 passed, 1 failed" in bad.stdout
+    assert bad.returncode == 1 and "claims: 10 passed, 1 failed" in bad.stdout
     assert selfdistill("claims", str(tmp_path / "missing")).returncode == 2

@@ -9,28 +9,15 @@ import pytest
 import torch
 from helpers import assert_close, tol, unit_roundoff
 
+from selfdistill.data import toy_sine
 from selfdistill.finite_difference import convergence_order, solve_discretised
 from selfdistill.hilbert import fit_greens
 from selfdistill.kernels import NeumannExponentialKernel
 
 U = unit_roundoff(torch.float64)
 
-X_TOY = np.linspace(0.0, 1.0, 11)
-Y_TOY = np.array(
-    [
-        0.38476636465198066,
-        1.2333967683416893,
-        1.33232242218057,
-        0.6920159488889518,
-        -0.29756145531871736,
-        -0.24189291901377769,
-        -0.7964485769175675,
-        -0.9616480167034174,
-        -0.49672509509916934,
-        -0.3469066003991437,
-        0.5589512650600734,
-    ]
-)
+# the 11-point toy problem of mobahi2020 §7 (x = 0, 0.1, ..., 1), from the library's one copy
+X_TOY, Y_TOY = toy_sine()
 THRESHOLD_TOY = float(np.sum(Y_TOY**2)) / len(Y_TOY)
 
 

@@ -61,6 +61,7 @@ def execute(chapter: Chapter, parameters: dict, output: Path, claims_file: Path,
         papermill.execute_notebook(
             chapter.notebook(), tmp, parameters=parameters, cwd=str(chapter.path.parent),
             kernel_name="python3", progress_bar=progress, log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter in the output
         )
     finally:
         if previous is None:
