@@ -150,7 +150,15 @@ def _cmd_golden(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="selfdistill", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="selfdistill",
+        description="Run and check the chapters of the self-distillation companion.",
+        epilog="examples:\n  selfdistill list\n"
+               "  selfdistill run greens-function -p eps 0.02 --out runs/eps-0.02\n"
+               "  selfdistill claims runs/eps-0.02\n"
+               "exit status: 0 success, 1 a claim or a cell failed, 2 a usage or parameter error",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="chapters and their parameters").set_defaults(func=_cmd_list)
     run = sub.add_parser("run", help="run a chapter with new parameters (papermill)")
