@@ -128,12 +128,13 @@ def test_grid_has_every_data_point_as_a_node(n_cells, data):
     assert np.isin(x, s).all(), "every data point must be a node, exactly"
     assert solution.f.shape == s.shape
     cells = np.diff(s)
-    # uniform nodes within h/4 of a data point give way to it: a cell ends at two uniform nodes
-    # (h), at a kept uniform node and a data point (>= h/4; the end nodes are always kept), or
-    # at two data points; and it spans at most two displaced nodes: h + 2 · h/4
+    # the ends and the data split [lower, upper] into pieces; a piece of length L gets
+    # ceil(L / h) equal cells, so every cell is at most h and at least min(h/2, L)
+    # a cell is a difference of two node coordinates, each rounded to u·max|s|: allow 4 u·max|s|
+    slack = 4 * U * max(abs(lower), abs(upper))
     gaps = np.diff(np.concatenate([[lower], np.sort(x), [upper]]))
-    assert cells.min() >= min(h / 4, gaps.min()) * (1 - tol("roundoff"))
-    assert cells.max() <= 1.5 * h * (1 + tol("roundoff"))
+    assert cells.min() >= min(h / 2, gaps.min()) - slack
+    assert cells.max() <= h + slack
 
 
 def test_solve_discretised_just_below_threshold_is_not_collapsed():

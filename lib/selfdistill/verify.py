@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from .validate import check_int, check_positive
 
 __all__ = [
     "ConvergenceStudy", "EpsSweep", "convergence_study", "domain_study", "eps_sweep",
-    "green_identity_error",
+    "cells_for", "green_identity_error",
 ]
 
 
@@ -39,21 +40,23 @@ class ConvergenceStudy:
 
 def convergence_study(
     x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float, upper: float,
-    n_cells: list[int], device: str = "auto",
+    n_cells: int, n_grids: int, device: str = "auto",
 ) -> ConvergenceStudy:
-    """Solve (E1) on each grid by finite differences and compare with the closed form (E2).
+    """Solve (E1) by finite differences on ``n_grids`` nested grids (``n_cells`` cells, then every
+    cell halved each time) and compare with the closed form (E2).
 
     The closed form uses the matching free-end (Neumann) Green's function on ``[lower, upper]``;
     errors are ``max_i |f_h(s_i) - f(s_i)| / max_i |f(s_i)|`` and ``|c_h - c| / c``.
     """
-    for k, n in enumerate(n_cells):
-        check_int(f"n_cells[{k}]", n, 2, 10**8)
+    check_int("n_cells", n_cells, 2, 10**8)
+    check_int("n_grids", n_grids, 2, 20)
     fit = fit_greens(NeumannExponentialKernel(length, lower, upper), x, y, eps, device)
     if fit.collapsed:
         raise ValueError(f"eps = {eps!r} collapses the problem (‖y‖² ≤ Kε): nothing to compare")
     rows = []
-    for n in n_cells:
-        sol = solve_discretised(x, y, eps, length, lower, upper, n)
+    for level in range(n_grids):
+        sol = solve_discretised(x, y, eps, length, lower, upper, n_cells, level)
+        n = sol.n_cells
         exact = fit(torch.from_numpy(sol.s)).cpu().numpy()
         rows.append((n, sol.h, np.abs(sol.f - exact).max() / np.abs(exact).max(),
                      abs(sol.c - fit.c) / fit.c, sol.c))
@@ -138,3 +141,17 @@ def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
         symbol = float(kernel.symbol(torch.tensor(w, dtype=torch.float64)))
         worst = max(worst, abs(value * symbol - 1))
     return worst
+
+
+def cells_for(length: float, span: float, cells_per_length: int = 4) -> int:
+    """The coarsest grid of a convergence study: ``cells_per_length`` cells per ``ℓ`` over ``span``.
+
+    Grids are set relative to ``ℓ``: at ``h ≤ ℓ/64`` the second-order error is in its asymptotic
+    regime, and the discrete system's condition grows like ``(ℓ/h)²``, so float64 rounding floors
+    the error near ``h/ℓ ≈ 1e-3`` (for ``ℓ ≈ 1``). Eight nested grids from 4 cells per ``ℓ``
+    (to 512) stay between the two.
+    """
+    check_positive("length", length)
+    check_positive("span", span)
+    check_int("cells_per_length", cells_per_length, 1, 10**6)
+    return max(2, math.ceil(cells_per_length * span / length))
