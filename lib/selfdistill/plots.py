@@ -30,8 +30,8 @@ def plot_c_of_eps(sweep, ax=None):
     ax = _axes(ax)
     ok = np.isfinite(sweep.c)
     ax.fill_between(sweep.eps[ok], sweep.lower[ok], sweep.upper[ok], alpha=0.25,
-                    label="bounds (E4)")
-    ax.plot(sweep.eps[ok], sweep.c[ok], "C0-", label="$c$ from (E3)")
+                    label=r"bounds $d_{\min}/(r-1)$, $d_{\max}/(r-1)$")
+    ax.plot(sweep.eps[ok], sweep.c[ok], "C0-", label="$c$, the root for each $\\epsilon$")
     ax.axvline(sweep.collapse_eps, color="C3", ls="--", label=r"collapse: $\epsilon=\|y\|^2/K$")
     ax.set(xscale="log", yscale="log", xlabel=r"$\epsilon$", ylabel="$c$")
     ax.legend(fontsize="small")
