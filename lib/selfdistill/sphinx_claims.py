@@ -58,7 +58,7 @@ def _chapter_docs(env) -> dict[str, str]:
 
 
 class ClaimsLedger(SphinxDirective):
-    """``{claims-ledger}``: a table of every claim recorded by the chapters of this build."""
+    """``{claims-ledger}``: one table per chapter of every claim recorded in this build."""
 
     has_content = False
 
@@ -75,29 +75,23 @@ class ClaimsLedger(SphinxDirective):
             logger.warning(f"claim failed: {c.summary()}", location=(self.env.docname, self.lineno))
         lines = [
             f"{len(claims)} claims from {len({c.chapter for c in claims})} chapter(s): "
-            f"{len(claims) - len(failed)} pass, {len(failed)} fail.",
+            f"{len(claims) - len(failed)} pass, {len(failed)} fail. Provenance: "
+            + "; ".join(f"*{key}*, {meaning}" for key, meaning in PROVENANCE.items()) + ".",
             "",
-            "```{list-table}",
-            ":header-rows: 1",
-            ":widths: 22 12 36 10 12 8",
-            "",
-            "* - Claim (chapter)",
-            "  - Provenance",
-            "  - Statement",
-            "  - Measured",
-            "  - Bound",
-            "  - Status",
         ]
-        for c in claims:
-            lines += [
-                f"* - `{c.id}` ({{doc}}`/{chapters[c.chapter]}`)",
-                f"  - {PROVENANCE[c.provenance]}",
-                f"  - {c.statement}",
-                f"  - {c.shown_value()}",
-                f"  - {c.bound}",
-                f"  - {'pass' if c.passed else '**FAIL**'}",
-            ]
-        lines.append("```")
+        for chapter in sorted({c.chapter for c in claims}):
+            lines += [f"**{{doc}}`/{chapters[chapter]}`**", "", "```{list-table}",
+                      ":header-rows: 1", ":widths: 34 40 10 10 6", "",
+                      "* - Claim", "  - Statement", "  - Measured", "  - Bound", "  - Pass"]
+            for c in (c for c in claims if c.chapter == chapter):
+                lines += [
+                    f"* - `{c.id.split('.', 1)[1]}` ({c.paper}, *{c.provenance}*)",
+                    f"  - {c.statement}",
+                    f"  - {c.shown_value()}",
+                    f"  - {c.bound}",
+                    f"  - {'✓' if c.passed else '**FAIL**'}",
+                ]
+            lines += ["```", ""]
         section = nodes.container()
         self.state.nested_parse(StringList(lines, source="claims-ledger"), self.content_offset,
                                 section)
