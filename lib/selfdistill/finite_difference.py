@@ -30,7 +30,7 @@ __all__ = ["DiscreteSolution", "convergence_order", "solve_discretised"]
 @dataclass(frozen=True)
 class DiscreteSolution:
     """Grid nodes ``s``, values ``f`` on them (``(n,)`` or ``(n, C)``), ``c``, and the nominal
-    cell count ``n_cells`` (spacing ``h = (b - a) / n_cells``; the data points are extra nodes)."""
+    cell count ``n_cells``: no cell is longer than ``h = (b - a) / n_cells``."""
 
     s: np.ndarray
     f: np.ndarray
