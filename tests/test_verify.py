@@ -50,3 +50,23 @@ def test_domain_study_decays_at_the_image_rate():
     diff = domain_study(X, Y, 0.05, length, paddings, "cpu")
     rate = np.log(diff[0] / diff[1]) / (paddings[1] - paddings[0])
     assert rate == pytest.approx(2 / length, rel=0.02)  # images decay like e^{-2P/ℓ}
+
+
+def test_eps_sweep_and_fit_decide_collapse_alike_at_the_threshold():
+    from selfdistill.hilbert import fit_greens
+
+    kernel = ExponentialKernel(0.3)
+    for data_seed in range(5):
+        y = np.random.default_rng(data_seed).normal(size=X.size)
+        # ε at ‖y‖²/K and one rounding step either side, where summation order decides (the
+        # two routes must agree and must not raise), and 1e-12 either side, where it does not
+        at = float(np.sum(y**2)) / X.size
+        budgets = np.array([at * (1 - 1e-12), np.nextafter(at, 0), at, np.nextafter(at, 1),
+                            at * (1 + 1e-12)])
+        sweep = eps_sweep(kernel, X, y, budgets, "cpu")
+        fits = [fit_greens(kernel, X, y, e, "cpu") for e in budgets]
+        assert [bool(np.isinf(c)) for c in sweep.c] == [f.collapsed for f in fits]
+        assert not fits[0].collapsed and fits[-1].collapsed
+        finite = np.isfinite(sweep.c)
+        assert (sweep.lower[finite] <= sweep.c[finite]).all()
+        assert (sweep.c[finite] <= sweep.upper[finite]).all()

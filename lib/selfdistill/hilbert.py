@@ -75,15 +75,24 @@ def eigenbasis(G: torch.Tensor) -> Eigenbasis:
     return Eigenbasis(d=d, V=vectors.T.contiguous())
 
 
-def c_bounds(d: torch.Tensor, y_norm: float, K: int, eps: float) -> tuple[float, float]:
+def c_bounds(d: torch.Tensor, y_norm: float, K: int, eps: float, *,
+             y_sq_norm: float | None = None) -> tuple[float, float]:
     """Bounds (E4) on ``c``: ``(d_min / (r - 1), d_max / (r - 1))``, ``r = ‖y‖ / √(Kε)``.
 
-    Requires a non-collapsed problem, ``r > 1``.
+    Requires a non-collapsed problem, ``‖y‖² > Kε``. Pass ``y_sq_norm = ‖y‖²`` where it is at
+    hand: ``r - 1 = (‖y‖² - Kε) / (Kε (r + 1))`` is then free of cancellation, even one rounding
+    step above the collapse threshold, where ``r`` itself rounds to 1.
     """
-    r = y_norm / math.sqrt(K * eps)
-    if r <= 1:
-        raise ValueError(f"‖y‖ / √(Kε) = {r:.6g} ≤ 1: the problem collapses, c is infinite")
-    return float(d.min()) / (r - 1), float(d.max()) / (r - 1)
+    target = K * eps
+    if y_sq_norm is None:
+        r_minus_1 = y_norm / math.sqrt(target) - 1
+    else:
+        total = float(y_sq_norm)
+        r_minus_1 = (total - target) / (target * (math.sqrt(total / target) + 1))
+    if r_minus_1 <= 0:
+        raise ValueError(f"‖y‖ / √(Kε) - 1 = {r_minus_1:.3g} ≤ 0: the problem collapses, "
+                         "c is infinite")
+    return float(d.min()) / r_minus_1, float(d.max()) / r_minus_1
 
 
 def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | None = None
@@ -104,7 +113,7 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | N
     total = float(s.sum()) if y_sq_norm is None else float(y_sq_norm)
     if total <= target:
         return math.inf
-    lo, hi = c_bounds(torch.from_numpy(d), math.sqrt(total), K, eps)
+    lo, hi = c_bounds(torch.from_numpy(d), math.sqrt(total), K, eps, y_sq_norm=total)
 
     def excess(c: float) -> float:
         return float(np.sum(s * (c / (c + d)) ** 2)) - target
@@ -182,11 +191,11 @@ def fit_greens(
     if x_t.shape[0] < 1:
         raise ValueError("x has no rows; at least one training point is needed")
     basis = eigenbasis(gram(kernel, x_t))
-    c = solve_c(basis, basis.coords(y_t), eps, y_sq_norm=float(y_t.square().sum()))
+    z = basis.coords(y_t)
+    c = solve_c(basis, z, eps, y_sq_norm=float(y_t.square().sum()))
     if math.isinf(c):
         alpha = torch.zeros_like(y_t)
     else:
-        z = basis.coords(y_t)
         scale = 1 / (c + basis.d)
         alpha = basis.V.T @ (scale[:, None] * z if z.ndim == 2 else scale * z)
         check_finite("alpha (the solve's result)", alpha)

@@ -102,16 +102,18 @@ def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
     basis = eigenbasis(gram(kernel, x_t))
     z = basis.coords(y_t)
     K = x_t.shape[0]
-    norm = float(y_t.norm())
+    sq_norm = float(y_t.square().sum())  # the same collapse threshold as fit_greens
+    norm = math.sqrt(sq_norm)
     cs, lows, highs = [], [], []
     for k, e in enumerate(eps):
-        c = solve_c(basis, z, check_positive(f"eps[{k}]", e))
-        low, high = c_bounds(basis.d, norm, K, e) if np.isfinite(c) else (np.nan, np.nan)
+        c = solve_c(basis, z, check_positive(f"eps[{k}]", e), y_sq_norm=sq_norm)
+        low, high = (c_bounds(basis.d, norm, K, e, y_sq_norm=sq_norm) if np.isfinite(c)
+                     else (np.nan, np.nan))
         cs.append(c)
         lows.append(low)
         highs.append(high)
     return EpsSweep(eps=np.asarray(eps, dtype=float), c=np.array(cs), lower=np.array(lows),
-                    upper=np.array(highs), collapse_eps=norm**2 / K)
+                    upper=np.array(highs), collapse_eps=sq_norm / K)
 
 
 def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
