@@ -125,10 +125,12 @@ def golden_notebook(chapter: Chapter, folder: Path) -> Path:
         executed = Path(scratch) / "executed.ipynb"
         execute(chapter, {}, executed, Path(scratch) / "claims.json")
         nb = nbformat.read(executed, as_version=4)
-    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-    for count, cell in enumerate(code_cells, start=1):
+    for index, cell in enumerate(nb.cells):  # no timings, no random ids: a stable file
+        cell.id = f"cell-{index}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for count, cell in enumerate(code_cells, start=1):
         checked = CHECK_TAG in cell.metadata.get("tags", [])
         # nbval compares only reference cells that ran: a stable count marks them as run
         cell.execution_count = count if checked else None
