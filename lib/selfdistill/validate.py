@@ -2,7 +2,7 @@
 
 Every public function of the library checks its arguments at the top with these helpers. Each
 raises ``ValueError`` naming the parameter, the value it got and what is accepted, before any work
-is done.
+is done. The scalar checks import nothing heavy, so the command line can use them without torch.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "check_choice",
@@ -85,6 +86,8 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
 
 def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
     """Check that every entry of a tensor is finite."""
+    import torch
+
     if not bool(torch.isfinite(tensor).all()):
         bad = int((~torch.isfinite(tensor)).sum())
         raise ValueError(f"{name} has {bad} non-finite entries (NaN or inf); all must be finite")

@@ -1,0 +1,23 @@
+"""Where things are: the one home for finding the repository root (imports nothing heavy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["repository_root"]
+
+
+def _is_root(folder: Path) -> bool:
+    return (folder / "_toc.yml").is_file() and (folder / "lib" / "selfdistill").is_dir()
+
+
+def repository_root() -> Path | None:
+    """The checkout this package was installed from (editable), else the working folder's, or
+    ``None`` outside a checkout."""
+    here = Path(__file__).resolve().parents[2]
+    if _is_root(here):
+        return here
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if _is_root(folder):
+            return folder
+    return None
