@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -60,3 +61,50 @@ def test_unknown_parameter_suggests_the_close_name():
     chapter = find_chapters()["greens-function"]
     with pytest.raises(ParameterError, match="unknown parameter 'epss'.*did you mean 'eps'"):
         chapter.convert([("epss", "0.1")])
+
+
+# --- the book's structure: one chapter list, said once ------------------------------------------
+
+REPO = find_chapters()["greens-function"].path.parents[1]
+ALL = sorted(find_chapters())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_light_reader_agrees_with_jupytext(name):
+    """`selfdistill list` reads MyST text directly; it must see what Jupytext (the run) sees."""
+    chapter = find_chapters()[name]
+    nb = chapter.notebook()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    light = chapter.code_cells()
+    assert [src for _, src in light] == [c.source for c in code]
+    assert [sorted(o.get("tags", [])) for o, _ in light] == \
+        [sorted(c.metadata.get("tags", [])) for c in code]
+    heading = next(line for c in nb.cells if c.cell_type == "markdown"
+                   for line in c.source.splitlines() if line.startswith("# "))
+    assert chapter.title == heading[2:].strip()
+
+
+def test_toc_notebooks_and_readme_agree():
+    from selfdistill.book import toc_chapters
+
+    in_toc = toc_chapters(REPO)
+    assert sorted(in_toc) == ALL, "every notebook is a chapter of _toc.yml and vice versa"
+    assert len(in_toc) == len(set(in_toc))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"`notebooks/([\w-]+)\.md`", readme)
+    assert sorted(listed) == ALL, "the README's chapter table lists exactly the chapters"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_code_lines_fit_the_page(name):
+    """The book shows about 80 characters of code; longer lines are cut off on the right."""
+    chapter = find_chapters()[name]
+    long = [line for _, src in chapter.code_cells() for line in src.splitlines()
+            if len(line) > 80]
+    assert not long, f"{name}: {len(long)} code lines over 80 characters, e.g. {long[0]!r}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_chapter_ends_with_its_claims_table(name):
+    cells = find_chapters()[name].code_cells()
+    assert cells[-1][1].strip() == "ledger.finish()", f"{name}: last code cell must close the run"

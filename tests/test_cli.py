@@ -1,92 +1,184 @@
-"""The command line: list, run (papermill), claims; bad parameters are refused before any work."""
+"""The command line on a tiny fixture chapter: exit codes, atomic runs, refusals, speed."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
-import nbformat
 import pytest
 
-from selfdistill.data import toy_sine
-from selfdistill.hilbert import fit_greens
-from selfdistill.kernels import ExponentialKernel
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+ENV = {**os.environ, "SELFDISTILL_NOTEBOOKS": str(FIXTURES)}
 
 
-def selfdistill(*args: str, cwd=None) -> subprocess.CompletedProcess:
+def selfdistill(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "selfdistill.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+                          text=True, timeout=300, env=env or ENV)
 
 
 def test_list_shows_chapters_parameters_and_ranges():
     out = selfdistill("list")
     assert out.returncode == 0, out.stderr
-    assert "greens-function: The Green's-function solution" in out.stdout
-    assert "-p eps 0.05  (numbers in (0, 0.57)) training-error budget" in out.stdout
+    assert "tiny: A tiny fixture chapter" in out.stdout
+    assert "-p x 0.5  (numbers in [0, 1]) a number the claim doubles" in out.stdout
 
 
-@pytest.fixture(scope="module")
-def rerun(tmp_path_factory):
-    """One papermill rerun of the chapter with non-default parameters."""
-    out = tmp_path_factory.mktemp("rerun")
-    proc = selfdistill("run", "greens-function", "-p", "eps", "0.02", "-p", "length", "0.15",
-                       "--out", str(out))
-    return out, proc
+def test_list_and_refusals_do_not_import_torch():
+    code = ("import sys; from selfdistill.cli import main; main(['list']); "
+            "assert 'torch' not in sys.modules, 'list imported torch'; "
+            "rc = main(['run', 'tiny', '-p', 'x', '7']); assert rc == 2; "
+            "assert 'torch' not in sys.modules, 'a refusal imported torch'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert proc.returncode == 0, proc.stderr
 
 
-def test_rerun_passes_and_writes_notebook_and_claims(rerun):
-    out, proc = rerun
+def test_passing_run_writes_a_complete_ledger(tmp_path):
+    out = tmp_path / "run"
+    proc = selfdistill("run", "tiny", "-p", "x", "0.25", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "claims: 11 passed, 0 failed" in proc.stdout
+    assert "claims: 2 passed, 0 failed" in proc.stdout
     data = json.loads((out / "claims.json").read_text())
-    assert data["parameters"]["eps"] == 0.02 and data["parameters"]["length"] == 0.15
-    assert data["claims"] and all(c["passed"] for c in data["claims"])
-    assert not list(out.glob(".*.ipynb")), "the temporary notebook was not moved into place"
+    assert data["complete"] is True and data["parameters"]["x"] == 0.25
+    assert data["expected"] == ["fixture.doubling", "fixture.runs"]
+    assert {"commit", "python", "started", "finished"} <= set(data["run"])
+    for path in out.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
+    assert selfdistill("claims", str(out)).returncode == 0
 
 
-def test_rerun_parameters_took_effect(rerun):
-    out, _ = rerun
-    nb = nbformat.read(out / "greens-function.ipynb", as_version=4)
-    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "eps = 0.02" in injected[0].source
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.outputs)
-    x, y = toy_sine()
-    c_new = fit_greens(ExponentialKernel(0.15), x, y, 0.02, "cpu").c
-    c_default = fit_greens(ExponentialKernel(0.1), x, y, 0.05, "cpu").c
-    assert f"c = {c_new:.6g} in" in printed
-    assert f"c = {c_default:.6g} in" not in printed
+@pytest.mark.parametrize("mode, message", [
+    ("fail-claim", "ClaimFailed: FAIL fixture.doubling"),
+    ("crash", "the fixture chapter crashed on purpose"),
+    ("skip-claim", "declared claims never checked: fixture.runs"),
+])
+def test_failed_run_keeps_the_previous_result(tmp_path, mode, message):
+    out = tmp_path / "run"
+    assert selfdistill("run", "tiny", "--out", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = selfdistill("run", "tiny", "-p", "mode", mode, "--out", str(out))
+    assert proc.returncode == 1
+    assert message in proc.stderr and "left untouched" in proc.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert selfdistill("claims", str(out)).returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["fail-claim", "crash", "skip-claim"])
+def test_failed_first_run_is_reported_as_failed_by_claims(tmp_path, mode):
+    out = tmp_path / "run"
+    assert selfdistill("run", "tiny", "-p", "mode", mode, "--out", str(out)).returncode == 1
+    claims = selfdistill("claims", str(out))
+    assert claims.returncode == 1, claims.stdout
+    assert "0 complete and passing, 1 not" in claims.stdout
+
+
+def _interrupt(out: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen([sys.executable, "-m", "selfdistill.cli", "run", "tiny", "-p", "wait",
+                             "30", "--out", str(out)], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the chapter's ledger exists: it is running
+        if any((p / "claims.json").exists() for p in out.parent.glob(f".{out.name}.partial-*")):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_interrupted_run_keeps_the_previous_result(tmp_path):
+    out = tmp_path / "run"
+    assert selfdistill("run", "tiny", "--out", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = _interrupt(out)
+    assert proc.returncode == 130, proc.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
+
+
+def test_interrupted_first_run_is_reported_as_failed(tmp_path):
+    out = tmp_path / "run"
+    assert _interrupt(out).returncode == 130
+    claims = selfdistill("claims", str(out))
+    assert claims.returncode == 1 and "INCOMPLETE tiny" in claims.stdout
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "epss", "0.1"], "unknown parameter 'epss' for chapter 'greens-function' "
-                            "(did you mean 'eps'?)"),
-    (["-p", "eps", "-1"], "parameter 'eps' = -1.0 is outside the accepted range: numbers in "
-                          "(0, 0.57)"),
-    (["-p", "scale", "huge"], "parameter 'scale' = 'huge' is not accepted; one of 'book', 'paper'"),
-    (["-p", "length", "short"], "parameter 'length' = 'short' is not a float"),
+    (["run", "tiny", "-p", "xx", "0.1"], "unknown parameter 'xx' for chapter 'tiny' "
+                                         "(did you mean 'x'?)"),
+    (["run", "tiny", "-p", "x", "2"], "parameter 'x' = 2.0 is outside the accepted range: "
+                                      "numbers in [0, 1]"),
+    (["run", "tiny", "-p", "mode", "huge"], "parameter 'mode' = 'huge' is not accepted"),
+    (["run", "tiny", "-p", "x", "short"], "parameter 'x' = 'short' is not a float"),
+    (["run", "tiny", "-p", "x", "0.1", "-p", "x", "0.2"], "parameter 'x' is given twice"),
+    (["run", "tinny"], "unknown chapter 'tinny' (did you mean 'tiny'?)"),
+    (["golden", "tinny"], "unknown chapter 'tinny'"),
 ])
-def test_bad_parameter_is_refused_before_anything_runs(tmp_path, args, message):
+def test_usage_errors_exit_2_before_anything_runs(tmp_path, args, message):
     out = tmp_path / "never"
-    proc = selfdistill("run", "greens-function", *args, "--out", str(out))
+    proc = selfdistill(*args, "--out", str(out)) if args[0] == "run" else selfdistill(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists(), "nothing may run or be written for a refused command"
+
+
+def test_out_that_is_a_file_or_foreign_folder_is_refused(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    proc = selfdistill("run", "tiny", "--out", str(afile))
+    assert proc.returncode == 2 and "is a file" in proc.stderr
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    proc = selfdistill("run", "tiny", "--out", str(foreign))
+    assert proc.returncode == 2 and "holds files other than a run's" in proc.stderr
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_unwritable_out_is_refused(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    proc = selfdistill("run", "tiny", "--out", str(locked / "run"))
+    assert proc.returncode == 2 and "cannot be written" in proc.stderr
+
+
+def test_unwritable_out_is_refused_as_root_too(tmp_path):
+    proc = selfdistill("run", "tiny", "--out", "/proc/selfdistill-run")
+    assert proc.returncode == 2 and "cannot be written" in proc.stderr
+
+
+def test_cuda_where_there_is_none_is_refused(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = selfdistill("run", "tiny", "-p", "device", "cuda", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "sees no GPU" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{broken", "is not a readable ledger"),
+    ('{"something": "else"}', "is not a claims ledger"),
+])
+def test_claims_on_corrupt_or_foreign_file_exits_2(tmp_path, content, message):
+    (tmp_path / "claims.json").write_text(content)
+    proc = selfdistill("claims", str(tmp_path / "claims.json"))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    missing = selfdistill("claims", str(tmp_path / "missing"))
+    assert missing.returncode == 2 and "no ledger" in missing.stderr
+
+
+def test_malformed_parameters_comment_names_chapter_and_line(tmp_path):
+    text = (FIXTURES / "tiny.md").read_text().replace("# in [0, 1]: a number", "# in [0, 1 a")
+    (tmp_path / "tiny.md").write_text(text)
+    proc = selfdistill("list", env={**ENV, "SELFDISTILL_NOTEBOOKS": str(tmp_path)})
     assert proc.returncode == 2
-    assert message in proc.stderr
-    assert not out.exists(), "nothing may run or be written for a refused parameter"
-
-
-def test_unknown_chapter_is_refused():
-    proc = selfdistill("run", "no-such-chapter")
-    assert proc.returncode == 2 and "unknown chapter 'no-such-chapter'" in proc.stderr
-
-
-def test_claims_command_reports_and_fails_on_a_failed_claim(rerun, tmp_path):
-    out, _ = rerun
-    ok = selfdistill("claims", str(out / "claims.json"))
-    assert ok.returncode == 0 and "claims: 11 passed, 0 failed" in ok.stdout
-    data = json.loads((out / "claims.json").read_text())
-    data["claims"][0]["passed"] = False
-    (tmp_path / "claims.json").write_text(json.dumps(data))
-    bad = selfdistill("claims", str(tmp_path))
-    assert bad.returncode == 1 and "claims: 10 passed, 1 failed" in bad.stdout
-    assert selfdistill("claims", str(tmp_path / "missing")).returncode == 2
+    assert "chapter tiny, parameters cell line 1: malformed accepted-values comment" in proc.stderr

@@ -1,7 +1,9 @@
-"""Guards: nbval must have something to compare in every chapter, or it silently checks nothing."""
+"""Guards: nbval must have something to compare in every chapter, or it silently checks nothing;
+and the approved claims must be exactly the claims the chapter declares."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -9,17 +11,23 @@ import nbformat
 import pytest
 
 from selfdistill.chapters import find_chapters
-from selfdistill.cli import CHECK_TAG
+from selfdistill.claims import declared_claims
+from selfdistill.golden import CHECK_TAG
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SYNCED = Path(__file__).resolve().parent / "_nbval"  # written by conftest.py before collection
 
 CHAPTERS = sorted(find_chapters())
+_SUMMARY = re.compile(r"^(?:PASS|FAIL) ([\w.-]+): ", re.M)
 
 
 def _tagged(nb) -> list:
     return [c for c in nb.cells
             if c.cell_type == "code" and CHECK_TAG in c.metadata.get("tags", [])]
+
+
+def _printed(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -43,6 +51,27 @@ def test_golden_notebook_has_outputs_for_every_tagged_cell(name):
             f"{name}: tagged cell has no approved output (inputs changed since the golden "
             f"notebook was made?): {cell.source[:80]!r}; regenerate: `selfdistill golden {name}`"
         )
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_approved_claims_are_exactly_the_declared_claims(name):
+    """A deleted, renamed or added claim changes this set: the golden file must be re-approved."""
+    golden = nbformat.read(GOLDEN / f"{name}.ipynb", as_version=4)
+    approved = [i for cell in _tagged(golden) for i in _SUMMARY.findall(_printed(cell))]
+    declared = declared_claims(find_chapters()[name].path.read_text(encoding="utf-8"))
+    assert sorted(approved) == sorted(declared), (
+        f"{name}: approved {sorted(set(approved) - set(declared))} not declared, declared "
+        f"{sorted(set(declared) - set(approved))} not approved; `selfdistill golden {name}`")
+    assert len(approved) == len(set(approved))
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_claim_cells_print_only_claim_summaries(name):
+    """nbval compares these outputs: anything else in them (timings, values) would be flaky."""
+    golden = nbformat.read(GOLDEN / f"{name}.ipynb", as_version=4)
+    for cell in _tagged(golden):
+        for line in _printed(cell).splitlines():
+            assert _SUMMARY.match(line + " "), f"{name}: not a claim summary: {line!r}"
 
 
 def test_every_golden_notebook_has_a_chapter():

@@ -145,9 +145,13 @@ def git_commit(root: Path | None = None) -> str:
 
 
 def _chapter_source(chapter: str) -> str | None:
-    root = repository_root()
-    path = root / "notebooks" / f"{chapter}.md" if root else None
-    return path.read_text(encoding="utf-8") if path and path.is_file() else None
+    from .chapters import notebooks_dir
+
+    try:
+        path = notebooks_dir() / f"{chapter}.md"
+    except FileNotFoundError:
+        return None
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def run_context(device: object = None) -> dict[str, Any]:

@@ -1,36 +1,29 @@
-"""Command line: ``selfdistill list | run | claims | golden``.
+"""Command line: ``selfdistill list | run | claims | book | golden``.
 
 * ``selfdistill list`` — the chapters, each with its parameters, defaults, accepted values, meaning.
 * ``selfdistill run CHAPTER [-p NAME VALUE ...] [--out DIR]`` — check the parameters against the
   chapter's ``parameters`` cell (nothing runs if one is unknown or out of range), run the notebook
-  through papermill, write ``DIR/CHAPTER.ipynb`` and ``DIR/claims.json``, print the claims.
-* ``selfdistill claims [LOCATION]`` — the ledger as a table; exit status 1 if a claim failed.
+  through papermill atomically (:mod:`selfdistill.runner`), print the claims.
+* ``selfdistill claims [LOCATION]`` — the ledger as a table; exit 1 if a claim failed, a run is
+  incomplete or a declared claim is missing.
+* ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
 
-Exit status: 0 success, 1 a claim or a cell failed, 2 a usage or parameter error.
+Exit status: 0 success; 1 a claim or a cell failed, or a run is incomplete; 2 a usage error
+(refused before anything runs, or an unreadable ledger); 130 interrupted. This module parses and
+reports; it imports torch only when a chapter actually runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from .chapters import Chapter, ParameterError, find_chapters
-from .claims import Claim, load_claims
+from .chapters import ParameterError, find_chapters, get_chapter
+from .claims import Claim, LedgerError, LedgerRecord, load_ledgers
 
-__all__ = ["main"]
-
-CHECK_TAG = "nbval-check-output"
-
-
-def _chapter(name: str) -> Chapter:
-    chapters = find_chapters()
-    if name not in chapters:
-        raise ParameterError(f"unknown chapter '{name}'; chapters: {', '.join(chapters)}")
-    return chapters[name]
+__all__ = ["format_claims", "main"]
 
 
 def format_claims(claims: list[Claim]) -> str:
@@ -46,32 +39,21 @@ def format_claims(claims: list[Claim]) -> str:
     return "\n".join(lines)
 
 
-def execute(chapter: Chapter, parameters: dict, output: Path, claims_file: Path,
-            progress: bool = False) -> None:
-    """Run a chapter through papermill; the executed notebook lands at ``output`` atomically."""
-    import papermill
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    claims_file.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
-    os.close(fd)
-    previous = os.environ.get("SELFDISTILL_CLAIMS_FILE")
-    os.environ["SELFDISTILL_CLAIMS_FILE"] = str(claims_file.resolve())
-    try:
-        papermill.execute_notebook(
-            chapter.notebook(), tmp, parameters=parameters, cwd=str(chapter.path.parent),
-            kernel_name="python3", progress_bar=progress, log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter in the output
-        )
-    finally:
-        if previous is None:
-            os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
-        else:
-            os.environ["SELFDISTILL_CLAIMS_FILE"] = previous
-        if Path(tmp).stat().st_size > 0:
-            os.replace(tmp, output)
-        else:
-            Path(tmp).unlink(missing_ok=True)
+def format_ledgers(records: list[LedgerRecord]) -> tuple[str, bool]:
+    """The claims of several runs, with a line for each incomplete run or missing claim."""
+    claims = [c for r in records for c in r.claims]
+    problems = []
+    for r in records:
+        if not r.complete:
+            why = r.run.get("error") or "it did not reach ledger.finish()"
+            problems.append(f"INCOMPLETE {r.chapter} ({r.path}): {why}")
+        if r.missing:
+            problems.append(f"MISSING {r.chapter}: declared claims never checked: "
+                            + ", ".join(r.missing))
+    lines = [format_claims(claims), *problems]
+    bad_runs = sum(not r.passed for r in records)
+    lines.append(f"runs: {len(records) - bad_runs} complete and passing, {bad_runs} not")
+    return "\n".join(lines), bad_runs == 0
 
 
 def _cmd_list(_: argparse.Namespace) -> int:
@@ -83,72 +65,63 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    chapter = _chapter(args.chapter)
+    from .runner import RunJob, check_device, check_out, run_chapter
+
+    chapter = get_chapter(args.chapter)
     values = chapter.convert([(name, value) for name, value in args.parameter])
-    out = Path(args.out or Path("runs") / chapter.name)
-    claims_file = out / "claims.json"
+    out = check_out(Path(args.out or Path("runs") / chapter.name))
+    check_device(chapter, values)
     print(f"running {chapter.name} with {values or 'default parameters'} -> {out}/", flush=True)
-    try:
-        execute(chapter, values, out / f"{chapter.name}.ipynb", claims_file,
-                progress=sys.stderr.isatty())
-    except Exception as err:  # papermill raises its own error type for a failing cell
-        print(f"selfdistill: the chapter failed: {type(err).__name__}: {str(err)[-2000:]}",
-              file=sys.stderr)
-        if claims_file.exists():
-            print(format_claims(load_claims(claims_file)))
-        return 1
-    claims = load_claims(claims_file)
-    print(format_claims(claims))
-    return 0 if claims and all(c.passed for c in claims) else 1
+    result = run_chapter(RunJob(chapter, values, out), progress=sys.stderr.isatty())
+    if not result.ok:
+        print(f"selfdistill: {chapter.name} {result.status} after {result.seconds:.1f} s: "
+              f"{result.message}", file=sys.stderr)
+        if result.kept_previous:
+            print(f"selfdistill: the previous result in {out}/ was left untouched; this attempt "
+                  "was discarded", file=sys.stderr)
+        else:
+            print(f"selfdistill: the failed attempt (notebook and incomplete ledger) is in {out}/",
+                  file=sys.stderr)
+    records = [] if result.kept_previous else load_ledgers(out / "claims.json")
+    if records:
+        text, _ = format_ledgers(records)
+        print(text)
+    print(f"{chapter.name}: {result.status} in {result.seconds:.1f} s")
+    return 0 if result.ok else 1
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    location = Path(args.location)
-    if not location.exists():
-        print(f"selfdistill: no claims at {location}", file=sys.stderr)
-        return 2
-    claims = load_claims(location)
-    if not claims:
-        print(f"selfdistill: {location} holds no claims", file=sys.stderr)
-        return 2
-    print(format_claims(claims))
-    return 0 if all(c.passed for c in claims) else 1
+    records = load_ledgers(Path(args.location))
+    text, ok = format_ledgers(records)
+    print(text)
+    return 0 if ok else 1
 
 
-def golden_notebook(chapter: Chapter, folder: Path) -> Path:
-    """Execute a chapter with its defaults; keep outputs (and a stable execution count) only of
-    the cells tagged for nbval, so the file changes only when an approved output does."""
-    import nbformat
+def _cmd_book(args: argparse.Namespace) -> int:
+    from .book import build_book
+    from .paths import repository_root
 
-    target = folder / f"{chapter.name}.ipynb"
-    with tempfile.TemporaryDirectory() as scratch:
-        executed = Path(scratch) / "executed.ipynb"
-        execute(chapter, {}, executed, Path(scratch) / "claims.json")
-        nb = nbformat.read(executed, as_version=4)
-    for index, cell in enumerate(nb.cells):  # no timings, no random ids: a stable file
-        cell.id = f"cell-{index}"
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-    for count, cell in enumerate(code_cells, start=1):
-        checked = CHECK_TAG in cell.metadata.get("tags", [])
-        # nbval compares only reference cells that ran: a stable count marks them as run
-        cell.execution_count = count if checked else None
-        if not checked:
-            cell.outputs = []
-    nb.metadata.pop("papermill", None)
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
-    return target
+    root = repository_root()
+    if root is None:
+        raise ParameterError("selfdistill book runs in a checkout of the repository")
+    return build_book(root, workers=args.jobs, chapters=args.chapters or None)
 
 
 def _cmd_golden(args: argparse.Namespace) -> int:
-    names = args.chapters or list(find_chapters())
-    folder = Path(__file__).resolve().parents[2] / "tests" / "golden"
-    for name in names:
-        print(f"golden: {golden_notebook(_chapter(name), folder)}")
+    from .golden import write_golden
+
+    chapters = [get_chapter(name) for name in args.chapters] or list(find_chapters().values())
+    for chapter in chapters:
+        print(f"golden: {write_golden(chapter)}")
     print("review the diff (git diff tests/golden) and commit it: that is the approval")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs = {value} must be at least 1")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n  selfdistill list\n"
                "  selfdistill run greens-function -p eps 0.02 --out runs/eps-0.02\n"
                "  selfdistill claims runs/eps-0.02\n"
-               "exit status: 0 success, 1 a claim or a cell failed, 2 a usage or parameter error",
+               "  selfdistill book --jobs 2\n"
+               "exit status: 0 success, 1 a claim or a cell failed or a run is incomplete,\n"
+               "2 a usage or parameter error (nothing ran), 130 interrupted",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,12 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("chapter")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="set a parameter (repeatable)")
-    run.add_argument("--out", help="output folder (default: runs/CHAPTER)")
+    run.add_argument("--out", help="output folder (default: runs/CHAPTER); replaced only when "
+                                   "the run passes")
     run.set_defaults(func=_cmd_run)
     claims = sub.add_parser("claims", help="show a claims ledger; exit 1 if a claim failed")
     claims.add_argument("location", nargs="?", default="_build/claims",
                         help="a claims.json file or a folder of them (default: _build/claims)")
     claims.set_defaults(func=_cmd_claims)
+    book = sub.add_parser("book", help="run every chapter once (in parallel), build the book")
+    book.add_argument("--jobs", type=_positive_int, help="parallel chapters (default: cores)")
+    book.add_argument("chapters", nargs="*", help="only these chapters (default: the _toc.yml)")
+    book.set_defaults(func=_cmd_book)
     golden = sub.add_parser("golden", help="regenerate approved golden notebooks (then commit)")
     golden.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     golden.set_defaults(func=_cmd_golden)
@@ -184,9 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParameterError, FileNotFoundError) as err:
+    except (ParameterError, LedgerError, FileNotFoundError) as err:
         print(f"selfdistill: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("selfdistill: interrupted; finished results are intact, the interrupted run was "
+              "discarded or left marked incomplete", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+"""Building the book: every chapter executed once, in parallel, then rendered.
+
+``selfdistill book`` runs each chapter of ``_toc.yml`` atomically into ``_build/runs/<chapter>/``
+(one worker per core), prints each chapter's time against its budget, copies the ledgers to
+``_build/claims/``, stages the book's sources with the *executed* notebooks in ``_build/src/`` and
+builds it there with Jupyter Book, execution off and warnings as errors, into ``_build/html``.
+Each chapter therefore executes exactly once per build, and the page offers the executed ``.ipynb``
+for download. ``jupyter-book build .`` still works on its own (``execute_notebooks: force``), one
+chapter after another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .chapters import ParameterError, find_chapters
+from .claims import write_json_atomic
+from .runner import LEDGER, RunJob, RunResult, run_many, timing_table
+
+__all__ = ["build_book", "toc_chapters"]
+
+
+def toc_chapters(root: Path) -> list[str]:
+    """The chapter names listed in ``_toc.yml`` (entries under ``notebooks/``), in book order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            file = node.get("file")
+            if isinstance(file, str) and file.startswith("notebooks/"):
+                found.append(Path(file).stem)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
+    src = build / "src"
+    shutil.rmtree(src, ignore_errors=True)
+    (src / "notebooks").mkdir(parents=True)
+    shutil.copytree(root / "book", src / "book")
+    shutil.copy(root / "_toc.yml", src / "_toc.yml")
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config["execute"]["execute_notebooks"] = "off"  # executed once already, by the runs
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                                     encoding="utf-8")
+    for result in results:
+        shutil.copy(result.out / f"{result.chapter}.ipynb",
+                    src / "notebooks" / f"{result.chapter}.ipynb")
+    return src
+
+
+def _collect_ledgers(build: Path, results: list[RunResult]) -> None:
+    claims = build / "claims"
+    shutil.rmtree(claims, ignore_errors=True)
+    claims.mkdir(parents=True)
+    for result in results:
+        shutil.copy(result.out / LEDGER, claims / f"{result.chapter}.json")
+
+
+def build_book(root: Path, workers: int | None = None, chapters: list[str] | None = None) -> int:
+    """Run the book's chapters, build the book, print timings; 0 on success, 1 on a failure."""
+    known = find_chapters(root / "notebooks")
+    names = chapters or toc_chapters(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ParameterError(f"chapters not in notebooks/: {', '.join(unknown)}")
+    workers = workers or os.cpu_count() or 1
+    build = root / "_build"
+    jobs = [RunJob(chapter=known[n], values={}, out=build / "runs" / n) for n in names]
+    print(f"book: running {len(jobs)} chapters on {workers} worker(s)", flush=True)
+    start = time.perf_counter()
+
+    def report(result: RunResult) -> None:
+        print(f"  {result.status:<11} {result.chapter} ({result.seconds:.1f} s)", flush=True)
+        if not result.ok:
+            print("    " + result.message.replace("\n", "\n    "), flush=True)
+
+    results = run_many(jobs, workers, on_done=report)
+    wall = time.perf_counter() - start
+    table = timing_table(results) + f"\nwall time {wall:.1f} s on {workers} worker(s)"
+    build.mkdir(exist_ok=True)
+    (build / "timings.txt").write_text(table + "\n", encoding="utf-8")
+    write_json_atomic(build / "timings.json", [
+        {"chapter": r.chapter, "seconds": r.seconds, "budget": r.budget, "status": r.status}
+        for r in results])
+    print(table, flush=True)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"book: {len(failed)} chapter(s) failed: "
+              f"{', '.join(r.chapter for r in failed)}; the book was not built", file=sys.stderr)
+        return 1
+    _collect_ledgers(build, results)
+    src = _stage(root, build, results)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jupyter_book), "build", str(src), "--path-output", str(root), "--all", "-W",
+               "--keep-going"]
+    if subprocess.run(command, cwd=root).returncode != 0:
+        print("book: the Jupyter Book build failed (warnings are errors)", file=sys.stderr)
+        return 1
+    print(f"book: open {build / 'html' / 'index.html'}")
+    return 0
+

@@ -1,0 +1,257 @@
+"""Running chapters: atomically, one at a time or in parallel, with timings.
+
+A run executes a chapter notebook through papermill into a staging folder beside its output folder
+``out``, with the chapter's ledger written to ``staging/claims.json``. Only then is ``out`` touched:
+
+* the run **passed** (every cell ran, the ledger is complete, every declared claim passed): the
+  staging folder replaces ``out``;
+* the run **failed** or was **interrupted**: a previous result in ``out`` is left untouched and the
+  attempt is discarded; with no previous result, the attempt (its partly executed notebook and its
+  incomplete ledger) becomes ``out``, so ``selfdistill claims`` reports it as failed.
+
+:func:`check_out` refuses, before anything runs, an ``out`` that is a file, is not writable, or is
+a folder that does not look like a run folder (so a run never deletes a reader's files).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .chapters import Chapter, ParameterError
+from .claims import LedgerError, load_ledgers
+
+__all__ = ["RunJob", "RunResult", "check_device", "check_out", "execute_notebook", "run_chapter",
+           "run_many", "timing_table"]
+
+LEDGER = "claims.json"
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """One chapter to run with given parameter values into ``out``."""
+
+    chapter: Chapter
+    values: dict[str, Any]
+    out: Path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What became of one run."""
+
+    chapter: str
+    out: Path
+    status: Literal["passed", "failed", "interrupted"]
+    seconds: float
+    message: str = ""
+    budget: float = 0.0
+    kept_previous: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+
+def _is_run_folder(folder: Path) -> bool:
+    names = {p.name for p in folder.iterdir()}
+    return not names or LEDGER in names or all(n.endswith(".ipynb") for n in names)
+
+
+def check_out(out: Path) -> Path:
+    """Refuse an output location that a run could not or should not replace (ParameterError)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file; give a folder for the run")
+    if out.is_dir() and not _is_run_folder(out):
+        raise ParameterError(f"--out {out} holds files other than a run's; choose a new or a "
+                             "run folder (a run replaces the folder)")
+    parent = out.parent if str(out.parent) else Path(".")
+    existing = next(p for p in [parent, *parent.parents] if p.exists())
+    try:  # permissions alone do not tell (root, read-only mounts, /proc): try it
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".selfdistill-probe-"))
+    except OSError as err:
+        raise ParameterError(f"--out {out} cannot be written ({existing}: "
+                             f"{err.strerror or err})") from None
+    return out
+
+
+def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
+    """Refuse ``device cuda`` where torch sees no GPU, before the chapter runs."""
+    params = chapter.parameters()
+    if "device" not in params:
+        return
+    device = str(values.get("device", params["device"].default))
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ParameterError(f"parameter 'device' = {device!r} asks for CUDA, but torch "
+                                 f"{torch.__version__} sees no GPU here; use 'auto' or 'cpu'")
+
+
+def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, ledger: Path,
+                     progress: bool = False) -> None:
+    """Execute ``chapter`` with ``values`` through papermill into ``notebook``; its ledger goes
+    to ``ledger``. Raises papermill's error for a failing cell."""
+    import papermill
+
+    os.environ["SELFDISTILL_CLAIMS_FILE"] = str(ledger.resolve())
+    try:
+        papermill.execute_notebook(
+            chapter.notebook(), str(notebook), parameters=values, cwd=str(chapter.path.parent),
+            kernel_name="python3", progress_bar=progress, log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter in the output
+        )
+    finally:
+        os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+
+
+def _verdict(ledger: Path) -> tuple[bool, str]:
+    try:
+        [record] = load_ledgers(ledger)
+    except (LedgerError, ValueError) as err:
+        return False, f"no usable ledger: {err}"
+    if not record.complete:
+        return False, "the ledger is incomplete (the chapter did not reach ledger.finish())"
+    if record.missing:
+        return False, "declared claims never checked: " + ", ".join(record.missing)
+    failed = [c.id for c in record.claims if not c.passed]
+    if failed:
+        return False, "failed claims: " + ", ".join(failed)
+    if not record.claims:
+        return False, "the chapter recorded no claims"
+    return True, f"{len(record.claims)} claims passed"
+
+
+def _commit(staging: Path, out: Path, keep_attempt: bool) -> bool:
+    """Move the attempt into ``out``, or discard it; True when a previous result was kept."""
+    for path in staging.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chmod(staging, 0o755)
+    if out.is_dir() and any(out.iterdir()):
+        if not keep_attempt:
+            shutil.rmtree(staging, ignore_errors=True)
+            return True
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.is_dir():
+            out.rmdir()
+        os.replace(staging, out)
+    return False
+
+
+def run_chapter(job: RunJob, *, progress: bool = False) -> RunResult:
+    """Run one chapter atomically (see the module docstring); never raises for a failed chapter.
+
+    ``KeyboardInterrupt`` is handled (the previous result survives) and then re-raised.
+    """
+    chapter, out = job.chapter, Path(job.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    notebook, ledger = staging / f"{chapter.name}.ipynb", staging / LEDGER
+    start = time.perf_counter()
+    status, message = "failed", ""
+    try:
+        execute_notebook(chapter, job.values, notebook, ledger, progress)
+        ok, message = _verdict(ledger)
+        status = "passed" if ok else "failed"
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted by the user"
+        _finish(job, staging, status, message)
+        raise
+    except Exception as err:  # papermill raises its own error type for a failing cell
+        ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+        message = (f"{ename}: {evalue}" if ename else
+                   f"{type(err).__name__}: {_last_lines(str(err))}")
+    finally:
+        seconds = time.perf_counter() - start
+    kept = _finish(job, staging, status, message)
+    return RunResult(chapter=chapter.name, out=out, status=status, seconds=seconds,
+                     message=message, budget=chapter.budget, kept_previous=kept)
+
+
+def _finish(job: RunJob, staging: Path, status: str, message: str) -> bool:
+    if not staging.exists():
+        return False
+    if status != "passed" and not (staging / LEDGER).exists():
+        _write_failed_ledger(job, staging / LEDGER, status, message)
+    return _commit(staging, Path(job.out), keep_attempt=status == "passed")
+
+
+def _write_failed_ledger(job: RunJob, path: Path, status: str, message: str) -> None:
+    """A run that died before its chapter opened a ledger still leaves one: incomplete."""
+    from .claims import SCHEMA, declared_claims, git_commit, write_json_atomic
+
+    write_json_atomic(path, {
+        "schema": SCHEMA, "chapter": job.chapter.name, "paper": "", "complete": False,
+        "expected": declared_claims(job.chapter.text()), "parameters": job.values,
+        "run": {"commit": git_commit(), "error": f"{status}: {message}"}, "claims": []})
+
+
+def _last_lines(text: str, n: int = 12) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-n:])
+
+
+def _run_in_worker(job: RunJob) -> RunResult:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    return run_chapter(job)
+
+
+def run_many(jobs: Iterable[RunJob], workers: int,
+             on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+    """Run chapters in ``workers`` processes (1: in this process), each atomically.
+
+    ``on_done`` is called as each run finishes. Results come back in the order of ``jobs``.
+    """
+    jobs = list(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(run_chapter(job))
+            if on_done:
+                on_done(results[-1])
+        return results
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    done: dict[int, RunResult] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if on_done:
+                    on_done(done[futures[future]])
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+    return [done[i] for i in range(len(jobs))]
+
+
+def timing_table(results: list[RunResult]) -> str:
+    """Each chapter's wall time against its book-scale budget, slowest first, with a total."""
+    rows = [("chapter", "seconds", "budget", "status")]
+    for r in sorted(results, key=lambda r: -r.seconds):
+        over = " OVER BUDGET" if r.seconds > r.budget else ""
+        rows.append((r.chapter, f"{r.seconds:.1f}", f"{r.budget:.0f}", r.status + over))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) if i in (0, 3) else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in rows]
+    total = sum(r.seconds for r in results)
+    lines.append(f"{len(results)} chapters, {total:.1f} s of chapter time in all")
+    return "\n".join(lines)
