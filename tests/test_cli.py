@@ -182,3 +182,27 @@ def test_malformed_parameters_comment_names_chapter_and_line(tmp_path):
     proc = selfdistill("list", env={**ENV, "SELFDISTILL_NOTEBOOKS": str(tmp_path)})
     assert proc.returncode == 2
     assert "chapter tiny, parameters cell line 1: malformed accepted-values comment" in proc.stderr
+
+
+def test_rerun_of_a_real_chapter_takes_effect(tmp_path):
+    """One real chapter rerun with other parameters: the printed c is the one an independent
+    call computes at the new parameters, not the default's."""
+    import nbformat
+
+    from selfdistill.data import toy_sine
+    from selfdistill.hilbert import fit_greens
+    from selfdistill.kernels import ExponentialKernel
+
+    env = {k: v for k, v in os.environ.items() if k != "SELFDISTILL_NOTEBOOKS"}
+    out = tmp_path / "rerun"
+    proc = selfdistill("run", "greens-function", "-p", "eps", "0.02", "-p", "length", "0.15",
+                       "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nb = nbformat.read(out / "greens-function.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    x, y = toy_sine()
+    c_new = fit_greens(ExponentialKernel(0.15), x, y, 0.02, "cpu").c
+    c_default = fit_greens(ExponentialKernel(0.1), x, y, 0.05, "cpu").c
+    assert f"c = {c_new:.6g} in" in printed
+    assert f"c = {c_default:.6g} in" not in printed

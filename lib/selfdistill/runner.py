@@ -109,7 +109,9 @@ def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, l
         papermill.execute_notebook(
             chapter.notebook(), str(notebook), parameters=values, cwd=str(chapter.path.parent),
             kernel_name="python3", progress_bar=progress, log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter in the output
+            # no kernel chatter in the output; figures as SVG (sharp in print and on screen)
+            extra_arguments=["--IPKernelApp.log_level=ERROR",
+                             "--InlineBackend.figure_formats=svg"],
         )
     finally:
         os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
