@@ -108,3 +108,20 @@ def test_code_lines_fit_the_page(name):
 def test_chapter_ends_with_its_claims_table(name):
     cells = find_chapters()[name].code_cells()
     assert cells[-1][1].strip() == "ledger.finish()", f"{name}: last code cell must close the run"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_figures_have_caption_alt_text_and_are_referred_to(name):
+    """A reader needs the caption; a screen reader needs the alt text; the prose refers to each
+    figure by its name."""
+    chapter = find_chapters()[name]
+    text = chapter.text()
+    for options, _ in chapter.code_cells():
+        figure = (options.get("mystnb") or {}).get("figure")
+        if figure is None:
+            continue
+        assert figure.get("caption") and figure.get("name"), f"{name}: figure without caption/name"
+        alt = ((options.get("mystnb") or {}).get("image") or {}).get("alt")
+        assert alt, f"{name}: figure {figure['name']} has no alt text (mystnb: image: alt:)"
+        refs = re.findall(r"\{(?:numref|ref)\}`[^`]*?<?" + re.escape(figure["name"]) + ">?`", text)
+        assert refs, f"{name}: the prose never refers to figure {figure['name']}"

@@ -52,6 +52,7 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     shutil.rmtree(src, ignore_errors=True)
     (src / "notebooks").mkdir(parents=True)
     shutil.copytree(root / "book", src / "book")
+    shutil.copytree(root / "_static", src / "_static")
     shutil.copy(root / "_toc.yml", src / "_toc.yml")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["execute"]["execute_notebooks"] = "off"  # executed once already, by the runs

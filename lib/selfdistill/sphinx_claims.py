@@ -129,7 +129,8 @@ class ClaimsLedger(SphinxDirective):
         order = list(chapters)
         for r in sorted(records, key=lambda r: (r.paper, order.index(r.chapter))):
             lines += [f"**{{doc}}`/{chapters[r.chapter]}`**", "", _run_line(r), "",
-                      "```{list-table}", ":header-rows: 1", ":widths: 22 38 20 8 8 4", "",
+                      "```{list-table}", ":header-rows: 1", ":widths: 20 42 18 9 9 2",
+                      ":class: claims-ledger", "",
                       "* - Claim", "  - Statement, and why this bound", "  - Measured",
                       "  - Value", "  - Bound", "  -"]
             for c in r.claims:
@@ -138,8 +139,8 @@ class ClaimsLedger(SphinxDirective):
                     f"({c.paper}, *{c.provenance}*)",
                     f"  - {_cell(c.statement)}. *Bound: {_cell(c.reason)}*",
                     f"  - {_cell(c.measured)}",
-                    f"  - {c.shown_value()}",
-                    f"  - {c.bound}",
+                    f"  - `{c.shown_value()}`",
+                    f"  - `{c.bound}`",
                     f"  - {'✓' if c.passed else '**FAIL**'}",
                 ]
             lines += ["```", ""]
