@@ -44,6 +44,12 @@ def sync_golden_notebooks() -> list[Path]:
     return written
 
 
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # several test workers share the cores: one thread each for torch and BLAS (here and in the
+    # nbval kernels, which inherit the environment), or their thread pools oversubscribe the
+    # machine; set before torch is imported
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 os.environ["SELFDISTILL_CLAIMS_DIR"] = tempfile.mkdtemp(prefix="selfdistill-nbval-claims-")
 os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
 sync_golden_notebooks()

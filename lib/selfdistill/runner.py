@@ -207,9 +207,18 @@ def _last_lines(text: str, n: int = 12) -> str:
     return "\n".join(lines[-n:])
 
 
-def _run_in_worker(job: RunJob) -> RunResult:
+def _run_in_worker(job: RunJob, threads: int) -> RunResult:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    _share_cores(threads)
     return run_chapter(job)
+
+
+def _share_cores(threads: int) -> None:
+    """Give each of several concurrent chapters its share of the cores: torch's and BLAS's
+    thread pools oversubscribe the machine otherwise (tens of times slower on 2 cores). The
+    chapter's kernel inherits this environment; a value the user set is kept."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
 
 
 def run_many(jobs: Iterable[RunJob], workers: int,
@@ -231,7 +240,8 @@ def run_many(jobs: Iterable[RunJob], workers: int,
     context = multiprocessing.get_context("spawn")
     done: dict[int, RunResult] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        futures = {pool.submit(_run_in_worker, job, threads): i for i, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
