@@ -36,8 +36,9 @@ class Tolerances:
     #: K <= 50): backward stable, so error <~ K u cond ~ 5e3 u; tests with a measured condition
     #: number scale their own tolerance with it instead
     solve: float
-    #: the active constraint (1/K)||f(x) - y||^2 = eps after Brent's root find of (E3) (rtol 4u
-    #: in c) and an O(K)-term residual sum: each step costs a few K u relative, far below 1e-12
+    #: the active constraint (1/K)||f(x) - y||^2 = eps after Brent's root find of c-equation
+    #: (rtol 4u in c) and an O(K)-term residual sum: each step costs a few K u relative, far
+    #: below 1e-12
     constraint: float
 
 

@@ -1,4 +1,4 @@
-"""The independent discretised solve of (E1), and the convergence-order estimate."""
+"""The independent discretised solve of constrained-problem, and the convergence-order estimate."""
 
 from __future__ import annotations
 
@@ -236,16 +236,21 @@ GOOD = {
         ({"eps": math.nan}, r"^eps = nan is outside"),
         ({"length": 0.0}, r"^length = 0\.0 is outside the accepted range \(0, inf\)"),
         ({"length": math.inf}, r"^length = inf is outside"),
-        ({"upper": 0.0}, r"^upper = 0\.0 is outside the accepted range \(0, inf\]"),
+        ({"upper": 0.0}, r"^upper = 0\.0 is outside the accepted range \(0, inf\)"),
+        ({"upper": math.inf}, r"^upper = inf is outside the accepted range \(0, inf\)"),
+        ({"lower": math.nan}, r"^lower = nan is outside the accepted range \(-inf, inf\)"),
         ({"upper": -1.0}, r"^upper = -1\.0 is outside"),
         ({"n_cells": 1}, r"^n_cells = 1 is outside the accepted range \[2, 100000000\]"),
         ({"n_cells": 40.0}, r"^n_cells = 40\.0 is not an integer"),
         ({"n_cells": 10**9}, r"^n_cells = 1000000000 is outside"),
-        ({"x": X_TOY[:, None]}, r"^x must have shape \(K,\) and y \(K,\) or \(K, C\)"),
-        ({"y": Y_TOY[:-1]}, r"^x must have shape \(K,\) .*got \(11,\), \(10,\)"),
-        ({"y": np.zeros((11, 2, 2))}, r"^x must have shape \(K,\)"),
-        ({"y": np.where(X_TOY == 0.5, np.nan, Y_TOY)}, r"^x and y must be finite"),
-        ({"x": np.where(X_TOY == 0.5, np.inf, X_TOY)}, r"^x and y must be finite"),
+        ({"x": X_TOY[:, None]}, r"^x has shape \(11, 1\); accepted: \(K,\) with K ≥ 1"),
+        ({"x": np.zeros(0), "y": np.zeros(0)}, r"^x has shape \(0,\); accepted"),
+        ({"y": Y_TOY[:-1]}, r"^x has 11 rows but y has 10; they must match"),
+        ({"y": np.zeros((11, 2, 2))}, r"^y has shape \(11, 2, 2\); accepted: \(K,\) or \(K, C\)"),
+        ({"y": np.where(X_TOY == 0.5, np.nan, Y_TOY)}, r"^y has 1 non-finite entries"),
+        ({"x": np.where(X_TOY == 0.5, np.inf, X_TOY)}, r"^x has 1 non-finite entries"),
+        ({"y": Y_TOY + 1j}, r"^y is complex; accepted: real numbers only"),
+        ({"x": ["a"] * 11}, r"^x could not be read as a numeric array"),
         ({"x": X_TOY + 0.01}, r"^x has points outside \[lower, upper\] = \[0, 1\]"),
         ({"lower": 0.05}, r"^x has points outside \[lower, upper\] = \[0\.05, 1\]"),
     ],

@@ -6,8 +6,9 @@ smoothing), dong2019 (distillation and early stopping). Modules:
 * :mod:`selfdistill.device` — device choice (``"auto"``), float64 for verification, seeding
 * :mod:`selfdistill.validate` — argument checks that name the parameter and the accepted range
 * :mod:`selfdistill.kernels` — kernels as Green's functions of regularisers
-* :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (E1)–(E4)
-* :mod:`selfdistill.finite_difference` — an independent discretised solve of (E1)
+* :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (the book's labels
+  constrained-problem, closed-form, c-equation, c-bounds)
+* :mod:`selfdistill.finite_difference` — an independent discretised solve of constrained-problem
 * :mod:`selfdistill.claims` — the claim ledger
 * :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
 """

@@ -47,7 +47,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
     CPU runs with the same seed are repeatable; CUDA runs are as repeatable as their kernels.
     """
-    check_int("seed", seed, 0, 2**63 - 1)
+    seed = check_int("seed", seed, 0, 2**63 - 1)  # a plain int: NumPy integers are accepted
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds the legacy global RNG on purpose)
     torch.manual_seed(seed)
@@ -57,7 +57,13 @@ def seed_everything(seed: int) -> torch.Generator:
 def as_tensor(
     name: str, value, device: torch.device, dtype: torch.dtype = VERIFY_DTYPE
 ) -> torch.Tensor:
-    """Convert array-likes to a tensor on ``device`` with ``dtype`` (float64 by default)."""
+    """Convert array-likes to a real tensor on ``device`` with ``dtype`` (float64 by default).
+
+    Real input of any dtype (float32, integers, NumPy arrays, lists) is converted; complex input
+    is refused with a ``ValueError`` (its imaginary part would otherwise be dropped silently).
+    """
+    if (value.is_complex() if isinstance(value, torch.Tensor) else np.iscomplexobj(value)):
+        raise ValueError(f"{name} is complex; accepted: real numbers only")
     try:
         return torch.as_tensor(value, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as err:

@@ -1,4 +1,5 @@
-"""An independent route to (E1): discretise ``R(f) = ∫_a^b f² + ℓ² f'²`` and solve directly.
+"""An independent route to ``constrained-problem`` (the book's label; mobahi2020, Section 1):
+discretise ``R(f) = ∫_a^b f² + ℓ² f'²`` and solve directly.
 
 Nothing here uses a Green's function, a representer form or an eigendecomposition. On a
 piecewise-uniform grid of cells at most ``h = (b - a) / N`` with every data point a node
@@ -22,6 +23,7 @@ import numpy as np
 from scipy.linalg import solveh_banded
 from scipy.optimize import brentq
 
+from .hilbert import collapses, squared_norm
 from .validate import check_in_range, check_int, check_positive
 
 __all__ = ["DiscreteSolution", "convergence_order", "solve_discretised"]
@@ -96,34 +98,57 @@ def solve_discretised(
     n_cells: int,
     level: int = 0,
 ) -> DiscreteSolution:
-    """Solve the discretised (E1) on ``[lower, upper]`` (CPU, float64).
+    """Solve the discretised ``constrained-problem`` on ``[lower, upper]`` (CPU, float64).
 
-    ``x`` has shape ``(K,)`` inside ``[lower, upper]``; ``y`` has shape ``(K,)`` or ``(K, C)``. The
-    grid has about ``n_cells · 2^level`` cells, each at most ``h = (upper - lower) / (n_cells
-    2^level)``, with every ``x_k`` a node; raising ``level`` halves every cell (nested grids).
+    Parameters
+    ----------
+    x : array, shape ``(K,)``, ``K ≥ 1``, finite, inside ``[lower, upper]``.
+    y : array, shape ``(K,)`` or ``(K, C)``, finite.
+        Real input of any dtype (float32, integers, torch tensors on any device) is converted to
+        float64 NumPy; complex input is refused.
+    eps : training-error budget ``ε > 0``; collapse (``f = 0``, ``c = inf``) is decided by
+        :func:`selfdistill.hilbert.collapses`, the one home of that test.
+    length : ``ℓ > 0`` of ``R(f) = ∫ f² + ℓ² f'²``.
+    lower, upper : the interval, ``lower < upper``, both finite.
+    n_cells : int in ``[2, 1e8]``; level : int in ``[0, 20]``, with ``n_cells · 2^level ≤ 1e8``.
+        The grid has about ``n_cells · 2^level`` cells, each at most
+        ``h = (upper - lower) / (n_cells 2^level)``, with every ``x_k`` a node; raising ``level``
+        halves every cell (nested grids).
+
+    Returns
+    -------
+    DiscreteSolution
+        Nodes, values, ``c = 1/λ`` and the training error. Every violation of the above raises a
+        ``ValueError`` naming the argument.
     """
     eps = check_positive("eps", eps)
     length = check_positive("length", length)
-    check_in_range("upper", upper, lower, math.inf, lower_open=True)
+    lower = check_in_range("lower", lower, -math.inf, math.inf, lower_open=True, upper_open=True)
+    upper = check_in_range("upper", upper, lower, math.inf, lower_open=True, upper_open=True)
     check_int("n_cells", n_cells, 2, 10**8)
     check_int("level", level, 0, 20)
     if n_cells * 2**level > 10**8:
         raise ValueError(f"n_cells · 2^level = {n_cells * 2**level} cells is above the limit 1e8")
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.ndim != 1 or y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
-        raise ValueError(f"x must have shape (K,) and y (K,) or (K, C); got {x.shape}, {y.shape}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("x and y must be finite")
+    x, y = _real_array("x", x), _real_array("y", y)
+    if x.ndim != 1 or x.shape[0] < 1:
+        raise ValueError(f"x has shape {x.shape}; accepted: (K,) with K ≥ 1")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y has shape {y.shape}; accepted: (K,) or (K, C)")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}; they must match")
+    for name, arr in (("x", x), ("y", y)):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} has {int((~np.isfinite(arr)).sum())} non-finite entries "
+                             "(NaN or inf); all must be finite")
     if x.min() < lower or x.max() > upper:
         raise ValueError(f"x has points outside [lower, upper] = [{lower:g}, {upper:g}]")
     K = x.shape[0]
     s, index = _nodes(x, lower, upper, n_cells, level)
     n_cells = n_cells * 2**level
 
-    if float(np.sum(y**2)) <= K * eps:
+    if collapses(squared_norm(y), K, eps):
         return DiscreteSolution(s=s, f=np.zeros((s.size,) + y.shape[1:]), c=math.inf,
-                                training_error=float(np.sum(y**2)) / K, n_cells=n_cells)
+                                training_error=squared_norm(y) / K, n_cells=n_cells)
 
     rhs = np.zeros((s.size,) + y.shape[1:])
     np.add.at(rhs, index, y)
@@ -145,6 +170,18 @@ def solve_discretised(
     log_c = brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     f = solve(math.exp(log_c))
     return DiscreteSolution(s=s, f=f, c=math.exp(log_c), training_error=error(f), n_cells=n_cells)
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array; complex or non-numeric input raises ``ValueError``."""
+    if hasattr(value, "detach"):  # a torch tensor, on any device
+        value = value.detach().cpu().numpy()
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} is complex; accepted: real numbers only")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} could not be read as a numeric array: {err}") from None
 
 
 def convergence_order(h: np.ndarray, err: np.ndarray) -> float:

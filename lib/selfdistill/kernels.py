@@ -5,8 +5,12 @@ A regulariser ``R(f) = ∫∫ u(x, x') f(x) f(x') dx dx'`` has the Green's funct
 ``ĝ(ω) = ∫ g(x) e^{-iωx} dx``, that reads ``ĝ(ω) = 1 / û(ω)``: :meth:`symbol` returns ``û``.
 
 Each kernel is a frozen dataclass; calling it on inputs ``x`` of shape ``(n,)`` or ``(n, d)`` and
-``t`` of shape ``(m,)`` or ``(m, d)`` returns the ``(n, m)`` matrix ``g(x_i, t_j)`` on the inputs'
-device and dtype. The Gram matrix of the paper, ``G[j, k] = g(x_j, x_k) / K``, is built in
+``t`` of shape ``(m,)`` or ``(m, d)`` returns the ``(n, m)`` matrix ``g(x_i, t_j)``. Input contract:
+floating torch tensors keep their dtype (float32 computes in float32) and device, and ``x`` and
+``t`` must share both; anything else real (NumPy arrays, lists, integer tensors) is converted to
+float64 (on ``x``'s device when ``x`` is a tensor, else the CPU); complex input is refused. Each
+violation raises a ``ValueError`` naming the argument. The Gram matrix of the paper,
+``G[j, k] = g(x_j, x_k) / K``, is built in
 :mod:`selfdistill.hilbert`, which owns the ``1/K``.
 """
 
@@ -17,9 +21,31 @@ from dataclasses import dataclass
 
 import torch
 
+from .device import as_tensor
 from .validate import check_finite, check_in_range, check_ndim, check_positive
 
 __all__ = ["ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel"]
+
+
+def _as_tensor(name: str, x, like: torch.Tensor | None = None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor) and x.is_complex():
+        raise ValueError(f"{name} is complex; accepted: real numbers only")
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        if like is not None and (x.dtype != like.dtype or x.device != like.device):
+            raise ValueError(f"{name} is {x.dtype} on {x.device} but x is {like.dtype} on "
+                             f"{like.device}; they must match")
+        return x
+    device = x.device if isinstance(x, torch.Tensor) else (
+        like.device if like is not None else torch.device("cpu"))
+    return as_tensor(name, x, device, like.dtype if like is not None else torch.float64)
+
+
+def _pair(x, t, dim: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both inputs as ``(n, d)`` points under the module's input contract."""
+    x = _as_tensor("x", x)
+    xs = _as_points("x", x, dim)
+    ts = _as_points("t", _as_tensor("t", t, like=x), xs.shape[1])
+    return xs, ts
 
 
 def _as_points(name: str, x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
@@ -59,7 +85,7 @@ class ExponentialKernel(Kernel):
         check_positive("length", self.length)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        xs, ts = _as_points("x", x, 1), _as_points("t", t, 1)
+        xs, ts = _pair(x, t, 1)
         ell = self.length
         return torch.exp(-(xs - ts.T).abs() / ell) / (2 * ell)
 
@@ -86,7 +112,7 @@ class NeumannExponentialKernel(Kernel):
         check_in_range("upper", self.upper, self.lower, math.inf, lower_open=True)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        xs, ts = _as_points("x", x, 1), _as_points("t", t, 1)
+        xs, ts = _pair(x, t, 1)
         for name, pts in (("x", xs), ("t", ts)):
             if bool((pts < self.lower).any() or (pts > self.upper).any()):
                 raise ValueError(
@@ -118,8 +144,7 @@ class GaussianKernel(Kernel):
         check_positive("width", self.width)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        xs = _as_points("x", x)
-        ts = _as_points("t", t, xs.shape[1])
+        xs, ts = _pair(x, t)
         d = xs.shape[1]
         # explicit differences: cdist's matrix-product path loses digits near the diagonal
         sq = (xs[:, None, :] - ts[None, :, :]).square().sum(-1)

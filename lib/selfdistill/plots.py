@@ -5,7 +5,22 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_c_of_eps", "plot_convergence", "plot_domain", "plot_fits"]
+__all__ = ["plot_c_of_eps", "plot_convergence", "plot_domain", "plot_fits", "use_svg"]
+
+
+def use_svg() -> None:
+    """Show a notebook's figures as SVG (vector: sharp at print resolution), byte-stable.
+
+    The SVG carries no date and its element ids come from a fixed salt, so a rerun writes the
+    same bytes (the golden notebooks stay unchanged). Outside IPython it only sets the salt.
+    """
+    plt.rcParams["svg.hashsalt"] = "selfdistill"
+    from IPython import get_ipython
+
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
 
 
 def _axes(ax):
@@ -26,7 +41,7 @@ def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
 
 
 def plot_c_of_eps(sweep, ax=None):
-    """``c(ε)`` with the (E4) bounds and the collapse threshold ``‖y‖²/K``."""
+    """``c(ε)`` with its bounds c-bounds and the collapse threshold ``‖y‖²/K``."""
     ax = _axes(ax)
     ok = np.isfinite(sweep.c)
     ax.fill_between(sweep.eps[ok], sweep.lower[ok], sweep.upper[ok], alpha=0.25,
@@ -50,7 +65,7 @@ def plot_convergence(study, length: float, ax=None):
 
 
 def plot_domain(paddings, diff, length: float, ax=None):
-    """Whole-line vs free-end kernel fits as the interval grows, with the ``e^{-2P/ℓ}`` rate."""
+    """Whole-line vs free-end kernel fits as the interval grows, with the ``exp(-2P/ℓ)`` rate."""
     ax = _axes(ax)
     ax.semilogy(paddings / length, diff, "o-", label="relative max difference")
     ref = diff[-1] * np.exp(-2 * (paddings - paddings[-1]) / length)

@@ -8,15 +8,23 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .device import resolve_device
+from .device import as_tensor, resolve_device
 from .finite_difference import convergence_order, solve_discretised
-from .hilbert import c_bounds, eigenbasis, fit_greens, gram, solve_c
+from .hilbert import (
+    c_bounds,
+    collapses,
+    eigenbasis,
+    fit_greens,
+    gram,
+    solve_c,
+    squared_norm,
+)
 from .kernels import ExponentialKernel, Kernel, NeumannExponentialKernel
-from .validate import check_int, check_positive
+from .validate import check_finite, check_int, check_ndim, check_positive, check_same_length
 
 __all__ = [
-    "ConvergenceStudy", "EpsSweep", "convergence_study", "domain_study", "eps_sweep",
-    "cells_for", "green_identity_error",
+    "ConvergenceStudy", "EpsSweep", "c_by_bisection", "cells_for", "convergence_study",
+    "domain_study", "eps_sweep", "green_identity_error", "near_collapse_prediction",
 ]
 
 
@@ -42,8 +50,8 @@ def convergence_study(
     x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float, upper: float,
     n_cells: int, n_grids: int, device: str = "auto",
 ) -> ConvergenceStudy:
-    """Solve (E1) by finite differences on ``n_grids`` nested grids (``n_cells`` cells, then every
-    cell halved each time) and compare with the closed form (E2).
+    """Solve ``constrained-problem`` by finite differences on ``n_grids`` nested grids
+    (``n_cells`` cells, then every cell halved each time) and compare with ``closed-form``.
 
     The closed form uses the matching free-end (Neumann) Green's function on ``[lower, upper]``;
     errors are ``max_i |f_h(s_i) - f(s_i)| / max_i |f(s_i)|`` and ``|c_h - c| / c``.
@@ -84,7 +92,7 @@ def domain_study(x: np.ndarray, y: np.ndarray, eps: float, length: float,
 
 @dataclass(frozen=True)
 class EpsSweep:
-    """``c(ε)`` with the (E4) bounds; ``c = inf`` and bounds ``nan`` where the problem collapses."""
+    """``c(ε)`` with its bounds ``c-bounds``; ``c = inf``, bounds ``nan`` where it collapses."""
 
     eps: np.ndarray
     c: np.ndarray
@@ -95,18 +103,23 @@ class EpsSweep:
 
 def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
               device: str = "auto") -> EpsSweep:
-    """``c`` and its bounds for each ``ε``: one eigendecomposition, then a root-find per ``ε``."""
-    dev = resolve_device(device)
-    x_t = torch.as_tensor(x, dtype=torch.float64, device=dev)
-    y_t = torch.as_tensor(y, dtype=torch.float64, device=dev)
+    """``c`` and its bounds ``c-bounds`` for each ``ε``: one eigendecomposition, then a root-find
+    per ``ε`` (:func:`selfdistill.hilbert.solve_c`).
+
+    ``kernel``, ``x``, ``y`` and ``device`` follow :func:`selfdistill.hilbert.fit_greens`'s
+    contract; ``eps`` is a 1-D array of budgets, each finite and ``> 0`` (checked before any
+    work, a ``ValueError`` naming ``eps[k]``). Collapse is decided as in ``fit_greens``.
+    """
+    x_t, y_t = _data(kernel, x, y, device)
+    eps = _budgets(eps)
     basis = eigenbasis(gram(kernel, x_t))
     z = basis.coords(y_t)
     K = x_t.shape[0]
-    sq_norm = float(y_t.square().sum())  # the same collapse threshold as fit_greens
+    sq_norm = squared_norm(y_t)  # the same collapse threshold as fit_greens
     norm = math.sqrt(sq_norm)
     cs, lows, highs = [], [], []
-    for k, e in enumerate(eps):
-        c = solve_c(basis, z, check_positive(f"eps[{k}]", e), y_sq_norm=sq_norm)
+    for e in eps:
+        c = solve_c(basis, z, float(e), y_sq_norm=sq_norm)
         low, high = (c_bounds(basis.d, norm, K, e, y_sq_norm=sq_norm) if np.isfinite(c)
                      else (np.nan, np.nan))
         cs.append(c)
@@ -114,6 +127,85 @@ def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
         highs.append(high)
     return EpsSweep(eps=np.asarray(eps, dtype=float), c=np.array(cs), lower=np.array(lows),
                     upper=np.array(highs), collapse_eps=sq_norm / K)
+
+
+def _data(kernel: Kernel, x, y, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x``, ``y`` checked and converted as :func:`selfdistill.hilbert.fit_greens` does."""
+    if not isinstance(kernel, Kernel):
+        raise ValueError(f"kernel = {kernel!r} is not a selfdistill.kernels.Kernel")
+    dev = resolve_device(device)
+    x_t, y_t = as_tensor("x", x, dev), as_tensor("y", y, dev)
+    check_ndim("x", x_t, (1, 2))
+    check_ndim("y", y_t, (1, 2))
+    check_finite("x", x_t)
+    check_finite("y", y_t)
+    check_same_length("x", x_t, "y", y_t)
+    if x_t.shape[0] < 1:
+        raise ValueError("x has no rows; at least one training point is needed")
+    return x_t, y_t
+
+
+def _budgets(eps) -> np.ndarray:
+    if np.iscomplexobj(eps):
+        raise ValueError("eps is complex; accepted: a 1-D array of real budgets > 0")
+    arr = np.asarray(eps, dtype=np.float64) if not isinstance(eps, torch.Tensor) else (
+        eps.detach().cpu().numpy().astype(np.float64))
+    if arr.ndim != 1 or arr.size < 1:
+        raise ValueError(f"eps has shape {arr.shape}; accepted: a 1-D array of budgets > 0")
+    for k, e in enumerate(arr):
+        check_positive(f"eps[{k}]", float(e))
+    return arr
+
+
+def c_by_bisection(kernel: Kernel, x, y, eps: float, device: str = "auto") -> float:
+    """``c`` by plain bisection on the dense residual, sharing no code with ``solve_c``.
+
+    The root of ``‖c (cI + G)⁻¹ y‖² = Kε`` (``c-equation`` before the eigendecomposition), with
+    ``G = kernel(x, x) / K`` built here and each residual from a dense Cholesky solve (SciPy, on
+    the CPU): no
+    eigenbasis, no bracket from ``c-bounds``. The bracket starts at ``[1e-300, 1e300]`` and is
+    halved in ``log c`` until its ends are adjacent floats; ``inf`` when the problem collapses
+    (:func:`selfdistill.hilbert.collapses`). Inputs follow ``fit_greens``'s contract.
+    """
+    x_t, y_t = _data(kernel, x, y, device)
+    eps = check_positive("eps", eps)
+    K = x_t.shape[0]
+    if collapses(squared_norm(y_t), K, eps):
+        return math.inf
+    from scipy.linalg import cho_factor, cho_solve
+
+    G = (kernel(x_t, x_t) / K).cpu().numpy()
+    rhs = y_t.reshape(K, -1).cpu().numpy()
+    eye = np.eye(K)
+
+    def excess(c: float) -> float:
+        residual = c * cho_solve(cho_factor(c * eye + G), rhs)
+        return float(np.sum(residual**2)) - K * eps
+
+    lo, hi = math.log(1e-300), math.log(1e300)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if excess(math.exp(mid)) < 0 else (lo, mid)
+    return math.exp((lo + hi) / 2)
+
+
+def near_collapse_prediction(kernel: Kernel, x, y, eps: float, device: str = "auto"
+                             ) -> torch.Tensor:
+    """First-order fit at the training inputs just below the collapse threshold.
+
+    For large ``c``, ``(cI + G)⁻¹ = (I - G/c + …)/c``, so ``f(x) = G y / c + O(c⁻²)``, and
+    ``c-equation`` reads ``‖y‖² - 2 yᵀG y / c + O(c⁻²) = Kε``. Hence
+    ``f(x_k) ≈ (‖y‖² - Kε) G y / (2 yᵀ G y)``, relative error ``O(1 - ε/ε*)``. Dense products
+    only, with ``G = kernel(x, x) / K`` built here. Shape of ``y``.
+    """
+    x_t, y_t = _data(kernel, x, y, device)
+    eps = check_positive("eps", eps)
+    K = x_t.shape[0]
+    G = kernel(x_t, x_t) / K
+    Gy = G @ y_t
+    return Gy * (squared_norm(y_t) - K * eps) / (2 * float((y_t * Gy).sum()))
 
 
 def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
