@@ -5,8 +5,9 @@ Eigenbasis`), the original targets in that basis ``z0 = V y0`` and the diagonal 
 self-distilled filter ``B_t = Π_{i=0}^{t} A_i``, ``A_i = diag(d / (c_i + d))``, which the rounds
 engine computes. The training predictions of round ``t`` are ``f_t(X) = Vᵀ B_t z0``.
 
-* Single fits: one fit with constant ``c`` is the filter ``A(c) = d / (c + d)``. :func:`best_single_fit`
-  finds the single fit closest to ``f_t`` at the training inputs, i.e. the ``c`` minimising
+* Single fits: one fit with constant ``c`` is the filter ``A(c) = d / (c + d)``.
+  :func:`best_single_fit` finds the single fit closest to ``f_t`` at the training inputs, i.e.
+  the ``c`` minimising
   ``Σ_k z0_k² (A_k(c) - B_k)²`` (the ℓ2 distance between the filters weighted by the label energy);
   :func:`matched_single_fit` the single fit with the same training error against ``y0`` (one fit
   "with a larger ε"). :func:`pair_ratio` is ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)``, the ratio
