@@ -17,16 +17,18 @@ import torch
 from helpers import assert_close
 from sklearn.kernel_ridge import KernelRidge
 
-from selfdistill.data import toy_sine
+from selfdistill.data import noisy_sine, toy_sine
 from selfdistill.hilbert import eigenbasis, fit_greens, gram
-from selfdistill.kernels import ExponentialKernel, GaussianKernel
+from selfdistill.kernels import ExponentialKernel, GaussianKernel, kernel_by_name
 from selfdistill.spectral import (
     EquivalentKernel,
     best_single_fit,
     dense_equivalent,
     dense_round_filter,
     empirical_rademacher,
+    filter_diagonal,
     filter_distance,
+    filter_predict,
     matched_single_fit,
     pair_ratio,
     rounds_below_ratio,
@@ -256,3 +258,30 @@ def test_cuda_matches_cpu():
     assert eq_gpu.norm_sq(z0.to(dev)) == pytest.approx(eq.norm_sq(z0), rel=1e-12)
     G_gpu, _ = dense_equivalent(G.to(dev), cs, (G @ torch.eye(11, dtype=F64)).to(dev))
     assert_close(G_gpu, eq.gram, 0, atol=1e-10 * float(eq.gram.abs().max()))
+
+
+def test_filter_predict_gives_single_fit_and_round():
+    kernel, x, G, basis, z0, fits, cs, B = setup("exp-0.2", 0.01, 2)
+    grid = torch.linspace(0, 1, 33, dtype=F64)
+    g_new = kernel(grid, x) / 11
+    assert_close(filter_predict(basis, g_new, z0, B), fits[-1](grid), 1e-11,
+                 atol=1e-13, what="f_t from its filter vs the refit")
+    one = fit_greens(kernel, X_TOY, Y_TOY, 0.01, "cpu")
+    assert_close(filter_predict(basis, g_new, z0, single_fit_filter(basis.d, one.c)),
+                 one(grid), 1e-11, atol=1e-13, what="A(c0) vs the first fit")
+    with pytest.raises(ValueError, match="P has shape"):
+        filter_diagonal(basis, torch.zeros(3, 3, dtype=F64))
+
+
+def test_kernel_by_name_and_noisy_sine():
+    assert kernel_by_name("exponential", 0.3) == ExponentialKernel(0.3)
+    assert kernel_by_name("gaussian", 0.1) == GaussianKernel(0.1)
+    with pytest.raises(ValueError, match="kernel = 'laplace'"):
+        kernel_by_name("laplace", 0.1)
+    x, y = noisy_sine(9, 0.5, 3)
+    x2, y2 = noisy_sine(9, 0.5, 3)
+    assert np.array_equal(y, y2) and x.shape == (9,) and x[0] == 0 and x[-1] == 1
+    resid = y - np.sin(2 * np.pi * x)
+    assert_close(resid, 0.5 * np.random.default_rng(3).standard_normal(9), 0, atol=1e-15)
+    with pytest.raises(ValueError, match="noise"):
+        noisy_sine(9, -1.0, 3)

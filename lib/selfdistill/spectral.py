@@ -44,7 +44,9 @@ __all__ = [
     "dense_equivalent",
     "dense_round_filter",
     "empirical_rademacher",
+    "filter_diagonal",
     "filter_distance",
+    "filter_predict",
     "matched_single_fit",
     "pair_ratio",
     "rounds_below_ratio",
@@ -331,3 +333,31 @@ def dense_equivalent(G: torch.Tensor, cs: list[float], g_new: torch.Tensor
     G_dagger = torch.linalg.solve(eye - P, P)
     G_dagger = (G_dagger + G_dagger.T) / 2
     return G_dagger, g_new @ torch.linalg.solve(G, G_dagger)
+
+
+def filter_diagonal(basis: Eigenbasis, P: torch.Tensor) -> torch.Tensor:
+    """``diag(V P Vᵀ)``: the filter of a matrix ``P`` that commutes with ``G``, shape ``(K,)``.
+
+    Reads ``B_t`` off :func:`dense_round_filter`; the off-diagonal part of ``V P Vᵀ`` is rounding.
+    """
+    check_ndim("P", P, (2,))
+    K = basis.d.shape[0]
+    if tuple(P.shape) != (K, K):
+        raise ValueError(f"P has shape {tuple(P.shape)}; expected ({K}, {K})")
+    return torch.diagonal(basis.V @ P @ basis.V.T).clone()
+
+
+def filter_predict(basis: Eigenbasis, g_new: torch.Tensor, z0: torch.Tensor,
+                   filt: torch.Tensor) -> torch.Tensor:
+    """The function with filter ``filt`` at new inputs: ``g_x Vᵀ D⁻¹ diag(filt) z0``, ``(n,)``.
+
+    ``filt = A(c)`` gives the single fit with constant ``c``; ``filt = B_t`` gives ``f_t``. Rows of
+    ``g_new`` are ``g(x, x_k)/K``.
+    """
+    K = basis.d.shape[0]
+    check_ndim("g_new", g_new, (2,))
+    if g_new.shape[1] != K:
+        raise ValueError(f"g_new has shape {tuple(g_new.shape)}; expected (n, {K})")
+    _check_diag("z0", z0, K)
+    _check_filter(filt, K)
+    return g_new @ (basis.V.T @ (filt / basis.d * z0))
