@@ -101,7 +101,8 @@ def test_kappa_one_count_is_exact():
         spec = self_distill(basis, y, eps)
         b = collapse_bounds(r0, 1.0)
         assert spec.collapse_round == b.lower == b.upper == math.ceil(r0 - 1)
-        assert_close(spec.r(), r0 - torch.arange(spec.T + 1, dtype=F64), rtol=0, atol=1e-13 * r0)
+        steps = torch.arange(spec.n_rounds + 1, dtype=F64)
+        assert_close(spec.r(), r0 - steps, rtol=0, atol=1e-13 * r0)
 
 
 @pytest.mark.parametrize("kernel", ["exp-0.1", "exp-0.3", "gauss-0.03"])
@@ -112,7 +113,8 @@ def test_aligned_eigenvector_attains_lower_bound(kernel):
         eps = float(y.square().sum()) / (40 * r0**2)
         spec = self_distill(basis, y, eps)
         assert spec.collapse_round == collapse_bounds(r0, spec.kappa).lower == math.ceil(r0 - 1)
-        assert_close(spec.r(), r0 - torch.arange(spec.T + 1, dtype=F64), rtol=0, atol=1e-12 * r0)
+        steps = torch.arange(spec.n_rounds + 1, dtype=F64)
+        assert_close(spec.r(), r0 - steps, rtol=0, atol=1e-12 * r0)
 
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
@@ -120,7 +122,7 @@ def test_pairwise_ratio_bounds(kernel):
     _, y, _, basis, eps = setup(kernel, 11, 0.003)
     spec = self_distill(basis, y, eps)
     d = basis.d.tolist()
-    for t in range(spec.T):
+    for t in range(spec.n_rounds):
         for j in range(11):
             for k in range(j):  # d_k < d_j
                 lo, hi = ratio_bounds(d[k], d[j], float(spec.c[0]), t)
@@ -136,7 +138,7 @@ def test_predictions_match_refit_and_the_B_form():
     cross = kernel(grid, x) / 40
     z0 = basis.coords(y)
     # |y| ≤ 1.6, K = 40 well-conditioned sums: rounding ~1e-15; 1e-13 allows the rounds' drift
-    for t in range(spec.T):
+    for t in range(spec.n_rounds):
         assert_close(spec.predict(t, cross), cross @ refit.alpha[t], rtol=0, atol=1e-13)
         b_form = cross @ (basis.V.T @ (spec.B[t] / basis.d * z0))  # (E6)
         assert_close(spec.predict(t, cross), b_form, rtol=0, atol=1e-13)
@@ -147,7 +149,7 @@ def test_predictions_match_refit_and_the_B_form():
 def test_vector_targets(kernel):
     _, Y, G, basis, eps = setup(kernel, 40, 0.01, columns=3)
     spec, refit = self_distill(basis, Y, eps), refit_rounds(G, Y, eps)
-    assert spec.y.shape == (spec.T + 1, 40, 3) and spec.A.shape == (spec.T, 40)
+    assert spec.y.shape == (spec.n_rounds + 1, 40, 3) and spec.A.shape == (spec.n_rounds, 40)
     assert spec.collapse_round == refit.collapse_round
     assert_close(spec.c, refit.c, rtol=1e-12, what="shared c_t")  # as for scalar targets
     assert_close(spec.y, refit.y, rtol=0, atol=3e-14 * float(Y.abs().max()), what="Y_t")
@@ -160,7 +162,7 @@ def test_fixed_c_is_a_matrix_power():
     x, y, G, basis, _ = setup("exp-0.1", 40, 0.1)
     c, rounds = 0.05, 6
     spec = self_distill_fixed_c(basis, y, c, rounds)
-    assert spec.collapse_round is None and spec.T == rounds
+    assert spec.collapse_round is None and spec.n_rounds == rounds
     P = G @ torch.linalg.inv(c * torch.eye(40, dtype=F64) + G)  # dense, no eigenbasis
     for t in range(rounds + 1):
         assert_close(spec.y[t], torch.linalg.matrix_power(P, t) @ y, rtol=0, atol=1e-12)
@@ -178,14 +180,14 @@ def test_rounds_cap_and_errors_past_collapse():
     with pytest.raises(ValueError, match=f"collapse round {N}"):
         full.predict(N + 2, G)
     capped = self_distill(basis, y, eps, rounds=2)
-    assert capped.T == 2 and capped.collapse_round is None
+    assert capped.n_rounds == 2 and capped.collapse_round is None
     assert_close(capped.y, full.y[:3], rtol=0, atol=0)
     with pytest.raises(ValueError, match=r"accepted integers in \[0, 1\]"):
         capped.fit_at(2)
     beyond = self_distill(basis, y, eps, rounds=N + 5)
-    assert beyond.T == N and beyond.collapse_round == N
+    assert beyond.n_rounds == N and beyond.collapse_round == N
     zero = self_distill(basis, y, 2 * float(y.square().mean()))  # collapses at round 0
-    assert zero.collapse_round == 0 and zero.T == 0 and zero.B.shape == (0, 11)
+    assert zero.collapse_round == 0 and zero.n_rounds == 0 and zero.B.shape == (0, 11)
 
 
 @pytest.mark.parametrize("call, message", [

@@ -12,11 +12,11 @@ its constant ``c_t`` solves (E3) for ``z_t = V y_t``, its fit is
 to round ``t``; ``y[t]`` are round ``t``'s targets, so ``y[t + 1]`` is round ``t``'s fit.
 
 **Collapse**: round ``t`` collapses when ``‖y_t‖² ≤ Kε`` (then ``f_t ≡ 0`` and every later round
-too). The *collapse round* ``N`` is the first such ``t``; rounds ``0 … N-1`` are the non-collapsed
-ones, so ``N`` is also their number. With ``r_t = ‖y_t‖ / √(Kε)`` and ``κ = d_max / d_min``:
+too). The *collapse round* ``t⋆`` is the first such ``t``; rounds ``0 … t⋆-1`` are the non-collapsed
+ones, so ``t⋆`` is also their number. With ``r_t = ‖y_t‖ / √(Kε)`` and ``κ = d_max / d_min``:
 
 * ``r_t - 1 ≤ r_{t+1} ≤ r_t - 1/κ`` (each non-collapsed round sits on its own constraint
-  ``‖y_t - y_{t+1}‖ = √(Kε)``), hence ``⌈r_0 - 1⌉ ≤ N ≤ ⌈κ (r_0 - 1)⌉``, and ``N ≥ (r_0 - 1)/κ``,
+  ``‖y_t - y_{t+1}‖ = √(Kε)``), hence ``⌈r_0 - 1⌉ ≤ t⋆ ≤ ⌈κ (r_0 - 1)⌉``, and ``t⋆ ≥ (r_0 - 1)/κ``,
   the notes' lower bound; ``κ = 1`` gives ``r_t = r_0 - t`` exactly (:func:`collapse_bounds`).
 * For ``d_j > d_k``: ``(d_k/d_j)^{t+1} ≤ B_t[k]/B_t[j] ≤ φ(c_0)^{t+1}``,
   ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)`` (E7, :func:`ratio_bounds`).
@@ -87,12 +87,13 @@ class Rounds:
     ----------
     basis : the eigenbasis of ``G`` (``d`` ascending, rows of ``V`` eigenvectors).
     eps : the budget ``ε``; ``None`` for fixed-``c`` rounds (:func:`self_distill_fixed_c`).
-    c : ``(T,)`` float64 on the CPU, ``c_t`` of the ``T`` computed non-collapsed rounds.
-    y : ``(T + 1, K)`` or ``(T + 1, K, C)``: targets ``y_0 … y_T`` (``y[t + 1] = f_t(x_k)``).
+    c : ``(n,)`` float64 on the CPU, ``c_t`` of the ``n = n_rounds`` computed non-collapsed
+        rounds.
+    y : ``(n + 1, K)`` or ``(n + 1, K, C)``: targets ``y_0 … y_n`` (``y[t + 1] = f_t(x_k)``).
     z : same shape as ``y``: eigen-coordinates ``z_t = V y_t``.
-    A : ``(T, K)``: diagonals ``d / (c_t + d)`` in the order of ``basis.d``.
-    B : ``(T, K)``: diagonals of ``B_t = ∏_{i ≤ t} A_i``.
-    collapse_round : the first round ``N`` with ``‖y_N‖² ≤ Kε`` (then ``T = N``), or ``None``
+    A : ``(n, K)``: diagonals ``d / (c_t + d)`` in the order of ``basis.d`` (ascending).
+    B : ``(n, K)``: diagonals of ``B_t = ∏_{i ≤ t} A_i``.
+    collapse_round : the first round ``t⋆`` with ``‖y_t⋆‖² ≤ Kε`` (then ``n = t⋆``), or ``None``
         when the computed rounds stopped before collapse (``rounds`` given, or fixed ``c``).
     """
 
@@ -106,7 +107,7 @@ class Rounds:
     collapse_round: int | None
 
     @property
-    def T(self) -> int:
+    def n_rounds(self) -> int:
         """Number of computed (non-collapsed) rounds."""
         return int(self.c.shape[0])
 
@@ -120,11 +121,11 @@ class Rounds:
         return self.basis.condition
 
     def norms(self) -> torch.Tensor:
-        """``‖y_t‖`` (Frobenius for vector targets), ``t = 0 … T``, shape ``(T + 1,)``, CPU."""
+        """``‖y_t‖`` (Frobenius for vector targets), ``t = 0 … n``, shape ``(n + 1,)``, CPU."""
         return self.y.flatten(1).norm(dim=1).cpu()
 
     def r(self) -> torch.Tensor:
-        """``r_t = ‖y_t‖ / √(Kε)``, shape ``(T + 1,)``, CPU; needs an ``ε``."""
+        """``r_t = ‖y_t‖ / √(Kε)``, shape ``(n + 1,)``, CPU; needs an ``ε``."""
         if self.eps is None:
             raise ValueError("r_t = ‖y_t‖/√(Kε) needs ε; these rounds used a fixed c")
         return self.norms() / math.sqrt(self.K * self.eps)
@@ -133,10 +134,10 @@ class Rounds:
         t = check_int("t", t, 0)
         if self.collapse_round is not None and t >= self.collapse_round:
             raise _collapse_error(t, self.collapse_round)
-        if t >= self.T:
+        if t >= self.n_rounds:
             raise ValueError(
-                f"t = {t} is outside the computed rounds: accepted integers in [0, {self.T - 1}]"
-                " (ask self_distill for more rounds)"
+                f"t = {t} is outside the computed rounds: accepted integers in "
+                f"[0, {self.n_rounds - 1}] (ask self_distill for more rounds)"
             )
         return t
 
@@ -235,7 +236,7 @@ def self_distill_fixed_c(basis: Eigenbasis, y0: torch.Tensor, c: float, rounds: 
 class RefitRounds:
     """Rounds retrained from scratch (:func:`refit_rounds`): same layout as :class:`Rounds`.
 
-    ``c`` ``(T,)`` CPU; ``y`` ``(T + 1, K[, C])``; ``alpha`` ``(T, K[, C])`` with
+    ``c`` ``(n,)`` CPU; ``y`` ``(n + 1, K[, C])``; ``alpha`` ``(n, K[, C])`` with
     ``f_t(x) = g_xᵀ alpha[t]``; ``collapse_round`` as in :class:`Rounds`; ``evaluations`` the
     number of dense solves spent.
     """
@@ -313,11 +314,11 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
 
 @dataclass(frozen=True)
 class CollapseBounds:
-    """Bounds on the collapse round ``N`` (the number of non-collapsed rounds).
+    """Bounds on the collapse round ``t⋆`` (the number of non-collapsed rounds).
 
     ``lower_notes = (r0 - 1)/κ`` (the notes' guarantee); ``lower = ⌈r0 - 1⌉`` (from
     ``r_{t+1} ≥ r_t - 1``, sharper for every ``κ``); ``upper = ⌈κ (r0 - 1)⌉`` (from
-    ``r_{t+1} ≤ r_t - 1/κ``). ``κ = 1``: ``lower = N = upper``.
+    ``r_{t+1} ≤ r_t - 1/κ``). ``κ = 1``: ``lower = t⋆ = upper``.
     """
 
     r0: float
