@@ -24,7 +24,9 @@ from selfdistill.spectral import (
     EquivalentKernel,
     best_single_fit,
     dense_equivalent,
+    dense_filters,
     dense_round_filter,
+    dense_single_fits,
     empirical_rademacher,
     filter_diagonal,
     filter_distance,
@@ -285,3 +287,19 @@ def test_kernel_by_name_and_noisy_sine():
     assert_close(resid, 0.5 * np.random.default_rng(3).standard_normal(9), 0, atol=1e-15)
     with pytest.raises(ValueError, match="noise"):
         noisy_sine(9, -1.0, 3)
+
+
+def test_dense_helpers_match_refits_and_engine_filters():
+    kernel, x, G, basis, z0, fits, cs, B = setup("gauss-0.1", 0.01, 3)
+    rows = dense_filters(G, cs, basis)
+    assert rows.shape == (len(cs), 11)
+    assert_close(rows[-1], B, 1e-12, what="last row is B_t")
+    expected = torch.ones_like(basis.d)
+    for t, c in enumerate(cs):
+        expected = expected * single_fit_filter(basis.d, c)
+        assert_close(rows[t], expected, 1e-10, what=f"B_{t}")
+    y = torch.as_tensor(Y_TOY, dtype=F64)
+    preds = dense_single_fits(G, y, np.array([cs[0], cs[1]]))
+    assert_close(preds[0], fits[0].train_predictions(), 1e-11, atol=1e-13)
+    with pytest.raises(ValueError, match="cs must be positive"):
+        dense_single_fits(G, y, np.array([0.0]))

@@ -42,7 +42,9 @@ __all__ = [
     "EquivalentKernel",
     "best_single_fit",
     "dense_equivalent",
+    "dense_filters",
     "dense_round_filter",
+    "dense_single_fits",
     "empirical_rademacher",
     "filter_diagonal",
     "filter_distance",
@@ -361,3 +363,29 @@ def filter_predict(basis: Eigenbasis, g_new: torch.Tensor, z0: torch.Tensor,
     _check_diag("z0", z0, K)
     _check_filter(filt, K)
     return g_new @ (basis.V.T @ (filt / basis.d * z0))
+
+
+def dense_filters(G: torch.Tensor, cs: list[float], basis: Eigenbasis) -> torch.Tensor:
+    """``B_t`` for ``t = 0 … len(cs) - 1`` by dense solves, shape ``(len(cs), K)``.
+
+    Row ``t`` is :func:`filter_diagonal` of :func:`dense_round_filter` over ``cs[:t+1]``. Tiny
+    entries carry an absolute rounding error of about ``K u`` times the largest entry.
+    """
+    rows = [filter_diagonal(basis, dense_round_filter(G, list(cs[: t + 1])))
+            for t in range(len(cs))]
+    return torch.stack(rows) if rows else G.new_zeros((0, G.shape[0]))
+
+
+def dense_single_fits(G: torch.Tensor, y: torch.Tensor, cs: np.ndarray) -> torch.Tensor:
+    """Training predictions ``G (c I + G)⁻¹ y`` of single fits, one per ``c``: ``(len(cs), K)``.
+
+    Batched dense solves, no eigenbasis: the brute-force route to :func:`best_single_fit`.
+    """
+    check_ndim("G", G, (2,))
+    check_ndim("y", y, (1,))
+    c = torch.as_tensor(np.asarray(cs, dtype=np.float64), device=G.device)
+    if not bool((c > 0).all() and torch.isfinite(c).all()):
+        raise ValueError("cs must be positive and finite")
+    K = G.shape[0]
+    systems = c[:, None, None] * torch.eye(K, dtype=G.dtype, device=G.device) + G
+    return (G @ torch.linalg.solve(systems, y.expand(len(c), K)[..., None]))[..., 0]
