@@ -226,3 +226,16 @@ def test_cuda_matches_cpu():
     assert_close(gpu.c, cpu.c, rtol=1e-10)
     assert_close(gpu.y.cpu(), cpu.y, rtol=0, atol=1e-11)
     assert_close(refit_rounds(G.cuda(), y.cuda(), eps).y.cpu(), cpu.y, rtol=0, atol=1e-11)
+
+
+def test_refit_bracket_at_kappa_one():
+    """With G = dI the bound ĝ ≥ d_max is attained: the refit's bracket must still hold."""
+    K, d = 9, 0.1
+    G = d * torch.eye(K, dtype=F64)
+    y = torch.tensor(np.random.default_rng(5).standard_normal(K), dtype=F64)
+    for r0 in (1.3, 2.7, 8.2):
+        eps = float(y.square().sum()) / (K * r0**2)
+        refit = refit_rounds(G, y, eps)
+        assert refit.collapse_round == math.ceil(r0 - 1)
+        assert_close(refit.c, d / (r0 - 1 - torch.arange(refit.collapse_round, dtype=F64)),
+                     rtol=1e-13, what="c_t = d/(r_t − 1) at κ = 1")

@@ -254,8 +254,9 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
 
     Round ``t`` finds ``c_t`` as the root of ``‖c (cI + G)⁻¹ y_t‖² = Kε`` by Brent's method in
     ``log c``, each evaluation a dense LU solve (``torch.linalg.solve``). The bracket needs no
-    eigenvalues: ``c_hi = ĝ / (r_t - 1)`` with ``ĝ = min(tr G, max_j Σ_k |G_jk|) ≥ d_max``
-    (the residual at ``c_hi`` is ``≥ Kε``), and ``c_lo`` steps down from ``c_hi`` by ``10³``
+    eigenvalues: ``c_hi = 2ĝ / (r_t - 1)`` with ``ĝ = min(tr G, max_j Σ_k |G_jk|) ≥ d_max``
+    (the residual there is ``≥ 4r_t²/(r_t + 1)² · Kε > Kε``, a margin that rounding cannot
+    flip, even at ``G = dI``), and ``c_lo`` steps down from ``c_hi`` by ``10³``
     until the residual is ``< Kε``. Then ``α_t = (c_t I + G)⁻¹ y_t`` and
     ``y_{t+1} = G α_t = y_t - c_t α_t``. Arguments as in :func:`self_distill`, with ``G`` the
     ``(K, K)`` Gram matrix.
@@ -291,7 +292,7 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
         if t == limit:
             break
         r_minus_1 = (sq - target) / (target * (math.sqrt(sq / target) + 1))
-        hi = math.log(g_hat / r_minus_1)
+        hi = math.log(2 * g_hat / r_minus_1)  # the factor 2 keeps the residual > Kε strictly
         lo = hi - 3 * math.log(10)
         while excess(lo, y) >= 0:
             lo -= 3 * math.log(10)
