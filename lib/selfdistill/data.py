@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["toy_sine"]
+__all__ = ["jittered_sine", "noisy_sine", "toy_sine"]
 
 # mobahi2020 §7's illustrative example, y = sin(2πx) + N(0, 0.5²) noise at x = 0, 0.1, ..., 1; the
 # noisy values as published by a later reproduction (see shared/papers/mobahi2020.md §7).
@@ -18,3 +18,28 @@ _TOY_Y = (
 def toy_sine() -> tuple[np.ndarray, np.ndarray]:
     """The 11-point toy problem: ``x`` (11,) on [0, 1] and noisy ``y`` (11,), float64."""
     return np.linspace(0.0, 1.0, 11), np.array(_TOY_Y, dtype=np.float64)
+
+
+def jittered_sine(K: int, seed: int, noise: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """``K`` seeded points, one uniformly placed in the middle 80% of each cell ``[k/K, (k+1)/K)``
+    (so neighbours are at least ``0.2/K`` apart and Gram matrices stay positive definite), with
+    targets ``sin(2πx) + N(0, noise²)``. Returns ``x`` (K,) ascending and ``y`` (K,), float64."""
+    from .validate import check_in_range, check_int
+
+    K = check_int("K", K, 1)
+    noise = check_in_range("noise", noise, 0.0, np.inf)
+    rng = np.random.default_rng(check_int("seed", seed, 0, 2**63 - 1))
+    x = (np.arange(K) + rng.uniform(0.1, 0.9, K)) / K
+    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(K)
+
+
+def noisy_sine(K: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The toy problem's model at ``K`` points: ``x`` equispaced on [0, 1] (shape ``(K,)``) and
+    ``y = sin(2πx) + N(0, noise²)`` drawn with NumPy's generator seeded by ``seed``; float64."""
+    from .validate import check_in_range, check_int
+
+    K = check_int("K", K, 2, 10_000)
+    noise = check_in_range("noise", noise, 0.0, 10.0)
+    rng = np.random.default_rng(check_int("seed", seed, 0, 2**63 - 1))
+    x = np.linspace(0.0, 1.0, K)
+    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(K)

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 import torch
 
 from .device import as_tensor
-from .validate import check_finite, check_in_range, check_ndim, check_positive
+from .validate import check_choice, check_finite, check_in_range, check_ndim, check_positive
 
-__all__ = ["ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel"]
+__all__ = [
+    "KERNEL_NAMES", "ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel",
+    "kernel_by_name",
+]
 
 
 def _as_tensor(name: str, x, like: torch.Tensor | None = None) -> torch.Tensor:
@@ -152,3 +155,13 @@ class GaussianKernel(Kernel):
 
     def symbol(self, omega: torch.Tensor) -> torch.Tensor:
         return torch.exp((self.width * omega) ** 2 / 2)
+
+
+#: the kernels a chapter's ``kernel`` parameter names, each with its one width parameter
+KERNEL_NAMES = ("exponential", "gaussian")
+
+
+def kernel_by_name(name: str, width: float) -> Kernel:
+    """``"exponential"`` (length ``ℓ = width``) or ``"gaussian"`` (``σ = width``)."""
+    check_choice("kernel", name, KERNEL_NAMES)
+    return ExponentialKernel(width) if name == "exponential" else GaussianKernel(width)

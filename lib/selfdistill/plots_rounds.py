@@ -1,0 +1,123 @@
+"""Figures of the self-distillation chapters (sd-rounds, bt-sparsification, collapse-bound)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "plot_alignment",
+    "plot_b_diagonals",
+    "plot_collapse_sweeps",
+    "plot_counts",
+    "plot_norms_and_c",
+    "plot_ratio_bounds",
+    "plot_sparsity_vs_eps",
+]
+
+
+def _np(v):
+    return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+
+
+def plot_norms_and_c(spec, refit, eps: float, K: int):
+    """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 3.4), layout="constrained")
+    t = np.arange(spec.n_rounds + 1)
+    a.plot(t, _np(spec.norms()), "o-", label="spectral engine")
+    a.plot(t, _np(refit.y.flatten(1).norm(dim=1)), "k+", ms=10, label="refit every round")
+    a.axhline(np.sqrt(K * eps), color="C3", ls="--", label=r"collapse level $\sqrt{K\epsilon}$")
+    a.set(xlabel="round $t$", ylabel=r"$\|\mathbf{y}_t\|$")
+    b.semilogy(t[:-1], _np(spec.c), "o-", label="spectral engine")
+    b.semilogy(t[:-1], _np(refit.c), "k+", ms=10, label="refit every round")
+    b.set(xlabel="round $t$", ylabel="$c_t$")
+    a.legend(fontsize="small")
+    b.legend(fontsize="small")
+    return fig
+
+
+def plot_alignment(align: dict[str, np.ndarray], ax=None):
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
+    for label, values in align.items():
+        values = _np(values)
+        ax.plot(np.arange(len(values)), values, "o-", label=label)
+    ax.set(xlabel="round $t$", ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_b_diagonals(B, d):
+    """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map."""
+    B, d = _np(B), _np(d)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 3.4), layout="constrained")
+    colours = plt.cm.viridis(np.linspace(0, 1, len(B)))
+    for t, (row, colour) in enumerate(zip(B, colours, strict=True)):
+        label = f"t = {t}" if t in (0, len(B) - 1) else None
+        a.loglog(d, row, "o-", color=colour, ms=3, label=label)
+    a.set(xlabel="eigenvalue $d_k$", ylabel=r"$\mathbf{B}_t[k,k]$")
+    a.legend(fontsize="small")
+    rel = B / B.max(axis=1, keepdims=True)
+    im = b.imshow(np.log10(rel[:, ::-1]), aspect="auto", cmap="magma", vmin=-3, vmax=0,
+                  origin="lower", interpolation="nearest")
+    b.set(xlabel="basis function (largest eigenvalue first)", ylabel="round $t$")
+    fig.colorbar(im, ax=b, label=r"$\log_{10}\,\mathbf{B}_t[k,k]/\max_j\mathbf{B}_t[j,j]$")
+    return fig
+
+
+def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
+    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its (E7) bounds."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
+    t = np.arange(len(ratio))
+    ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds (E7)")
+    ax.semilogy(t, _np(ratio), "o-", label=label)
+    ax.set(xlabel="round $t$", ylabel="ratio of diagonal entries")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_counts(counts: dict[str, np.ndarray], ax=None):
+    """Effective numbers of basis functions over rounds, one line per definition."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
+    for label, values in counts.items():
+        values = _np(values)
+        ax.plot(np.arange(len(values)), values, "o-", label=label)
+    ax.set(xlabel="round $t$", ylabel="effective number of basis functions")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
+    """Rounds before collapse and the count at the last non-collapsed round, against ``ε``."""
+    fig, a = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    a.semilogx(eps, counts, "o-", label=label)
+    a.set(xlabel=r"$\epsilon$", ylabel="count at the last round")
+    b = a.twinx()
+    b.semilogx(eps, rounds, "s--", color="C1", label=r"rounds before collapse $t_\star$")
+    b.set(ylabel=r"$t_\star$")
+    a.legend(handles=a.get_lines() + b.get_lines(), fontsize="small")
+    return fig
+
+
+def plot_collapse_sweeps(sweeps: dict[str, object]):
+    """One panel per sweep: ``t⋆`` against ``r0`` with the bounds ``(r0−1)/κ``, ``⌈r0−1⌉``
+    and ``⌈κ(r0−1)⌉``."""
+    n = len(sweeps)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), layout="constrained",
+                             squeeze=False)
+    for ax, (title, s) in zip(axes.flat, sweeps.items(), strict=False):
+        ax.fill_between(s.r0, s.lower_notes, s.upper, color="0.85", label="between the bounds")
+        ax.plot(s.r0, s.upper, "C3-", lw=1, label=r"$\lceil\kappa(r_0-1)\rceil$")
+        ax.plot(s.r0, s.lower, "C2-", lw=1, label=r"$\lceil r_0-1\rceil$")
+        ax.plot(s.r0, s.lower_notes, "C0--", lw=1, label=r"$(r_0-1)/\kappa$")
+        ax.plot(s.r0, s.count, "k.", label=r"observed $t_\star$")
+        top = max(3 * float(s.count.max()), 2.0)
+        ax.set(xlabel="$r_0$", ylim=(0, top), title=f"{title}\nκ = {s.kappa:.3g}")
+        ax.title.set_fontsize("small")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel(r"rounds before collapse $t_\star$")
+    axes.flat[0].legend(fontsize="x-small", loc="upper left")
+    return fig
