@@ -131,10 +131,10 @@ def train_full_batch_gd(
                 raise ValueError(f"target_fn returned shape {tuple(target.shape)} at step {k}; "
                                  f"expected {tuple(y.shape)}")
         value = _loss(loss, out, target)
-        if not bool(torch.isfinite(value)):
-            raise FloatingPointError(f"loss is {float(value)} at step {k}: lr = {lr} too large?")
+        if not bool(torch.isfinite(value.detach())):
+            raise FloatingPointError(f"loss is {float(value.detach())} at step {k}: lr = {lr} too large?")
         if k % record_every == 0 or k == steps:
-            record(k, out, target, float(value))
+            record(k, out, target, float(value.detach()))
         if k == steps:
             break
         grads = torch.autograd.grad(value, params)
