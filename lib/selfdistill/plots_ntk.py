@@ -21,7 +21,8 @@ def plot_width_scaling(widths, errors, slope, intercept, ax=None):
     """Relative error of the empirical NTK against width, with the fitted power law."""
     ax = _axes(ax)
     widths = np.asarray(widths, dtype=float)
-    ax.loglog(widths, errors, "o", label="RMS over seeds of $\\|H_m-H^\\infty\\|_F/\\|H^\\infty\\|_F$")
+    label = "RMS over seeds of $\\|H_m-H^\\infty\\|_F/\\|H^\\infty\\|_F$"
+    ax.loglog(widths, errors, "o", label=label)
     ax.loglog(widths, np.exp(intercept) * widths**slope, "k--",
               label=f"fit: slope {slope:.3f}")
     ax.loglog(widths, errors[0] * np.sqrt(widths[0] / widths), ":", color="C3",
