@@ -9,6 +9,7 @@ __all__ = [
     "plot_energy_profiles",
     "plot_residual_decay",
     "plot_risk_curve",
+    "plot_spectra",
     "plot_width_scaling",
 ]
 
@@ -44,6 +45,17 @@ def plot_energy_profiles(profiles: dict[str, np.ndarray], ax=None, title=None):
            xlim=(0, 1), ylim=(0, 1.02))
     if title:
         ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_spectra(spectra: dict[str, np.ndarray], ax=None):
+    """Eigenvalues of kernel matrices, largest first, against the share of directions."""
+    ax = _axes(ax)
+    for label, values in spectra.items():
+        values = np.asarray(values)
+        ax.semilogy(np.arange(1, len(values) + 1) / len(values), values, label=label)
+    ax.set(xlabel="share of eigen-directions (largest λ first)", ylabel="eigenvalue λ")
     ax.legend(fontsize="small")
     return ax
 

@@ -16,7 +16,10 @@ from scipy.integrate import quad
 from .ntk import TwoLayerReLU, ntk_two_layer
 from .validate import check_choice, check_int
 
-__all__ = ["WidthStudy", "angular_quadrature", "width_study"]
+__all__ = [
+    "WidthStudy", "angular_quadrature", "direction_moments", "sign_flip_noise",
+    "top_energy_lanczos", "width_study",
+]
 
 
 def angular_quadrature(theta: float, layers: str = "first") -> float:
@@ -81,3 +84,39 @@ def width_study(
                                seed=seed * 10**6 + 1000 * j + s, device=X.device)
             errors[j, s] = float((ntk_two_layer(net, X) - H_inf).norm()) / ref
     return WidthStudy(widths, errors)
+
+
+def top_energy_lanczos(H: torch.Tensor, v: torch.Tensor, k: int) -> float:
+    """Share of ``‖v‖²`` in the span of the top-``k`` eigenvectors of ``H``, by Lanczos.
+
+    ``scipy.sparse.linalg.eigsh`` (ARPACK, implicitly restarted Lanczos, tolerance 1e-13): a
+    different eigen-solver from the dense ``torch.linalg.eigh`` of :mod:`selfdistill.dynamics`.
+    ``v`` is (n,) or (n, C) (columns pooled).
+    """
+    from scipy.sparse.linalg import eigsh
+
+    check_int("k", k, 1, H.shape[0] - 1)
+    Hn = H.detach().cpu().numpy()
+    _, vecs = eigsh(Hn, k=k, which="LA", tol=1e-13, v0=np.ones(Hn.shape[0]))
+    vn = v.detach().cpu().numpy().reshape(Hn.shape[0], -1)
+    return float(np.sum((vecs.T @ vn) ** 2) / np.sum(vn**2))
+
+
+def sign_flip_noise(y_star: torch.Tensor, rho: float, n_draws: int,
+                    generator: torch.Generator) -> torch.Tensor:
+    """Noise ``e = ỹ − y*`` of symmetric sign flips at rate ρ: (n_draws, n), ``e_i = −2 y*_i``
+    with probability ρ, else 0. ``y*`` is ±1 (n,); draws come from the CPU ``generator``."""
+    check_int("n_draws", n_draws, 1)
+    flips = torch.rand(n_draws, y_star.shape[0], generator=generator, dtype=torch.float64)
+    return -2 * y_star.cpu()[None, :] * (flips < rho).to(torch.float64)
+
+
+def direction_moments(vectors: torch.Tensor, draws: torch.Tensor, center=None):
+    """Monte Carlo ``E(v_iᵀ(e − c))²`` per eigenvector: mean and standard error over draws.
+
+    ``vectors`` (n, n) columns ``v_i``; ``draws`` (N, n); ``center`` optional (n,) subtracted
+    from each draw. Returns two float64 numpy arrays (n,).
+    """
+    e = draws.to(vectors) if center is None else draws.to(vectors) - center.to(vectors)[None]
+    sq = (e @ vectors).square().cpu().numpy()  # (N, n)
+    return sq.mean(0), sq.std(0, ddof=1) / np.sqrt(sq.shape[0])
