@@ -71,13 +71,17 @@ def plot_residual_decay(steps, measured, predicted, labels, ax=None):
     return ax
 
 
-def plot_risk_curve(steps, curve, measured, measured_sem, k_star, ax=None):
-    """Predicted bias, variance and total risk, the measured mean risk, and the optimal step."""
+def plot_risk_curve(steps, curve, measured, measured_sem, k_star, every=1, ax=None):
+    """Predicted bias, variance and total risk, the measured mean risk (every ``every``-th
+    step), and the optimal step."""
     ax = _axes(ax)
+    steps = np.asarray(steps)
+    show = steps % every == 0
     ax.plot(steps, curve.bias, "--", label="bias (predicted)")
     ax.plot(steps, curve.variance, ":", label="variance (predicted)")
     ax.plot(steps, curve.total, "k-", label="total (predicted)")
-    ax.errorbar(steps, measured, yerr=2 * measured_sem, fmt="o", ms=3, color="C3",
+    ax.errorbar(steps[show], np.asarray(measured)[show], yerr=2 * np.asarray(measured_sem)[show],
+                fmt="o", ms=3, color="C3",
                 label="network, mean over noise draws (±2 s.e.)")
     ax.axvline(k_star, color="0.5", lw=1, label=f"optimal stop $k^*$ = {k_star}")
     ax.set(xscale="symlog", xlabel="GD step $k$", ylabel=r"$\|u(k)-y^\star\|^2$")

@@ -17,8 +17,8 @@ from .ntk import TwoLayerReLU, ntk_two_layer
 from .validate import check_choice, check_int
 
 __all__ = [
-    "WidthStudy", "angular_quadrature", "direction_moments", "sign_flip_noise",
-    "top_energy_lanczos", "width_study",
+    "WidthStudy", "angular_quadrature", "direction_moments", "linear_noise_draws",
+    "network_noise_draws", "sign_flip_noise", "top_energy_lanczos", "width_study",
 ]
 
 
@@ -120,3 +120,38 @@ def direction_moments(vectors: torch.Tensor, draws: torch.Tensor, center=None):
     e = draws.to(vectors) if center is None else draws.to(vectors) - center.to(vectors)[None]
     sq = (e @ vectors).square().cpu().numpy()  # (N, n)
     return sq.mean(0), sq.std(0, ddof=1) / np.sqrt(sq.shape[0])
+
+
+def network_noise_draws(model: torch.nn.Module, X: torch.Tensor, y_star: torch.Tensor,
+                        noise: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    """Train ``model`` from the same initialisation on ``y* + e`` for each noise draw ``e``.
+
+    ``noise`` (N, n); plain full-batch GD (:func:`selfdistill.gd.train_full_batch_gd`) for
+    ``steps`` steps. Returns ``‖u(k) − y*‖²`` for every draw and step: (N, steps + 1), float64
+    CPU. The model is restored to its initial state at the end.
+    """
+    from .gd import train_full_batch_gd
+
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    risks = []
+    for e in noise:
+        model.load_state_dict(initial)
+        hist = train_full_batch_gd(model, X, y_star + e.to(y_star), lr, steps)
+        risks.append((hist.outputs - y_star).square().sum(1).cpu())
+    model.load_state_dict(initial)
+    return torch.stack(risks).to(torch.float64)
+
+
+def linear_noise_draws(H: torch.Tensor, y_star: torch.Tensor, noise: torch.Tensor, lr: float,
+                       steps: int) -> torch.Tensor:
+    """The same for the linearised model, by plain iteration ``u ← u − ηH(u − ỹ)`` from 0.
+
+    No eigen-decomposition: all draws at once as columns. Returns (N, steps + 1), float64 CPU.
+    """
+    targets = y_star[:, None] + noise.T.to(y_star)  # (n, N)
+    u = torch.zeros_like(targets)
+    risks = [(u - y_star[:, None]).square().sum(0)]
+    for _ in range(steps):
+        u = u - lr * (H @ (u - targets))
+        risks.append((u - y_star[:, None]).square().sum(0))
+    return torch.stack(risks, dim=1).cpu().to(torch.float64)
