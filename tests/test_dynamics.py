@@ -22,6 +22,16 @@ from selfdistill.ntk import ntk_infinite
 F64 = torch.float64
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on the shared 2-core machine, OpenMP threads of tiny products
+    oversubscribed by other processes ran 30-50x slower than one thread."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 def kernel(n: int, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(n, 5, generator=gen, dtype=F64)

@@ -132,7 +132,8 @@ def train_full_batch_gd(
                                  f"expected {tuple(y.shape)}")
         value = _loss(loss, out, target)
         if not bool(torch.isfinite(value.detach())):
-            raise FloatingPointError(f"loss is {float(value.detach())} at step {k}: lr = {lr} too large?")
+            raise FloatingPointError(
+                f"loss is {float(value.detach())} at step {k}: lr = {lr} too large?")
         if k % record_every == 0 or k == steps:
             record(k, out, target, float(value.detach()))
         if k == steps:
