@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
+from selfdistill.datasets_small import clusterable_sphere
 from selfdistill.noise import binary_flip
 from selfdistill.noisy_targets import Constant, LinearRamp, WarmupRamp, soft_target
 from selfdistill.ntk import ntk_infinite
 from selfdistill.sd_kernel import (
-    clusterable_data,
+    cluster_averages,
     converged_student,
     distill_closed_form,
     kernel_gd,
@@ -65,18 +64,17 @@ def test_soft_sd_is_gd_on_a_rescaled_clock(schedule):
 
 
 def test_hard_sd_reaches_the_truth_on_clusters_and_early_stopping_does_not():
-    g = torch.Generator().manual_seed(0)
-    data = clusterable_data(4, 40, 20, 0.1, g)
-    noisy = binary_flip(data.y, 0.2, g)
-    H = ntk_infinite(data.x)
+    x, y, cluster = clusterable_sphere(160, 20, 4, 0.1, seed=0)
+    noisy = binary_flip(y, 0.2, torch.Generator().manual_seed(0))
+    H = ntk_infinite(x)
     eta = 1.0 / float(torch.linalg.eigvalsh(H)[-1])
     plain = kernel_gd(H, lambda t, u: noisy.noisy, eta, 300)
-    best = (plain.u - data.y).norm(dim=1).min()
-    predicted = (data.averages(noisy.noisy) - data.y).norm()
+    best = (plain.u - y).norm(dim=1).min()
+    predicted = (cluster_averages(noisy.noisy, cluster) - y).norm()
     assert abs(float(best / predicted) - 1) < 0.1  # cluster averages, up to leakage
     hard = kernel_sd(H, noisy.noisy, eta, 300, "B", WarmupRamp(10, 10, 1.0))
-    assert float((hard.u[-1] - data.y).norm()) < 0.1 * float(best)
-    assert margin(hard.u[-1], data.y) > 0.9 > margin(plain.u[-1], data.y)
+    assert float((hard.u[-1] - y).norm()) < 0.1 * float(best)
+    assert margin(hard.u[-1], y) > 0.9 > margin(plain.u[-1], y)
 
 
 def test_arguments_are_checked():
@@ -85,7 +83,7 @@ def test_arguments_are_checked():
         kernel_gd(H, lambda t, u: y, 10.0, 3)
     with pytest.raises(ValueError, match="square"):
         kernel_gd(H[:3], lambda t, u: y, 0.1, 3)
-    with pytest.raises(ValueError, match="radius"):
-        clusterable_data(2, 3, 4, 1.5, torch.Generator())
-    assert math.isclose(float(clusterable_data(2, 3, 4, 0.1, torch.Generator()).x.norm(dim=1)
-                              .max()), 1.0)
+    values, cluster = torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0, 1, 0])
+    assert torch.equal(cluster_averages(values, cluster), torch.tensor([2.5, 2.0, 2.5]))
+    with pytest.raises(ValueError, match="cluster"):
+        cluster_averages(values, cluster[:2])

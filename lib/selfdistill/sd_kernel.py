@@ -25,9 +25,8 @@ from .noisy_targets import hard_labels, noisy_accuracy, sd_target
 from .validate import check_finite, check_in_range, check_int, check_ndim, check_positive
 
 __all__ = [
-    "Clusters",
     "KernelRun",
-    "clusterable_data",
+    "cluster_averages",
     "converged_student",
     "distill_closed_form",
     "kernel_gd",
@@ -168,43 +167,18 @@ def soft_sd_closed_form(H: torch.Tensor, noisy: torch.Tensor, eta: float,
     return ((1 - prods) * (V.T @ noisy)[None, :]) @ V.T
 
 
-@dataclass(frozen=True)
-class Clusters:
-    """Clusterable data: ``x`` (n, d) unit rows, ``y`` (n,) ±1 true labels, ``cluster`` (n,) ids."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    cluster: torch.Tensor
-
-    def averages(self, values: torch.Tensor) -> torch.Tensor:
-        """Replace each entry of ``values`` (n,) by the mean over its cluster."""
-        k = int(self.cluster.max()) + 1
-        sums = torch.zeros(k, dtype=values.dtype, device=values.device)
-        sums.index_add_(0, self.cluster, values)
-        counts = torch.bincount(self.cluster, minlength=k).to(values.dtype)
-        return (sums / counts)[self.cluster]
-
-
-def clusterable_data(n_clusters: int, per_cluster: int, dim: int, radius: float,
-                     generator: torch.Generator, device: torch.device | str = "cpu") -> Clusters:
-    """``n_clusters`` tight clusters on the unit sphere of R^dim, labels ±1 alternating by cluster.
-
-    Centres are random unit vectors; a point is ``normalise(centre + radius · g / √dim)``, g
-    standard normal, so its distance to the centre is about ``radius``. (Li, Soltanolkotabi, Oymak
-    2019's clusterable model; used in dong2019 §4 of the notes.)
-    """
-    k = check_int("n_clusters", n_clusters, 2)
-    per = check_int("per_cluster", per_cluster, 1)
-    d = check_int("dim", dim, 2)
-    radius = check_in_range("radius", radius, 0.0, 1.0)
-    centres = torch.randn(k, d, generator=generator, dtype=torch.float64)
-    centres = centres / centres.norm(dim=1, keepdim=True)
-    cluster = torch.arange(k).repeat_interleave(per)
-    noise = torch.randn(k * per, d, generator=generator, dtype=torch.float64)
-    x = centres[cluster] + radius * noise / d**0.5
-    x = x / x.norm(dim=1, keepdim=True)
-    y = 1.0 - 2.0 * (cluster % 2).double()
-    return Clusters(x.to(device), y.to(device), cluster.to(device))
+def cluster_averages(values: torch.Tensor, cluster: torch.Tensor) -> torch.Tensor:
+    """Replace each entry of ``values`` (n,) by the mean over its cluster (``cluster`` (n,) int64
+    ids, as returned by :func:`selfdistill.datasets_small.clusterable_sphere`)."""
+    check_ndim("values", values, (1,))
+    if cluster.shape != values.shape:
+        raise ValueError(f"cluster has shape {tuple(cluster.shape)}; expected "
+                         f"{tuple(values.shape)} like values")
+    k = int(cluster.max()) + 1
+    sums = torch.zeros(k, dtype=values.dtype, device=values.device)
+    sums.index_add_(0, cluster, values)
+    counts = torch.bincount(cluster, minlength=k).to(values.dtype)
+    return (sums / counts)[cluster]
 
 
 def margin(u: torch.Tensor, y: torch.Tensor) -> float:
