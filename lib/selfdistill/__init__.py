@@ -9,6 +9,11 @@ smoothing), dong2019 (distillation and early stopping). Modules:
 * :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (the book's labels
   constrained-problem, closed-form, c-equation, c-bounds)
 * :mod:`selfdistill.finite_difference` — an independent discretised solve of constrained-problem
+* :mod:`selfdistill.noise` — label-noise models with seeds (symmetric, pair-flip, binary)
+* :mod:`selfdistill.noisy_targets` — self-distillation rules A/B/C for noisy labels, α_t schedules
+* :mod:`selfdistill.sd_kernel` — distillation and self-distillation in the kernel (NTK) model
+* :mod:`selfdistill.distill_nets` — student–teacher gap of finite-width two-layer nets
+* :mod:`selfdistill.sd_digits` — the digits noisy-label protocol (batched full-batch GD)
 * :mod:`selfdistill.claims` — the claim ledger
 * :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
 """

@@ -1,0 +1,116 @@
+"""Small data on the sphere, and the independent routes of verify_ntk."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from helpers import assert_close, tol
+
+from selfdistill.datasets_small import clusterable_sphere, digits_sphere, labels_to_targets
+from selfdistill.dynamics import energy_profile, spectrum
+from selfdistill.ntk import ntk_infinite
+from selfdistill.verify_ntk import (
+    angular_quadrature,
+    direction_moments,
+    linear_noise_draws,
+    sign_flip_noise,
+    top_energy_lanczos,
+)
+
+F64 = torch.float64
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread (oversubscription on the shared machine, see test_ntk)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+def test_clusterable_sphere_shapes_labels_and_seeds():
+    X, y, cluster = clusterable_sphere(40, 6, 4, 0.3, seed=2)
+    assert X.shape == (40, 6) and y.shape == (40,) and X.dtype == F64
+    assert_close(X.norm(dim=1), 1.0, rtol=tol("roundoff"))
+    assert torch.equal(y, torch.where(cluster % 2 == 1, 1.0, -1.0).to(F64))
+    X2, _, _ = clusterable_sphere(40, 6, 4, 0.3, seed=2)
+    assert torch.equal(X, X2)
+    _, Y, _ = clusterable_sphere(30, 6, 3, 0.3, n_classes=3)
+    assert Y.shape == (30, 3) and torch.equal(Y.sum(1), torch.ones(30, dtype=F64))
+    # zero spread: every point is its cluster centre
+    X0, _, c0 = clusterable_sphere(12, 5, 3, 0.0)
+    assert_close(X0[c0 == 1] - X0[c0 == 1][0], 0.0, rtol=0, atol=1e-15)
+
+
+def test_digits_sphere():
+    X, y, labels = digits_sphere((8, 3))
+    assert X.shape[1] == 64 and set(np.unique(labels)) == {3, 8}
+    assert_close(X.norm(dim=1), 1.0, rtol=tol("roundoff"))
+    assert torch.equal(y, torch.as_tensor(np.where(labels == 3, 1.0, -1.0)))  # classes[1] -> +1
+    X10, Y10, labels10 = digits_sphere(tuple(range(10)), 20, seed=1)
+    assert X10.shape == (200, 64) and Y10.shape == (200, 10)
+    assert torch.equal(Y10.argmax(1), torch.as_tensor(labels10))
+    assert np.all(np.bincount(labels10) == 20)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: clusterable_sphere(10, 3, 11), "n_clusters"),
+        (lambda: clusterable_sphere(10, 3, 2, spread=-1), "spread"),
+        (lambda: clusterable_sphere(10, 3, 2, n_classes=3), "n_classes"),
+        (lambda: digits_sphere((1,)), "classes"),
+        (lambda: digits_sphere((1, 1)), "classes"),
+        (lambda: digits_sphere((1, 2), 200), "n_per_class"),
+    ],
+)
+def test_bad_arguments_raise(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_labels_to_targets():
+    assert labels_to_targets(np.array([0, 1, 1]), 2).tolist() == [-1.0, 1.0, 1.0]
+    assert labels_to_targets(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.7, math.pi / 2, 2.5, math.pi])
+def test_angular_quadrature_hand_values(theta):
+    # hand-evaluated integrals: the arc has length π − θ; ∫cosφcos(φ−θ) over it is
+    # ((π−θ)cosθ + sinθ)/2
+    first = math.cos(theta) * (math.pi - theta) / (2 * math.pi)
+    second = ((math.pi - theta) * math.cos(theta) + math.sin(theta)) / math.pi / 2
+    assert_close(angular_quadrature(theta), first, rtol=1e-9, atol=1e-13)
+    assert_close(angular_quadrature(theta, "both"), first + second, rtol=1e-9, atol=1e-13)
+
+
+def test_lanczos_share_matches_dense():
+    X, y, _ = clusterable_sphere(80, 8, 4, 0.5, seed=0)
+    H = ntk_infinite(X)
+    assert_close(top_energy_lanczos(H, y, 4), energy_profile(spectrum(H), y)[3], rtol=1e-9)
+
+
+def test_flip_noise_and_moments():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.where(torch.arange(30) % 2 == 0, 1.0, -1.0).to(F64)
+    e = sign_flip_noise(y, 0.25, 20000, gen)
+    assert set(torch.unique(e * y).tolist()) <= {0.0, -2.0}
+    assert abs(float((e != 0).to(F64).mean()) - 0.25) < 0.005  # sd 0.0007
+    V = torch.linalg.qr(torch.randn(30, 30, dtype=F64, generator=gen)).Q
+    mean, sem = direction_moments(V, e, center=-0.5 * y)
+    assert np.max(np.abs(mean - 0.75) / sem) < 5  # 4ρ(1−ρ) = 0.75
+
+
+def test_linear_noise_draws_match_closed_form():
+    X, y, _ = clusterable_sphere(20, 5, 2, 0.5)
+    H = ntk_infinite(X)
+    noise = torch.randn(3, 20, dtype=F64)
+    risks = linear_noise_draws(H, y, noise, 0.1, 50)
+    A = torch.eye(20, dtype=F64) - torch.linalg.matrix_power(torch.eye(20, dtype=F64) - 0.1 * H, 50)
+    direct = ((A @ (y[:, None] + noise.T)) - y[:, None]).square().sum(0)
+    assert_close(risks[:, -1], direct, rtol=1e-11)
+    assert_close(risks[:, 0], float(y @ y), rtol=tol("roundoff"))
