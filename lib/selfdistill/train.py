@@ -3,9 +3,10 @@
 :func:`train` trains one network on a :class:`~selfdistill.data.Dataset` held on the device, with a
 pluggable :class:`~selfdistill.objectives.Objective` and an optional frozen teacher; SGD with
 momentum and a per-step learning-rate schedule; bf16 autocast and channels_last on CUDA, float32 on
-the CPU; evaluation after every epoch (validation, test and any extra sets), with the best-validation
-and the last epoch both reported; a checkpoint after every epoch, written atomically, from which an
-interrupted run resumes to exactly the same result on the CPU (:mod:`selfdistill.checkpoint`).
+the CPU; evaluation after every epoch (validation, test and any extra sets), with the
+best-validation and the last epoch both reported; a checkpoint after every epoch, written
+atomically, from which an interrupted run resumes to exactly the same result on the CPU
+(:mod:`selfdistill.checkpoint`).
 :func:`generations` chains runs, each student taught by the previous generation, frozen.
 Progress bars (tqdm) show on a terminal and stay quiet elsewhere (the book build).
 """
