@@ -23,8 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Batch", "CrossEntropy", "EpochTargets", "LossFunction", "MSE", "Objective",
-           "SoftTargets", "soft_cross_entropy"]
+__all__ = ["Batch", "BetaSmoothing", "CrossEntropy", "EpochTargets", "LossFunction", "MSE",
+           "Objective", "SoftTargets", "soft_cross_entropy"]
 
 
 @dataclass
@@ -166,3 +166,44 @@ class EpochTargets(Objective):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "warmup": self.warmup, **self.params}
+
+
+class BetaSmoothing(Objective):
+    """Beta smoothing (zhang2020, released code) as a trainer objective.
+
+    ``ema_model`` is a network of the student's architecture with its own initialisation; it
+    becomes the EMA teacher (:class:`selfdistill.targets.EMA`, decay cap ``ema_decay``), is run on
+    the same augmented batch in train mode without gradients, and its true-class confidences rank
+    the batch for the sorted ``Beta(a, 1)`` assignment
+    (:func:`selfdistill.targets.beta_smoothing_loss`, mixing weight ``alpha``). The run's seeded
+    generator draws the Beta values, so a resumed run draws the same ones.
+    """
+
+    name = "beta-smoothing"
+
+    def __init__(self, ema_model: torch.nn.Module, alpha: float = 0.6, a: float = 3.0,
+                 ema_decay: float = 0.999) -> None:
+        from .targets import EMA
+
+        self.ema, self.alpha, self.a = EMA(ema_model, ema_decay), alpha, a
+
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        from .targets import beta_smoothing_loss
+
+        with torch.no_grad():
+            ema_logits = self.ema.model(batch.x).float()
+        return beta_smoothing_loss(logits, batch.y, ema_logits, self.alpha, self.a,
+                                   batch.generator)
+
+    def after_step(self, model: torch.nn.Module, batch: Batch) -> None:
+        self.ema.update(model)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.ema.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.ema.load_state_dict(state)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "alpha": self.alpha, "a": self.a,
+                "ema_decay": self.ema.ema_decay}
