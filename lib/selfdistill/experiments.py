@@ -30,7 +30,7 @@ from .train import TrainConfig, generations, predict_logits, train
 from .validate import check_choice, check_in_range, check_int
 
 __all__ = ["PAPER", "book_or_paper", "deep_rounds", "interrupted_run_difference",
-           "noisy_label_arms", "summarise", "zhang_methods"]
+           "ece_float32_top_bin", "noisy_label_arms", "summarise", "zhang_methods"]
 
 #: paper-scale settings (ours; the papers' exact protocols are unknown beyond the notes): CIFAR on a
 #: GPU, data from SELFDISTILL_DATA. zhang2020's released code: SGD 0.1, momentum 0.9, wd 1e-4,
@@ -234,3 +234,21 @@ def summarise(rows: list[dict], by: str, keys: tuple[str, ...]) -> dict:
             std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
             out[group][k] = (float(v.mean()), std, std / np.sqrt(len(v)))
     return out
+
+
+def ece_float32_top_bin(probs: torch.Tensor, labels: torch.Tensor, n_bins: int) -> float:
+    """:func:`selfdistill.metrics.ece` under torchmetrics' convention for confidences that are
+    exactly 1 in float32: those examples form a bin of their own (torchmetrics bins float32
+    confidences and puts 1.0 past the last edge); the rest are binned by the library. Used to
+    compare the library with torchmetrics on trained models, whose top confidences often round
+    to 1.0 in float32."""
+    conf = probs.max(1).values.float()
+    top = conf == 1.0
+    n, rest = probs.shape[0], ~top
+    value = 0.0
+    if bool(rest.any()):
+        value += float(rest.sum()) / n * float(metrics.ece(probs[rest], labels[rest], n_bins))
+    if bool(top.any()):
+        acc = (probs[top].argmax(1) == labels[top]).double().mean()
+        value += float(top.sum()) / n * float((acc - 1.0).abs())
+    return value
