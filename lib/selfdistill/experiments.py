@@ -181,12 +181,13 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
     (targets rebuilt each epoch from the previous epoch's network with α_t = 0 for ``warmup``
     epochs, then a linear ramp to ``alpha_max`` over ``ramp`` epochs). Validation labels are clean
     (an oracle for early stopping; stated in the chapter). Each row: ``seed``, ``arm``,
-    ``last_acc``, ``best_acc`` (test, at the best-validation epoch), curves ``test_acc``,
+    ``last_acc``, ``best_acc`` (test, at the best-validation epoch), ``corrected`` (last epoch:
+    corrupted training examples predicted as their true label), curves ``test_acc``,
     ``clean_acc``, ``corrupt_acc`` (corrupted training examples against their true labels: labels
     corrected), ``memorised`` (corrupted examples predicted as their wrong label).
     """
     check_choice("noise", noise, ("symmetric", "pair"))
-    check_in_range("rate", rate, 0.0, 0.9)
+    check_in_range("rate", rate, 0.0, 0.9, lower_open=True)
     rows = []
     for s in _seeds(seeds):
         cfg = replace(config, seed=config.seed + 100 * s)
@@ -215,6 +216,7 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
             rows.append({"seed": s, "arm": name, "noise": noise, "rate": rate,
                          "realised_rate": float(c.float().mean()),
                          "last_acc": res.last["test_acc"], "best_acc": res.best["test_acc"],
+                         "corrected": res.last["corrupt_acc"],
                          **{k: res.curve(f"{k}_acc") for k in ("test", "clean", "corrupt",
                                                                "memorised")}})
     return rows

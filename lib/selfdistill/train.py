@@ -204,7 +204,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
         history, best_epoch = state["history"], state["best_epoch"]
         best_acc, best_state, start = state["best_acc"], state["best_model"], state["epoch"]
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(range(start, config.epochs), disable=None if progress is None else not progress,
                desc=f"{config.model} {objective.name}", leave=False, initial=start,
