@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,7 +90,8 @@ class TrainResult:
     """What a run returns: ``model`` (last epoch, eval mode), ``best_model`` (best validation
     accuracy, first such epoch), ``history`` (one dict per epoch: ``train_loss``, ``lr``,
     ``<set>_acc``, ``<set>_nll``, ``<set>_mse`` for val, test and every extra set), ``best_epoch``
-    (1-based) and ``config``."""
+    (1-based), ``config``; ``extra`` holds the objective's description and ``eval_seconds``, the
+    wall time spent in the per-epoch evaluations (for the benchmark)."""
 
     model: nn.Module
     best_model: nn.Module
@@ -195,7 +197,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     total = per_epoch * config.epochs
     history: list[dict[str, float]] = []
     best_epoch, best_acc, best_state = 0, -1.0, None
-    start = 0
+    start, eval_seconds = 0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -237,10 +239,12 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
             loss_sum += loss.detach()
         record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / per_epoch,
                   "lr": config.lr_at(min((epoch + 1) * per_epoch, total) - 1, total)}
+        tick = time.perf_counter()
         sets = {"val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test), **extra_sets}
         for name, (xs, ys) in sets.items():
             if xs.shape[0]:
                 record.update({f"{name}_{k}": v for k, v in evaluate(model, xs, ys).items()})
+        eval_seconds += time.perf_counter() - tick
         history.append(record)
         score = record.get("val_acc", record["test_acc"])
         if score > best_acc:
@@ -258,7 +262,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     best_model = copy.deepcopy(model)
     best_model.load_state_dict(best_state)
     return TrainResult(model, best_model.eval(), history, best_epoch, config, start,
-                       {"objective": objective.describe()})
+                       {"objective": objective.describe(), "eval_seconds": eval_seconds})
 
 
 def generations(config: TrainConfig, data: Dataset, objective: Callable[[int], Objective],
