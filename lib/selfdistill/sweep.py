@@ -20,10 +20,12 @@ incomplete one is rerun. ``DIR/sweep.yaml`` records the chapter, the grid and th
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import platform
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -196,6 +198,8 @@ def connect_dask(address: str | None, workers: int):
     """A Dask ``Client``: a new local cluster (``address`` None; ``workers`` processes of one
     thread each) or the scheduler at ``address``, refused quickly (ParameterError) when it does
     not answer."""
+    if address is not None:
+        _probe(address)
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -203,13 +207,28 @@ def connect_dask(address: str | None, workers: int):
     if address is None:
         # processes, one thread each: a run sets the ledger's path in the process environment
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
         return Client(cluster)
     try:
         return Client(address, timeout="3s")
-    except (OSError, ValueError, TypeError) as err:
-        raise ParameterError(f"--dask {address}: no Dask scheduler answers there ({err})") \
-            from None
+    except Exception as err:  # refused, timed out, or something that does not speak Dask
+        raise ParameterError(f"--dask {address}: no Dask scheduler answers there "
+                             f"({type(err).__name__}: {str(err)[:120]})") from None
+
+
+def _probe(address: str) -> None:
+    """Refuse at once a ``tcp://host:port`` where nothing listens (before importing Dask)."""
+    match = re.fullmatch(r"(?:tcp://)?\[?([^\[\]]+?)\]?:(\d+)", address.strip())
+    if not match:
+        if "://" in address and not address.startswith("tcp://"):
+            return  # another Dask protocol (tls, ucx, ws): Dask's own timeout decides
+        raise ParameterError(f"--dask {address!r} is not a scheduler address; write "
+                             "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+    try:
+        socket.create_connection((match.group(1), int(match.group(2))), timeout=3).close()
+    except OSError as err:
+        raise ParameterError(f"--dask {address}: no Dask scheduler answers there "
+                             f"({err.strerror or err})") from None
 
 
 def _run_shipped(name: str, text: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -166,6 +166,23 @@ def _bound_lines(bound: str) -> list[float]:
     return []
 
 
+def _log_clip(claims: list[Claim]) -> float | None:
+    """For an upper bound ``≤ b`` far above values ≥ 0: the level below which values are drawn
+    on a log axis (the claims' display floor, else b·1e-6); None for a linear axis."""
+    bounds = {c.bound for c in claims}
+    if len(bounds) != 1 or not (match := _BOUND.match(bounds.pop())) or match.group(1) != "≤":
+        return None
+    try:
+        b = float(match.group(2))
+    except ValueError:
+        return None
+    values = [c.value for c in claims]
+    if b <= 0 or min(values) < 0 or max(values) > b / 30:
+        return None
+    floors = [c.floor for c in claims if c.floor > 0]
+    return min(floors) if floors else b * 1e-6
+
+
 def _write_figure(data: SweepData, out: Path) -> list[Path]:
     import matplotlib
 
@@ -182,6 +199,7 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
     for ax, cid in zip(axes.flat, ids, strict=False):
         bound = ""
         levels: list[float] = []
+        clip = _log_clip([c for r in data.records if (c := _claim(r, cid))])
         for k, g in enumerate(groups):
             pts = [(r.parameters.get(xname), c) for r in data.records
                    if (c := _claim(r, cid)) is not None
@@ -191,7 +209,7 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
                 continue
             pts.sort(key=lambda t: t[0])
             bound = pts[0][1].bound
-            xs, vals = [x for x, _ in pts], [c.value for _, c in pts]
+            xs, vals = [x for x, _ in pts], [max(c.value, clip or -math.inf) for _, c in pts]
             line, = ax.plot(xs, vals, "-", color=f"C{k}", lw=1,
                             label=f"{group}={g}" if group else None)
             drawn = [_bound_lines(c.bound) for _, c in pts]
@@ -209,10 +227,11 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
         if all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) > 10 * min(xs):
             ax.set_xscale("log")
         vals = [c.value for r in data.records if (c := _claim(r, cid))]
-        if (vals and all(v > 0 for v in vals) and max(vals) > 100 * min(vals)
-                and all(v > 0 for v in levels)):
+        if clip or (vals and all(v > 0 for v in vals) and max(vals) > 100 * min(vals)
+                    and all(v > 0 for v in levels)):
             ax.set_yscale("log")
-        ax.set_title(f"{cid}\nbound {bound}", fontsize=8)
+        low = f" (log; values < {clip:.0e} drawn at it)" if clip and min(vals) < clip else ""
+        ax.set_title(f"{cid}\nbound {bound}{low}", fontsize=8)
         ax.set_xlabel(xname)
         if group and ax is axes.flat[0]:
             ax.legend(fontsize=7)
