@@ -1,4 +1,4 @@
-"""Command line: ``selfdistill list | run | claims | book | golden``.
+"""Command line: ``selfdistill list | run | claims | book | golden | sweep | report``.
 
 * ``selfdistill list`` — the chapters, each with its parameters, defaults, accepted values, meaning.
 * ``selfdistill run CHAPTER [-p NAME VALUE ...] [--out DIR]`` — check the parameters against the
@@ -8,6 +8,10 @@
   incomplete or a declared claim is missing.
 * ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
+* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]`` —
+  the chapter at every point of a grid (:mod:`selfdistill.sweep`); rerun to resume.
+* ``selfdistill report DIR`` — a sweep's table and region-of-validity figure
+  (:mod:`selfdistill.sweep_report`); ``selfdistill claims DIR`` summarises a sweep per claim.
 
 Exit status: 0 success; 1 a claim or a cell failed, or a run is incomplete; 2 a usage error
 (refused before anything runs, or an unreadable ledger); 130 interrupted. This module parses and

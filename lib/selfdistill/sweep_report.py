@@ -55,7 +55,10 @@ def read_sweep(folder: Path) -> SweepData:
     manifest: dict[str, Any] = {}
     if is_sweep(folder):
         manifest = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8")) or {}
-    records = tuple(load_ledgers(folder))
+    records = tuple(r for r in load_ledgers(folder)  # not an attempt left by a killed sweep
+                    if not any(part.startswith(".") for part in r.path.relative_to(folder).parts))
+    if not records:
+        raise LedgerError(f"{folder} holds no finished run of the sweep yet")
     names = tuple(manifest.get("grid") or ())
     if not names:  # not made by `selfdistill sweep`: the parameters that vary
         keys = list(dict.fromkeys(k for r in records for k in r.parameters))
@@ -251,8 +254,6 @@ def write_report(folder: Path, out: Path | None = None) -> list[Path]:
     """Write the sweep's tables (and its figure for one or two swept parameters) into ``out``
     (default: the sweep folder); return the files written."""
     data = read_sweep(folder)
-    if not data.records:
-        raise LedgerError(f"{folder} holds no ledger")
     out = Path(out or folder)
     out.mkdir(parents=True, exist_ok=True)
     written = list(_write_tables(data, out))
