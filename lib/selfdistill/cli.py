@@ -136,7 +136,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     n = len(sweep.points())
     client = None
     if args.dask is not None:  # an unreachable scheduler is refused before any point runs
-        client = connect_dask(args.dask or None, args.jobs or 2)
+        client = connect_dask(args.dask or None, args.jobs)
     executor = "dask" if client is not None else "local"
     print(f"sweep of {chapter.name}: {n} points -> {sweep.out}/ ({executor})", flush=True)
     try:

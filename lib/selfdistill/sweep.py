@@ -194,10 +194,10 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
 # ---------------------------------------------------------------- Dask
 
 
-def connect_dask(address: str | None, workers: int):
+def connect_dask(address: str | None, workers: int | None = None):
     """A Dask ``Client``: a new local cluster (``address`` None; ``workers`` processes of one
-    thread each) or the scheduler at ``address``, refused quickly (ParameterError) when it does
-    not answer."""
+    thread each, default one per core) or the scheduler at ``address``, refused quickly
+    (ParameterError) when it does not answer."""
     if address is not None:
         _probe(address)
     try:
@@ -206,8 +206,9 @@ def connect_dask(address: str | None, workers: int):
         raise ParameterError("--dask needs Dask: pip install 'selfdistill[sweep]'") from None
     if address is None:
         # processes, one thread each: a run sets the ledger's path in the process environment
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        cluster = LocalCluster(n_workers=workers or _cores(), threads_per_worker=1,
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
         return Client(cluster)
     try:
         return Client(address, timeout="3s")
