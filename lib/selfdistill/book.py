@@ -53,6 +53,8 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     (src / "notebooks").mkdir(parents=True)
     shutil.copytree(root / "book", src / "book")
     shutil.copytree(root / "_static", src / "_static")
+    if (root / "results").is_dir():  # committed summaries (sweep figures) that pages show
+        shutil.copytree(root / "results", src / "results")
     shutil.copy(root / "_toc.yml", src / "_toc.yml")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["execute"]["execute_notebooks"] = "off"  # executed once already, by the runs

@@ -1,4 +1,4 @@
-"""Command line: ``selfdistill list | run | claims | book | golden``.
+"""Command line: ``selfdistill list | run | claims | book | golden | sweep | report``.
 
 * ``selfdistill list`` — the chapters, each with its parameters, defaults, accepted values, meaning.
 * ``selfdistill run CHAPTER [-p NAME VALUE ...] [--out DIR]`` — check the parameters against the
@@ -8,6 +8,10 @@
   incomplete or a declared claim is missing.
 * ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
+* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]`` —
+  the chapter at every point of a grid (:mod:`selfdistill.sweep`); rerun to resume.
+* ``selfdistill report DIR`` — a sweep's table and region-of-validity figure
+  (:mod:`selfdistill.sweep_report`); ``selfdistill claims DIR`` summarises a sweep per claim.
 
 Exit status: 0 success; 1 a claim or a cell failed, or a run is incomplete; 2 a usage error
 (refused before anything runs, or an unreadable ledger); 130 interrupted. This module parses and
@@ -91,6 +95,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
+    from .sweep_report import is_sweep, read_sweep, sweep_summary
+
+    if is_sweep(Path(args.location)):  # per claim: at how many points it held, where it failed
+        text, ok = sweep_summary(read_sweep(Path(args.location)))
+        print(text)
+        return 0 if ok else 1
     records = load_ledgers(Path(args.location))
     text, ok = format_ledgers(records)
     print(text)
@@ -117,6 +127,40 @@ def _cmd_golden(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import connect_dask, plan_sweep, run_sweep
+
+    chapter = get_chapter(args.chapter)
+    sweep = plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
+                       argv=tuple(sys.argv[1:]))
+    n = len(sweep.points())
+    client = None
+    if args.dask is not None:  # an unreachable scheduler is refused before any point runs
+        client = connect_dask(args.dask or None, args.jobs)
+    executor = "dask" if client is not None else "local"
+    print(f"sweep of {chapter.name}: {n} points -> {sweep.out}/ ({executor})", flush=True)
+    try:
+        outcome = run_sweep(sweep, executor=executor, workers=args.jobs, client=client)
+    finally:
+        if client is not None:
+            cluster = client.cluster if args.dask == "" else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    print(f"{len(outcome.results)} points run ({len(outcome.failed)} failed), "
+          f"{len(outcome.skipped)} already complete and passing, in {outcome.seconds:.1f} s")
+    print(f"next: selfdistill claims {sweep.out}   selfdistill report {sweep.out}")
+    return 1 if outcome.failed else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .sweep_report import write_report
+
+    for path in write_report(Path(args.location), Path(args.out) if args.out else None):
+        print(f"report: {path}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -132,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
                "  selfdistill run greens-function -p eps 0.02 --out runs/eps-0.02\n"
                "  selfdistill claims runs/eps-0.02\n"
                "  selfdistill book --jobs 2\n"
+               "  selfdistill sweep greens-function -p eps 0.02,0.1 --out runs/sweep\n"
                "exit status: 0 success, 1 a claim or a cell failed or a run is incomplete,\n"
                "2 a usage or parameter error (nothing ran), 130 interrupted",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -153,6 +198,22 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--jobs", type=_positive_int, help="parallel chapters (default: cores)")
     book.add_argument("chapters", nargs="*", help="only these chapters (default: the _toc.yml)")
     book.set_defaults(func=_cmd_book)
+    sweep = sub.add_parser("sweep", help="run a chapter over a grid of parameters")
+    sweep.add_argument("chapter")
+    sweep.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                       metavar=("NAME", "V1,V2,..."), help="values of a parameter (repeatable; "
+                                                           "the grid is the product)")
+    sweep.add_argument("--seeds", help="seeds LOW-HIGH (0-4), where the chapter has 'seed'")
+    sweep.add_argument("--out", required=True, help="the sweep's folder (one run folder per "
+                                                    "point; rerun to resume)")
+    sweep.add_argument("--jobs", type=_positive_int, help="parallel points (default: cores)")
+    sweep.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="run on Dask: a new local cluster, or the scheduler at ADDRESS")
+    sweep.set_defaults(func=_cmd_sweep)
+    report = sub.add_parser("report", help="a sweep's table and region-of-validity figure")
+    report.add_argument("location", help="a sweep folder")
+    report.add_argument("--out", help="where to write (default: the sweep folder)")
+    report.set_defaults(func=_cmd_report)
     golden = sub.add_parser("golden", help="regenerate approved golden notebooks (then commit)")
     golden.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     golden.set_defaults(func=_cmd_golden)
