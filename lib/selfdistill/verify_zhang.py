@@ -1,10 +1,10 @@
 """Independent routes for the zhang2020 chapters.
 
 Each function recomputes something that :mod:`selfdistill.targets` or :mod:`selfdistill.metrics`
-computes, by a route that does not share its code: a constrained optimisation on the simplex
-(damped Newton on softmax logits) for the Dirichlet MAP, hand-derived targets in NumPy against autograd gradients,
-Monte Carlo for Beta order statistics, an explicit running mean for the EMA warm-up, and a
-vectorised Monte Carlo of the binned ECE over many replicates.
+computes, by a route that does not share its code: a numerical optimisation on the simplex
+(damped Newton on softmax logits) for the Dirichlet MAP, hand-derived targets in NumPy against
+autograd gradients, Monte Carlo for Beta order statistics, an explicit running mean for the EMA
+warm-up, and a vectorised Monte Carlo of the binned ECE over many replicates.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import optimize
 
 from . import targets as tg
 from .metrics import bin_index
@@ -36,11 +35,12 @@ def map_by_optimisation(weights: np.ndarray, iters: int = 100) -> np.ndarray:
     """Maximise ``Σ_k w_ik log z_ik`` over the simplex, for every row ``i`` of ``weights`` (n, C).
 
     No closed form is used: ``z_i = softmax(u_i)`` maps free logits onto the simplex, and damped
-    Newton steps (Armijo backtracking while the gradient exceeds ``1e-6 W``) minimise ``f(u) = W lse(u) - w·u`` (``W = Σ_k w_k``;
-    gradient ``W softmax(u) - w``, Hessian ``W (diag p - p pᵀ)``, made invertible by adding
-    ``W 11ᵀ/C`` along the direction that leaves the softmax unchanged), all rows at once, from
-    ``u = 0``, each step at most 4 per logit, until the gradient is below ``1e-12 W``. Meant for weights that are not tiny
-    (``w_ik ≳ 1e-6 W``); SciPy's SLSQP, used by the unit tests, gives the same answer for small C.
+    Newton steps minimise ``f(u) = W lse(u) - w·u`` (``W = Σ_k w_k``; gradient
+    ``W softmax(u) - w``; Hessian ``W (diag p - p pᵀ)``, made invertible by adding ``W 11ᵀ/C``
+    along the direction that leaves the softmax unchanged), all rows at once, from ``u = 0``:
+    each step at most 4 per logit, Armijo backtracking while the gradient exceeds ``1e-6 W``,
+    until it is below ``1e-12 W``. Meant for weights that are not tiny (``w_ik ≳ 1e-6 W``);
+    SciPy's SLSQP, used by the unit tests, gives the same answer for small C.
     """
     w = torch.as_tensor(np.atleast_2d(weights), dtype=F64)
     W = w.sum(1, keepdim=True)
@@ -212,5 +212,6 @@ def ece_replicates(n: int, n_bins: int, reps: int, gamma: float = 1.0, conf_low:
     c = conf_low + (1 - conf_low) * torch.rand(reps, n, generator=gen, dtype=F64)
     correct = (torch.rand(reps, n, generator=gen, dtype=F64) < c**gamma).to(F64)
     idx = bin_index(c, n_bins) + n_bins * torch.arange(reps)[:, None]
-    gap = torch.zeros(reps * n_bins, dtype=F64).index_add_(0, idx.flatten(), (correct - c).flatten())
+    gap = torch.zeros(reps * n_bins, dtype=F64)
+    gap.index_add_(0, idx.flatten(), (correct - c).flatten())
     return gap.view(reps, n_bins).abs().sum(1) / n
