@@ -13,9 +13,9 @@ torch_spec=${SELFDISTILL_TORCH:-torch==2.13.0}
 stamp=.venv/.selfdistill-installed
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_spec"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup-env: installing $torch_spec and selfdistill[book,test] into .venv"
+  echo "setup-env: installing $torch_spec and selfdistill[book,test,sweep] into .venv"
   .venv/bin/python -m pip install --quiet "$torch_spec"
-  .venv/bin/python -m pip install --quiet -e ".[book,test]"
+  .venv/bin/python -m pip install --quiet -e ".[book,test,sweep]"
   echo "$want" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
