@@ -80,7 +80,9 @@ def test_failed_first_run_is_reported_as_failed_by_claims(tmp_path, mode):
 def _interrupt(out: Path) -> subprocess.CompletedProcess:
     proc = subprocess.Popen([sys.executable, "-m", "selfdistill.cli", "run", "tiny", "-p", "wait",
                              "30", "--out", str(out)], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell's background job ignores Ctrl-C, and children inherit it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the chapter's ledger exists: it is running
         if any((p / "claims.json").exists() for p in out.parent.glob(f".{out.name}.partial-*")):
