@@ -50,7 +50,7 @@ def run(K: int, rounds: int, repeat: int, device: torch.device) -> dict:
     t_eig, basis = best_of(repeat, lambda: eigenbasis(G))
     t_rounds, spec = best_of(repeat, lambda: self_distill(basis, y, eps, rounds=rounds))
     t_refit, refit = best_of(repeat, lambda: refit_rounds(G, y, eps, rounds=rounds))
-    assert spec.T == refit.c.shape[0] == rounds, "both routes must run all rounds"
+    assert spec.n_rounds == refit.c.shape[0] == rounds, "both routes must run all rounds"
     diff = float((spec.y[-1] - refit.y[-1]).abs().max() / y.abs().max())
     if diff > 1e-10:
         raise AssertionError(f"K = {K}: y_T differs by {diff:.3e} (relative) between the routes")

@@ -128,6 +128,8 @@ def test_pairwise_ratio_bounds(kernel):
                 lo, hi = ratio_bounds(d[k], d[j], float(spec.c[0]), t)
                 ratio = float(spec.B[t, k] / spec.B[t, j])
                 assert lo * (1 - 1e-12) <= ratio <= hi * (1 + 1e-12)
+                if t == 0:  # the upper bound is attained at round 0: ratio = φ(c_0)
+                    assert abs(ratio / hi - 1) <= 1e-12
 
 
 def test_predictions_match_refit_and_the_B_form():
