@@ -170,6 +170,18 @@ def _point_passed(folder: Path) -> bool:
         return False
 
 
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("selfdistill", "torch", "numpy", "scipy", "papermill", "distributed"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
 def _write_manifest(sweep: Sweep, executor: str) -> None:
     from .claims import git_commit
 
@@ -183,6 +195,7 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
         "host": platform.node(),
         "machine": f"{platform.machine()}, {_cores()} cores",
         "python": platform.python_version(),
+        "versions": _versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     sweep.out.mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,22 @@ def _claim(record: LedgerRecord, cid: str) -> Claim | None:
     return next((c for c in record.claims if c.id == cid), None)
 
 
+def _run_provenance(records: tuple[LedgerRecord, ...]) -> list[str]:
+    """What the points' own ledgers say about where and when they ran (a resumed sweep may
+    mix commits: each point's is listed once)."""
+    lines = []
+    for key, label in (("commit", "points ran at commit"), ("device", "device"),
+                       ("device_name", "processor"), ("torch", "torch")):
+        seen = sorted({str(r.run[key]) for r in records if r.run.get(key)})
+        if seen:
+            lines.append(f"- {label}: " + ", ".join(f"`{v}`" for v in seen))
+    started = [r.run["started"] for r in records if r.run.get("started")]
+    finished = [r.run["finished"] for r in records if r.run.get("finished")]
+    if started and finished:
+        lines.append(f"- points ran between `{min(started)}` and `{max(finished)}`")
+    return lines
+
+
 def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
     csv_path, md_path = out / "report.csv", out / "report.md"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
@@ -131,6 +147,10 @@ def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
     for key in ("command", "commit", "executor", "host", "machine", "python", "date"):
         if m.get(key):
             text.append(f"- {key}: `{m[key]}`")
+    for key, label in (("versions", "versions"),):
+        if m.get(key):
+            text.append(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in m[key].items()))
+    text += _run_provenance(data.records)
     summary, _ = sweep_summary(data)
     text += ["", "```text", summary, "```", "",
              "Each cell: the claim's measured value, ✓ where it held, **✗** where it failed.", ""]
@@ -245,7 +265,8 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
     fig.tight_layout()
     paths = [out / "region-of-validity.png", out / "region-of-validity.svg"]
     fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1], metadata={"Date": None})
+    with plt.rc_context({"svg.hashsalt": "selfdistill"}):  # the same SVG for the same sweep
+        fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
 
