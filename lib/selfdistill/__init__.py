@@ -8,6 +8,11 @@ smoothing), dong2019 (distillation and early stopping). Modules:
 * :mod:`selfdistill.kernels` — kernels as Green's functions of regularisers
 * :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (E1)–(E4)
 * :mod:`selfdistill.finite_difference` — an independent discretised solve of (E1)
+* :mod:`selfdistill.targets` — zhang2020 targets and losses (label smoothing, SD, Dirichlet MAP,
+  confidence penalty, Beta smoothing, EMA)
+* :mod:`selfdistill.metrics` — accuracy, NLL, ECE, reliability data, entropy, confidence diversity
+* :mod:`selfdistill.synthetic` — synthetic teachers and predictors of known calibration
+* :mod:`selfdistill.verify_zhang` — independent routes for the zhang2020 chapters
 * :mod:`selfdistill.claims` — the claim ledger
 * :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
 """
