@@ -14,6 +14,11 @@ smoothing), dong2019 (distillation and early stopping). Modules:
 * :mod:`selfdistill.sd_kernel` — distillation and self-distillation in the kernel (NTK) model
 * :mod:`selfdistill.distill_nets` — student–teacher gap of finite-width two-layer nets
 * :mod:`selfdistill.sd_digits` — the digits noisy-label protocol (batched full-batch GD)
+* :mod:`selfdistill.targets` — zhang2020 targets and losses (label smoothing, SD, Dirichlet MAP,
+  confidence penalty, Beta smoothing, EMA)
+* :mod:`selfdistill.metrics` — accuracy, NLL, ECE, reliability data, entropy, confidence diversity
+* :mod:`selfdistill.synthetic` — synthetic teachers and predictors of known calibration
+* :mod:`selfdistill.verify_zhang` — independent routes for the zhang2020 chapters
 * :mod:`selfdistill.claims` — the claim ledger
 * :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
 """
