@@ -133,6 +133,9 @@ def test_mse_objective_matches_formula():
     batch = Batch(logits, y, torch.arange(5), None, 0, 0, 3)
     expected = ((logits - torch.eye(3)[y]) ** 2).sum() / 15
     torch.testing.assert_close(MSE().loss(logits, batch), expected)
+    teacher = torch.randn(5, 3)  # with a teacher, the targets are its outputs (mobahi2020 rounds)
+    batch = Batch(logits, y, torch.arange(5), teacher, 0, 0, 3)
+    torch.testing.assert_close(MSE().loss(logits, batch), ((logits - teacher) ** 2).sum() / 15)
 
 
 def test_same_seed_same_run_and_best_epoch_reported(digits):
