@@ -145,6 +145,15 @@ def test_same_seed_same_run_and_best_epoch_reported(digits):
     assert a.last == a.history[-1] and len(a.history) == SMALL.epochs
 
 
+def test_best_epoch_is_the_best_validation_epoch_not_the_last(digits):
+    # a constant, too large learning rate: validation accuracy peaks early, then collapses
+    result = train(replace(SMALL, epochs=6, schedule="constant", lr=0.5), digits)
+    curve = result.curve("val_acc")
+    assert result.best_epoch == 1 + curve.index(max(curve)) < 6
+    best = (result.best_model(digits.x_val).argmax(1) == digits.y_val).float().mean()
+    assert float(best) == result.best["val_acc"] != result.last["val_acc"]
+
+
 def test_schedules():
     cfg = replace(SMALL, schedule="step", lr=0.1)
     assert [cfg.lr_at(s, 90) for s in (0, 29, 30, 59, 60, 89)] == pytest.approx(
