@@ -7,8 +7,8 @@
   same device tensors: ``opt.zero_grad(); loss = CE(model(x), y); loss.backward(); opt.step()``.
 
 Both count training images per second; the overhead is engine time / bare time − 1 (goal ≤ 10 %).
-Each case runs twice and keeps the faster run. Usage:
-``python bench/bench_train.py [--device auto] [--epochs 5] [--json PATH]``.
+Bare and engine runs alternate ``--repeats`` times; the fastest of each is kept. Usage:
+``python bench/bench_train.py [--device auto] [--epochs 5] [--repeats 3] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (shared machine)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs; min kept")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -113,8 +114,12 @@ def main() -> None:
         engine(replace(cfg, epochs=1), data)  # warm-up (allocator, cuDNN autotune)
         steps = (data.x_train.shape[0] // cfg.batch_size) * cfg.epochs
         images = steps * cfg.batch_size
-        t_bare = min(bare(cfg, data) for _ in range(2))
-        t_engine, t_train = min(engine(cfg, data) for _ in range(2))
+        bares, engines = [], []
+        for _ in range(args.repeats):  # interleaved, so drifting machine load hits both alike
+            bares.append(bare(cfg, data))
+            engines.append(engine(cfg, data))
+        t_bare = min(bares)
+        t_engine, t_train = min(engines)
         row = {"case": name, "images": images, "bare_s": t_bare, "engine_s": t_engine,
                "bare_ips": images / t_bare, "engine_ips": images / t_engine,
                "overhead": t_engine / t_bare - 1, "overhead_without_eval": t_train / t_bare - 1}

@@ -78,6 +78,19 @@ def test_ece_convention_helper_matches_torchmetrics(seed):
         float(oracle(probs, labels)), abs=1e-6)
 
 
+def test_ece_convention_helper_where_the_conventions_differ():
+    # 40 correct examples at confidence 0.96 (under-confident last bin) and 4 wrong ones whose
+    # top probability is 1.0 in float32: binned together they partly cancel, torchmetrics does not
+    probs = torch.full((44, 3), 0.02, dtype=torch.float64)
+    probs[:, 0] = 0.96
+    probs[40:] = torch.tensor([1 - 2e-9, 1e-9, 1e-9], dtype=torch.float64)
+    labels = torch.zeros(44, dtype=torch.int64)
+    labels[40:] = 1
+    oracle = float(MulticlassCalibrationError(num_classes=3, n_bins=10, norm="l1")(probs, labels))
+    assert experiments.ece_float32_top_bin(probs, labels, 10) == pytest.approx(oracle, abs=1e-6)
+    assert oracle == pytest.approx((40 * 0.04 + 4 * 1.0) / 44, abs=1e-6)
+
+
 def _cifar10_folder(root, n=16):
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)

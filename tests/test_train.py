@@ -133,6 +133,9 @@ def test_mse_objective_matches_formula():
     batch = Batch(logits, y, torch.arange(5), None, 0, 0, 3)
     expected = ((logits - torch.eye(3)[y]) ** 2).sum() / 15
     torch.testing.assert_close(MSE().loss(logits, batch), expected)
+    teacher = torch.randn(5, 3)  # with a teacher, the targets are its outputs (mobahi2020 rounds)
+    batch = Batch(logits, y, torch.arange(5), teacher, 0, 0, 3)
+    torch.testing.assert_close(MSE().loss(logits, batch), ((logits - teacher) ** 2).sum() / 15)
 
 
 def test_same_seed_same_run_and_best_epoch_reported(digits):
@@ -140,6 +143,15 @@ def test_same_seed_same_run_and_best_epoch_reported(digits):
     assert a.history == b.history
     assert a.best["val_acc"] == max(a.curve("val_acc"))
     assert a.last == a.history[-1] and len(a.history) == SMALL.epochs
+
+
+def test_best_epoch_is_the_best_validation_epoch_not_the_last(digits):
+    # a constant, too large learning rate: validation accuracy peaks early, then collapses
+    result = train(replace(SMALL, epochs=6, schedule="constant", lr=0.5), digits)
+    curve = result.curve("val_acc")
+    assert result.best_epoch == 1 + curve.index(max(curve)) < 6
+    best = (result.best_model(digits.x_val).argmax(1) == digits.y_val).float().mean()
+    assert float(best) == result.best["val_acc"] != result.last["val_acc"]
 
 
 def test_schedules():

@@ -13,6 +13,7 @@ Progress bars (tqdm) show on a terminal and stay quiet elsewhere (the book build
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -115,9 +116,10 @@ class TrainResult:
 
 
 def _autocast(device: torch.device):
+    """bf16 autocast on CUDA; nothing on the CPU (float32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+    return contextlib.nullcontext()
 
 
 @torch.no_grad()
