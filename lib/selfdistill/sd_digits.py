@@ -77,6 +77,7 @@ class SDHistory:
     ``clean_fit`` / ``noisy_fit`` (R, E+1) agreement of the training outputs' signs with the
     given labels on the clean and on the corrupted subsets (memorisation = noisy_fit → 1);
     ``corrected`` (R,) fraction of training labels whose final target has the true sign;
+    ``flip_rate`` (R,) realised fraction of flipped training labels;
     ``alphas`` (E,) α_t of the schedule (the adaptive schedule is per run: NaN here).
     ``arms`` and ``seeds`` label the runs: run ``s * len(arms) + k`` is seed s, arm k.
     """
@@ -85,6 +86,7 @@ class SDHistory:
     clean_fit: np.ndarray
     noisy_fit: np.ndarray
     corrected: np.ndarray
+    flip_rate: np.ndarray
     alphas: np.ndarray
     arms: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -164,7 +166,8 @@ def train_noisy_arms(rate: float, seeds: Sequence[int], arms: Sequence[str],
     corrected = (hard_labels_rows(targets) == clean).double().mean(1)
     return SDHistory(*(torch.stack(records[k], 1).cpu().numpy() for k in ("test", "clean",
                                                                              "noisy")),
-                     corrected.cpu().numpy(), np.array(alphas), tuple(arms), tuple(seeds))
+                     corrected.cpu().numpy(), wrong.double().mean(1).cpu().numpy(),
+                     np.array(alphas), tuple(arms), tuple(seeds))
 
 
 def batched_forward(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
