@@ -171,6 +171,8 @@ def test_optimal_stopping_without_noise_is_last_step_and_pure_noise_first():
     lr = 1.0 / float(spec.values[0])
     assert optimal_stopping_step(spec, y_star, 0.0, lr, 50)[0] == 50
     assert optimal_stopping_step(spec, torch.zeros(10, dtype=F64), 1.0, lr, 50)[0] == 0
+    # a flat curve (nothing to fit, no noise): every step ties, the earliest wins, across chunks
+    assert optimal_stopping_step(spec, torch.zeros(10, dtype=F64), 0.0, lr, 50, chunk=7)[0] == 0
 
 
 def test_energy_profile():
