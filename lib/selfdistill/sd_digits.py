@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .device import cpu_threads
 from .noise import binary_flip
 from .noisy_targets import RULES, hard_labels, sd_target
 from .validate import check_choice, check_in_range, check_int, check_positive
@@ -147,22 +148,23 @@ def train_noisy_arms(rate: float, seeds: Sequence[int], arms: Sequence[str],
         records["clean"].append(_masked_mean(agree, ~wrong))
         records["noisy"].append(_masked_mean(agree, wrong))
 
-    record(u)
-    for t in range(epochs):
-        acc = (hard_labels_rows(u) == noisy).double().mean(1).tolist()
-        new = targets.clone()
-        for arm, rows in arm_rows.items():
-            if arm == "plain":
-                new[rows] = noisy[rows]
-                continue
-            for r in rows.tolist():  # α_t may differ per run (the adaptive schedule)
-                alpha = schedule(t, acc[r]) if t else 0.0
-                new[r] = sd_target(arm, noisy[r], targets[r], u[r], alpha)
-        alphas.append(schedule(t, 0.5) if t else 0.0)
-        targets = new
-        W = W - step * batched_grad(W, a, X, u - targets)
-        u = batched_forward(W, a, X)
+    with cpu_threads(1):  # many small batched products: threads only cost here
         record(u)
+        for t in range(epochs):
+            acc = (hard_labels_rows(u) == noisy).double().mean(1).tolist()
+            new = targets.clone()
+            for arm, rows in arm_rows.items():
+                if arm == "plain":
+                    new[rows] = noisy[rows]
+                    continue
+                for r in rows.tolist():  # α_t may differ per run (the adaptive schedule)
+                    alpha = schedule(t, acc[r]) if t else 0.0
+                    new[r] = sd_target(arm, noisy[r], targets[r], u[r], alpha)
+            alphas.append(schedule(t, 0.5) if t else 0.0)
+            targets = new
+            W = W - step * batched_grad(W, a, X, u - targets)
+            u = batched_forward(W, a, X)
+            record(u)
     corrected = (hard_labels_rows(targets) == clean).double().mean(1)
     return SDHistory(*(torch.stack(records[k], 1).cpu().numpy() for k in ("test", "clean",
                                                                              "noisy")),
