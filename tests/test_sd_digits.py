@@ -44,3 +44,15 @@ def test_batched_runs_equal_the_shared_trainer(schedule):
         acc = (torch.where(run.eval_outputs >= 0, 1.0, -1.0) == split.y_test).double().mean(1)
         # epoch 0: f ≡ 0 up to rounding, whose sign differs between the two summation orders
         np.testing.assert_allclose(h.test_acc[k, 1:], acc.numpy()[1:], atol=1e-12)
+
+
+def test_cpu_threads_restores_the_thread_count():
+    from selfdistill.device import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n"):
+        with cpu_threads(0):
+            pass

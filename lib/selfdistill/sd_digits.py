@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .device import cpu_threads
 from .noise import binary_flip
 from .noisy_targets import RULES, hard_labels, sd_target
 from .validate import check_choice, check_in_range, check_int, check_positive
@@ -77,6 +78,7 @@ class SDHistory:
     ``clean_fit`` / ``noisy_fit`` (R, E+1) agreement of the training outputs' signs with the
     given labels on the clean and on the corrupted subsets (memorisation = noisy_fit → 1);
     ``corrected`` (R,) fraction of training labels whose final target has the true sign;
+    ``flip_rate`` (R,) realised fraction of flipped training labels;
     ``alphas`` (E,) α_t of the schedule (the adaptive schedule is per run: NaN here).
     ``arms`` and ``seeds`` label the runs: run ``s * len(arms) + k`` is seed s, arm k.
     """
@@ -85,6 +87,7 @@ class SDHistory:
     clean_fit: np.ndarray
     noisy_fit: np.ndarray
     corrected: np.ndarray
+    flip_rate: np.ndarray
     alphas: np.ndarray
     arms: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -145,26 +148,28 @@ def train_noisy_arms(rate: float, seeds: Sequence[int], arms: Sequence[str],
         records["clean"].append(_masked_mean(agree, ~wrong))
         records["noisy"].append(_masked_mean(agree, wrong))
 
-    record(u)
-    for t in range(epochs):
-        acc = (hard_labels_rows(u) == noisy).double().mean(1).tolist()
-        new = targets.clone()
-        for arm, rows in arm_rows.items():
-            if arm == "plain":
-                new[rows] = noisy[rows]
-                continue
-            for r in rows.tolist():  # α_t may differ per run (the adaptive schedule)
-                alpha = schedule(t, acc[r]) if t else 0.0
-                new[r] = sd_target(arm, noisy[r], targets[r], u[r], alpha)
-        alphas.append(schedule(t, 0.5) if t else 0.0)
-        targets = new
-        W = W - step * batched_grad(W, a, X, u - targets)
-        u = batched_forward(W, a, X)
+    with cpu_threads(1):  # many small batched products: threads only cost here
         record(u)
+        for t in range(epochs):
+            acc = (hard_labels_rows(u) == noisy).double().mean(1).tolist()
+            new = targets.clone()
+            for arm, rows in arm_rows.items():
+                if arm == "plain":
+                    new[rows] = noisy[rows]
+                    continue
+                for r in rows.tolist():  # α_t may differ per run (the adaptive schedule)
+                    alpha = schedule(t, acc[r]) if t else 0.0
+                    new[r] = sd_target(arm, noisy[r], targets[r], u[r], alpha)
+            alphas.append(schedule(t, 0.5) if t else 0.0)
+            targets = new
+            W = W - step * batched_grad(W, a, X, u - targets)
+            u = batched_forward(W, a, X)
+            record(u)
     corrected = (hard_labels_rows(targets) == clean).double().mean(1)
     return SDHistory(*(torch.stack(records[k], 1).cpu().numpy() for k in ("test", "clean",
                                                                              "noisy")),
-                     corrected.cpu().numpy(), np.array(alphas), tuple(arms), tuple(seeds))
+                     corrected.cpu().numpy(), wrong.double().mean(1).cpu().numpy(),
+                     np.array(alphas), tuple(arms), tuple(seeds))
 
 
 def batched_forward(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
