@@ -19,6 +19,10 @@ smoothing), dong2019 (distillation and early stopping). Modules:
 * :mod:`selfdistill.metrics` — accuracy, NLL, ECE, reliability data, entropy, confidence diversity
 * :mod:`selfdistill.synthetic` — synthetic teachers and predictors of known calibration
 * :mod:`selfdistill.verify_zhang` — independent routes for the zhang2020 chapters
+* :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (E1)–(E4)
+* :mod:`selfdistill.rounds` — self-distillation rounds from one eigenbasis, the refit route, bounds
+* :mod:`selfdistill.rounds_study` — sweeps over ε and basis counts for the rounds chapters
+* :mod:`selfdistill.finite_difference` — an independent discretised solve of (E1)
 * :mod:`selfdistill.claims` — the claim ledger
 * :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
 """
