@@ -17,6 +17,16 @@ plot = True  # draw figures
 '''
 
 
+def test_comment_lines_continue_the_meaning():
+    p = parse_parameters('tau = 0.5  # in [0.4, 0.6]: a basis function counts\n'
+                         '#   if its weight is at least tau times the largest\n'
+                         'k = 2  # in [1, 3]: rounds\n')
+    assert (p["tau"].lower, p["tau"].upper) == (0.4, 0.6)
+    assert p["tau"].meaning == ("a basis function counts if its weight is at least tau times "
+                                "the largest")
+    assert p["k"].meaning == "rounds"
+
+
 def test_parse_ranges_choices_and_meanings():
     p = parse_parameters(CELL)
     assert list(p) == ["eps", "rounds", "scale", "plot"]

@@ -8,7 +8,8 @@ one assignment per line, with a trailing comment that states the accepted values
     seed = 0  # in [0, 4294967295]: random seed
 
 The comment grammar: ``in (lo, hi):``/``[lo, hi]`` (mixed brackets allowed, ``inf`` allowed) or
-``in {a, b, ...}:``, then the meaning; or just the meaning. A comment that starts with ``in`` and
+``in {a, b, ...}:``, then the meaning; or just the meaning. Comment-only lines right after an
+assignment continue its comment (so lines stay within the page's 80 characters). A comment that starts with ``in`` and
 does not parse is an error naming the chapter and the line. The command line checks a new value's
 name, type and range against this before anything runs.
 
@@ -176,6 +177,10 @@ def parse_parameters(source: str, where: str = "parameters cell") -> dict[str, P
         except ValueError:
             raise ParameterError(f"{at}: the default of {target.id!r} is not a literal") from None
         rest = lines[node.end_lineno - 1][node.end_col_offset:].strip()
+        following = node.end_lineno  # comment-only lines after an assignment continue it
+        while following < len(lines) and lines[following].lstrip().startswith("#"):
+            rest += " " + lines[following].strip().lstrip("#").strip()
+            following += 1
         info = _parse_comment(rest, at) if rest.startswith("#") else {"meaning": ""}
         if target.id in params:
             raise ParameterError(f"{at}: {target.id!r} is assigned twice")
