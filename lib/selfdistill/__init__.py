@@ -1,30 +1,50 @@
 """selfdistill: the library behind the self-distillation paper companion.
 
-Papers: mobahi2020 (Hilbert-space self-distillation), zhang2020 (instance-specific label
-smoothing), dong2019 (distillation and early stopping). Modules:
+Papers: mobahi2020 (self-distillation in Hilbert space), zhang2020 (instance-specific label
+smoothing), dong2019 (distillation and early stopping). Modules, by concern:
 
-* :mod:`selfdistill.device` — device choice (``"auto"``), float64 for verification, seeding
-* :mod:`selfdistill.validate` — argument checks that name the parameter and the accepted range
-* :mod:`selfdistill.kernels` — kernels as Green's functions of regularisers
-* :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (the book's labels
-  constrained-problem, closed-form, c-equation, c-bounds)
-* :mod:`selfdistill.finite_difference` — an independent discretised solve of constrained-problem
-* :mod:`selfdistill.noise` — label-noise models with seeds (symmetric, pair-flip, binary)
-* :mod:`selfdistill.noisy_targets` — self-distillation rules A/B/C for noisy labels, α_t schedules
-* :mod:`selfdistill.sd_kernel` — distillation and self-distillation in the kernel (NTK) model
-* :mod:`selfdistill.distill_nets` — student–teacher gap of finite-width two-layer nets
-* :mod:`selfdistill.sd_digits` — the digits noisy-label protocol (batched full-batch GD)
-* :mod:`selfdistill.targets` — zhang2020 targets and losses (label smoothing, SD, Dirichlet MAP,
-  confidence penalty, Beta smoothing, EMA)
-* :mod:`selfdistill.metrics` — accuracy, NLL, ECE, reliability data, entropy, confidence diversity
-* :mod:`selfdistill.synthetic` — synthetic teachers and predictors of known calibration
-* :mod:`selfdistill.verify_zhang` — independent routes for the zhang2020 chapters
-* :mod:`selfdistill.hilbert` — the closed-form solution of mobahi2020 (E1)–(E4)
-* :mod:`selfdistill.rounds` — self-distillation rounds from one eigenbasis, the refit route, bounds
-* :mod:`selfdistill.rounds_study` — sweeps over ε and basis counts for the rounds chapters
-* :mod:`selfdistill.finite_difference` — an independent discretised solve of (E1)
-* :mod:`selfdistill.claims` — the claim ledger
-* :mod:`selfdistill.cli` — ``selfdistill list | run | claims | golden``
+The core (what a reader of the book never needs to call):
+
+* :mod:`~selfdistill.validate`, :mod:`~selfdistill.device`, :mod:`~selfdistill.paths` — argument
+  checks that name the parameter and its accepted range; device (``"auto"``), seeding, threads;
+  the repository root
+* :mod:`~selfdistill.claims` — the claim ledger; :mod:`~selfdistill.chapters` — chapters and
+  their ``parameters`` cells; :mod:`~selfdistill.runner` — atomic, parallel chapter runs;
+  :mod:`~selfdistill.book`, :mod:`~selfdistill.golden`, :mod:`~selfdistill.sweep`,
+  :mod:`~selfdistill.sweep_report` — the book build, golden notebooks, parameter sweeps;
+  :mod:`~selfdistill.cli` — the ``selfdistill`` command; :mod:`~selfdistill.sphinx_claims`,
+  :mod:`~selfdistill.sphinx_bib` — Sphinx extensions of the book
+
+mobahi2020:
+
+* :mod:`~selfdistill.kernels` (Green's functions), :mod:`~selfdistill.hilbert` (the closed form),
+  :mod:`~selfdistill.finite_difference` and :mod:`~selfdistill.verify` (the discretised check),
+  :mod:`~selfdistill.rounds` and :mod:`~selfdistill.rounds_study` (all rounds of
+  self-distillation from one eigendecomposition, the refit route, collapse bounds),
+  :mod:`~selfdistill.spectral` (single-fit filters, the equivalent kernel)
+
+zhang2020:
+
+* :mod:`~selfdistill.targets` (label smoothing, self-distillation, Dirichlet MAP, confidence
+  penalty, Beta smoothing), :mod:`~selfdistill.metrics` (accuracy, NLL, ECE, confidence
+  diversity), :mod:`~selfdistill.synthetic` and :mod:`~selfdistill.verify_zhang` (synthetic
+  teachers and predictors, independent routes)
+
+dong2019:
+
+* :mod:`~selfdistill.ntk` (infinite-width and empirical NTK), :mod:`~selfdistill.dynamics`
+  (spectral GD dynamics, early-stopping risk), :mod:`~selfdistill.gd` (full-batch GD),
+  :mod:`~selfdistill.datasets_small`, :mod:`~selfdistill.verify_ntk`, :mod:`~selfdistill.noise`
+  (label noise), :mod:`~selfdistill.noisy_targets` (self-distillation rules A/B/C),
+  :mod:`~selfdistill.sd_kernel`, :mod:`~selfdistill.distill_nets`, :mod:`~selfdistill.sd_digits`
+
+Training (the deep-network chapters of all three papers):
+
+* :mod:`~selfdistill.data` (embedded sets, CIFAR from a folder, augmentation),
+  :mod:`~selfdistill.models`, :mod:`~selfdistill.objectives`, :mod:`~selfdistill.train`,
+  :mod:`~selfdistill.checkpoint`, :mod:`~selfdistill.experiments`
+
+Plots live in ``plots*`` modules beside the mathematics they draw.
 """
 
 __version__ = "0.1.0"
