@@ -155,7 +155,8 @@ def _chapter_source(chapter: str) -> str | None:
 
 
 def run_context(device: object = None) -> dict[str, Any]:
-    """Where, when and on what a run happens: commit, device actually used, versions, start."""
+    """Where, when and on what a run happens: commit, device actually used, versions, threads,
+    TF32 and determinism settings, start (``finished`` is set by :meth:`Ledger.finish`)."""
     context: dict[str, Any] = {"commit": git_commit(), "python": platform.python_version(),
                                "host": platform.node(), "started": _now(), "finished": None}
     if device is not None:
@@ -166,7 +167,11 @@ def run_context(device: object = None) -> dict[str, Any]:
         resolved = resolve_device(device)
         name = (torch.cuda.get_device_name(resolved) if resolved.type == "cuda"
                 else platform.processor() or platform.machine())
-        context.update(device=str(resolved), device_name=name, torch=torch.__version__)
+        context.update(device=str(resolved), device_name=name, torch=torch.__version__,
+                       threads=torch.get_num_threads(),
+                       tf32_matmul=bool(torch.backends.cuda.matmul.allow_tf32),
+                       tf32_cudnn=bool(torch.backends.cudnn.allow_tf32),
+                       deterministic=bool(torch.are_deterministic_algorithms_enabled()))
     return context
 
 
