@@ -68,8 +68,9 @@ def test_failed_run_keeps_the_previous_result(tmp_path, mode, message):
     assert selfdistill("claims", str(out)).returncode == 0
 
 
-@pytest.mark.parametrize("mode", ["fail-claim", "crash", "skip-claim"])
+@pytest.mark.parametrize("mode", ["fail-claim", "crash", "skip-claim", "crash-late"])
 def test_failed_first_run_is_reported_as_failed_by_claims(tmp_path, mode):
+    """crash-late records every declared claim, all passing: only `complete` tells."""
     out = tmp_path / "run"
     assert selfdistill("run", "tiny", "-p", "mode", mode, "--out", str(out)).returncode == 1
     claims = selfdistill("claims", str(out))
