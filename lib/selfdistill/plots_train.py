@@ -30,7 +30,7 @@ def plot_rounds(summary: dict):
 def plot_generations(summary: dict, gains: np.ndarray, diversity: np.ndarray):
     """Accuracy, ECE and teacher entropy per method (mean ± std), and accuracy gain against the
     teacher's confidence diversity (one point per seed and generation)."""
-    fig, axes = plt.subplots(1, 4, figsize=(11, 3), layout="constrained")
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), layout="constrained")
     methods = list(summary)
     for ax, key, label in zip(axes, ("acc", "ece", "entropy"),
                               ("test accuracy", "test ECE", "entropy at $T$ (train)"),
@@ -40,7 +40,7 @@ def plot_generations(summary: dict, gains: np.ndarray, diversity: np.ndarray):
         ax.set(ylabel=label)
     axes[3].plot(diversity, gains, "o")
     axes[3].axhline(0, color="0.6", ls=":")
-    axes[3].set(xlabel="teacher confidence diversity (nats)", ylabel="accuracy gain over CE")
+    axes[3].set(xlabel="teacher diversity (nats)", ylabel="accuracy gain over CE")
     return axes
 
 

@@ -34,14 +34,15 @@ def plot_targets(rows: dict[str, object], label: int, ax=None):
 
 
 def plot_map_check(closed, numeric, ax=None):
-    """Closed-form MAP entries against SLSQP's, on log axes, with the diagonal."""
+    """Closed-form MAP entries against the numerical maximiser's (damped Newton), on log axes,
+    with the diagonal."""
     if ax is None:
         ax = plt.subplots(figsize=(4.4, 4.0), layout="constrained")[1]
     x, y = _np(closed).ravel(), _np(numeric).ravel()
     ax.loglog(x, y, "o", ms=3, label="entries $z^*_{ik}$")
     lim = [min(x.min(), y.min()) / 2, 1.5]
     ax.loglog(lim, lim, "k--", lw=1, label="equality")
-    ax.set(xlabel="closed form", ylabel="SLSQP on the simplex")
+    ax.set(xlabel="closed form", ylabel="Newton on the simplex")
     ax.legend(fontsize="small")
     return ax
 
@@ -109,5 +110,6 @@ def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
     ax.plot(ns, _np(predicted), "k:", label="bias, normal approximation")
     ax.axhline(gap, color="C1", ls="--", lw=1, label="population gap (closed form)")
     ax.set(xscale="log", yscale="log", xlabel="sample size $n$", ylabel="binned ECE")
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
     ax.legend(fontsize="small")
     return ax
