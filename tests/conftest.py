@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pytest
 from jupytext.combine import combine_inputs_with_outputs
 
 TESTS = Path(__file__).resolve().parent
@@ -53,3 +54,15 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
 os.environ["SELFDISTILL_CLAIMS_DIR"] = tempfile.mkdtemp(prefix="selfdistill-nbval-claims-")
 os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
 sync_golden_notebooks()
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread for tests of many tiny products: on a shared 2-core machine,
+    oversubscribed OpenMP threads ran them 30-50x slower than one thread."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)

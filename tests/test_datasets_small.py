@@ -23,13 +23,7 @@ from selfdistill.verify_ntk import (
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread (oversubscription on the shared machine, see test_ntk)."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_clusterable_sphere_shapes_labels_and_seeds():

@@ -22,14 +22,7 @@ from selfdistill.ntk import ntk_infinite
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, OpenMP threads of tiny products
-    oversubscribed by other processes ran 30-50x slower than one thread."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def kernel(n: int, seed: int = 0) -> torch.Tensor:

@@ -15,14 +15,7 @@ from selfdistill.ntk import TwoLayerReLU, ntk_two_layer
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, OpenMP threads of tiny products
-    oversubscribed by other processes ran 30-50x slower than one thread."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def data(n=12, d=4, seed=0):

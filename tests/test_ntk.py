@@ -15,14 +15,7 @@ from selfdistill.ntk import TwoLayerReLU, ntk_empirical, ntk_infinite, ntk_two_l
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machine, OpenMP threads of tiny products
-    oversubscribed by other processes ran 30-50x slower than one thread."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def pair(theta: float, rx: float = 1.0, rz: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
