@@ -135,3 +135,16 @@ def test_figures_have_caption_alt_text_and_are_referred_to(name):
         assert alt, f"{name}: figure {figure['name']} has no alt text (mystnb: image: alt:)"
         refs = re.findall(r"\{(?:numref|ref)\}`[^`]*?<?" + re.escape(figure["name"]) + ">?`", text)
         assert refs, f"{name}: the prose never refers to figure {figure['name']}"
+
+
+def test_equation_and_figure_labels_are_unique_across_the_book():
+    """Sphinx warns on a duplicate label (and -W fails the build late); catch it at once."""
+    seen: dict[str, str] = {}
+    for name in ALL:
+        text = find_chapters()[name].text()
+        labels = re.findall(r"^:label: *(\S+)", text, re.M)
+        labels += re.findall(r"^ *name: *(fig-\S+)", text, re.M)
+        labels += re.findall(r"^\(([\w-]+)\)=$", text, re.M)
+        for label in labels:
+            assert label not in seen, f"label {label} in {name} and {seen[label]}"
+            seen[label] = name

@@ -9,9 +9,9 @@ one assignment per line, with a trailing comment that states the accepted values
 
 The comment grammar: ``in (lo, hi):``/``[lo, hi]`` (mixed brackets allowed, ``inf`` allowed) or
 ``in {a, b, ...}:``, then the meaning; or just the meaning. Comment-only lines right after an
-assignment continue its comment (so lines stay within the page's 80 characters). A comment that starts with ``in`` and
-does not parse is an error naming the chapter and the line. The command line checks a new value's
-name, type and range against this before anything runs.
+assignment continue its comment (so lines stay within the page's 80 characters). A comment that
+starts with ``in`` and does not parse is an error naming the chapter and the line. The command
+line checks a new value's name, type and range against this before anything runs.
 
 Reading a chapter's title and parameters needs no Jupytext (the command line answers at once): the
 MyST text is read directly; :meth:`Chapter.notebook` uses Jupytext when a chapter actually runs, and
