@@ -148,3 +148,4 @@ def test_equation_and_figure_labels_are_unique_across_the_book():
         for label in labels:
             assert label not in seen, f"label {label} in {name} and {seen[label]}"
             seen[label] = name
+

@@ -209,3 +209,21 @@ def test_rerun_of_a_real_chapter_takes_effect(tmp_path):
     c_default = fit_greens(ExponentialKernel(0.1), x, y, 0.05, "cpu").c
     assert f"c = {c_new:.6g} in" in printed
     assert f"c = {c_default:.6g} in" not in printed
+
+
+def test_book_refuses_printed_lines_wider_than_the_page(tmp_path):
+    import nbformat
+
+    from selfdistill.book import wide_printed_lines
+    from selfdistill.runner import RunResult
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok\n" + "x" * 89)]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "ch.ipynb")
+    result = RunResult(chapter="ch", out=tmp_path, status="passed", seconds=1.0)
+    assert wide_printed_lines([result]) == [f"ch: {'x' * 60}… (89 characters)"]
+    cell.outputs[0]["text"] = "x" * 88
+    nbformat.write(nb, tmp_path / "ch.ipynb")
+    assert wide_printed_lines([result]) == []

@@ -74,6 +74,25 @@ def _collect_ledgers(build: Path, results: list[RunResult]) -> None:
         shutil.copy(result.out / LEDGER, claims / f"{result.chapter}.json")
 
 
+#: characters of printed output the page shows before cutting a line off
+PRINT_WIDTH = 88
+
+
+def wide_printed_lines(results: list[RunResult], width: int = PRINT_WIDTH) -> list[str]:
+    """Lines the chapters printed that are wider than the page, as ``chapter: line``."""
+    import nbformat
+
+    found = []
+    for result in results:
+        nb = nbformat.read(result.out / f"{result.chapter}.ipynb", as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    found += [f"{result.chapter}: {line[:60]}… ({len(line)} characters)"
+                              for line in out["text"].splitlines() if len(line) > width]
+    return found
+
+
 def build_book(root: Path, workers: int | None = None, chapters: list[str] | None = None) -> int:
     """Run the book's chapters, build the book, print timings; 0 on success, 1 on a failure."""
     known = find_chapters(root / "notebooks")
@@ -105,6 +124,11 @@ def build_book(root: Path, workers: int | None = None, chapters: list[str] | Non
     if failed:
         print(f"book: {len(failed)} chapter(s) failed: "
               f"{', '.join(r.chapter for r in failed)}; the book was not built", file=sys.stderr)
+        return 1
+    wide = wide_printed_lines(results)
+    if wide:
+        print("book: printed lines wider than the page (they are cut off):\n  "
+              + "\n  ".join(wide), file=sys.stderr)
         return 1
     _collect_ledgers(build, results)
     src = _stage(root, build, results)
