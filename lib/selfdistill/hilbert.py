@@ -42,6 +42,7 @@ from .validate import (
 )
 
 __all__ = [
+    "training_data",
     "WARN_RELATIVE_ERROR", "Eigenbasis", "GreensFit", "IllConditionedWarning", "c_bounds",
     "collapse_threshold", "collapses", "eigenbasis", "fit_greens", "gram", "solve_c",
     "squared_norm",
@@ -298,6 +299,24 @@ class GreensFit:
                 "training_error": K * _U + 2 * math.sqrt(K) * _U * r * d[-1] / (c + d[0])}
 
 
+def training_data(kernel: Kernel, x, y, device: str | torch.device = "auto"
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a kernel and training data the way every fit does; return ``x``, ``y`` as float64
+    tensors on the resolved device (``x`` (K,) or (K, d), ``y`` (K,) or (K, C), K ≥ 1)."""
+    if not isinstance(kernel, Kernel):
+        raise ValueError(f"kernel = {kernel!r} is not a selfdistill.kernels.Kernel")
+    dev = resolve_device(device)
+    x_t, y_t = as_tensor("x", x, dev), as_tensor("y", y, dev)
+    check_ndim("x", x_t, (1, 2))
+    check_ndim("y", y_t, (1, 2))
+    check_finite("x", x_t)
+    check_finite("y", y_t)
+    check_same_length("x", x_t, "y", y_t)
+    if x_t.shape[0] < 1:
+        raise ValueError("x has no rows; at least one training point is needed")
+    return x_t, y_t
+
+
 def fit_greens(
     kernel: Kernel,
     x: torch.Tensor | np.ndarray,
@@ -345,19 +364,8 @@ def fit_greens(
         :data:`WARN_RELATIVE_ERROR` (large ``κ``, tiny ``ε``, or ``ε`` within about ``K u 10⁶``
         relative of the collapse threshold); the fit is still returned.
     """
-    if not isinstance(kernel, Kernel):
-        raise ValueError(f"kernel = {kernel!r} is not a selfdistill.kernels.Kernel")
     eps = check_positive("eps", eps)
-    dev = resolve_device(device)
-    x_t = as_tensor("x", x, dev)
-    y_t = as_tensor("y", y, dev)
-    check_ndim("x", x_t, (1, 2))
-    check_ndim("y", y_t, (1, 2))
-    check_finite("x", x_t)
-    check_finite("y", y_t)
-    check_same_length("x", x_t, "y", y_t)
-    if x_t.shape[0] < 1:
-        raise ValueError("x has no rows; at least one training point is needed")
+    x_t, y_t = training_data(kernel, x, y, device)
     basis = eigenbasis(gram(kernel, x_t))
     z = basis.coords(y_t)
     c = solve_c(basis, z, eps, y_sq_norm=squared_norm(y_t))

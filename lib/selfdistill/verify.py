@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .device import as_tensor, resolve_device
 from .finite_difference import convergence_order, solve_discretised
 from .hilbert import (
     c_bounds,
@@ -18,9 +17,10 @@ from .hilbert import (
     gram,
     solve_c,
     squared_norm,
+    training_data,
 )
 from .kernels import ExponentialKernel, Kernel, NeumannExponentialKernel
-from .validate import check_finite, check_int, check_ndim, check_positive, check_same_length
+from .validate import check_int, check_positive
 
 __all__ = [
     "ConvergenceStudy", "EpsSweep", "c_by_bisection", "cells_for", "convergence_study",
@@ -110,7 +110,7 @@ def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
     contract; ``eps`` is a 1-D array of budgets, each finite and ``> 0`` (checked before any
     work, a ``ValueError`` naming ``eps[k]``). Collapse is decided as in ``fit_greens``.
     """
-    x_t, y_t = _data(kernel, x, y, device)
+    x_t, y_t = training_data(kernel, x, y, device)
     eps = _budgets(eps)
     basis = eigenbasis(gram(kernel, x_t))
     z = basis.coords(y_t)
@@ -127,22 +127,6 @@ def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
         highs.append(high)
     return EpsSweep(eps=np.asarray(eps, dtype=float), c=np.array(cs), lower=np.array(lows),
                     upper=np.array(highs), collapse_eps=sq_norm / K)
-
-
-def _data(kernel: Kernel, x, y, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x``, ``y`` checked and converted as :func:`selfdistill.hilbert.fit_greens` does."""
-    if not isinstance(kernel, Kernel):
-        raise ValueError(f"kernel = {kernel!r} is not a selfdistill.kernels.Kernel")
-    dev = resolve_device(device)
-    x_t, y_t = as_tensor("x", x, dev), as_tensor("y", y, dev)
-    check_ndim("x", x_t, (1, 2))
-    check_ndim("y", y_t, (1, 2))
-    check_finite("x", x_t)
-    check_finite("y", y_t)
-    check_same_length("x", x_t, "y", y_t)
-    if x_t.shape[0] < 1:
-        raise ValueError("x has no rows; at least one training point is needed")
-    return x_t, y_t
 
 
 def _budgets(eps) -> np.ndarray:
@@ -167,7 +151,7 @@ def c_by_bisection(kernel: Kernel, x, y, eps: float, device: str = "auto") -> fl
     halved in ``log c`` until its ends are adjacent floats; ``inf`` when the problem collapses
     (:func:`selfdistill.hilbert.collapses`). Inputs follow ``fit_greens``'s contract.
     """
-    x_t, y_t = _data(kernel, x, y, device)
+    x_t, y_t = training_data(kernel, x, y, device)
     eps = check_positive("eps", eps)
     K = x_t.shape[0]
     if collapses(squared_norm(y_t), K, eps):
@@ -200,7 +184,7 @@ def near_collapse_prediction(kernel: Kernel, x, y, eps: float, device: str = "au
     ``f(x_k) ≈ (‖y‖² - Kε) G y / (2 yᵀ G y)``, relative error ``O(1 - ε/ε*)``. Dense products
     only, with ``G = kernel(x, x) / K`` built here. Shape of ``y``.
     """
-    x_t, y_t = _data(kernel, x, y, device)
+    x_t, y_t = training_data(kernel, x, y, device)
     eps = check_positive("eps", eps)
     K = x_t.shape[0]
     G = kernel(x_t, x_t) / K
