@@ -109,7 +109,7 @@ def test_finish_requires_every_declared_claim_and_marks_complete(tmp_path):
     table = ledger.finish()
     [record] = load_ledgers(path)
     assert record.complete and record.passed and record.run["finished"]
-    assert "`p.a`" in table.data and "✓" in table.data
+    assert "a (derived)" in table.data and "✓" in table.data
     with pytest.raises(ValueError, match="after finish"):
         ledger.check_true("p.c", True, provenance="derived", **TEXT)
 

@@ -284,11 +284,15 @@ class Ledger:
 
 
 def claims_markdown(claims: list[Claim]) -> str:
-    """A chapter's claims as a Markdown table (statements keep their ``$…$`` maths)."""
-    rows = ["| claim | provenance | statement | measured | value | bound | |",
-            "|---|---|---|---|---|---|---|"]
+    """A chapter's claims as a compact Markdown table that fits the page: the claim's name and
+    provenance, its statement with what was measured (``$…$`` maths kept), value, bound, status.
+    The full record, with each bound's reason, is on the book's claims page."""
+    rows = ["| claim | statement (and what was measured) | value | bound | |",
+            "|---|---|---|---|---|"]
     for c in claims:
-        cells = [f"`{c.id}`", c.provenance, c.statement, c.measured, c.shown_value(), c.bound,
+        cells = [f"{c.id.split('.', 1)[-1]} ({c.provenance})",
+                 f"{c.statement} (measured: {c.measured})", f"`{c.shown_value()}`",
+                 f"`{c.bound}`",
                  "✓" if c.passed else "**FAIL**"]
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)
