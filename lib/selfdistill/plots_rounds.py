@@ -36,15 +36,20 @@ def plot_norms_and_c(spec, refit, eps: float, K: int):
     return fig
 
 
-def plot_alignment(align: dict[str, np.ndarray], ax=None):
-    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label."""
+def _per_round(series: dict[str, np.ndarray], ax, **labels):
+    """One line per entry of ``series`` over the rounds ``0, 1, …``, with a legend."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
-    for label, values in align.items():
+    for label, values in series.items():
         values = _np(values)
         ax.plot(np.arange(len(values)), values, "o-", label=label)
-    ax.set(xlabel="round $t$", ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
+    ax.set(xlabel="round $t$", **labels)
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_alignment(align: dict[str, np.ndarray], ax=None):
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label."""
+    return _per_round(align, ax, ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
 
 
 def plot_b_diagonals(B, d):
@@ -66,10 +71,10 @@ def plot_b_diagonals(B, d):
 
 
 def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
-    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its (E7) bounds."""
+    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its bounds (thm-bt-ratio)."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     t = np.arange(len(ratio))
-    ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds (E7)")
+    ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds of the ratio")
     ax.semilogy(t, _np(ratio), "o-", label=label)
     ax.set(xlabel="round $t$", ylabel="ratio of diagonal entries")
     ax.legend(fontsize="small")
@@ -78,13 +83,7 @@ def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
 
 def plot_counts(counts: dict[str, np.ndarray], ax=None):
     """Effective numbers of basis functions over rounds, one line per definition."""
-    ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
-    for label, values in counts.items():
-        values = _np(values)
-        ax.plot(np.arange(len(values)), values, "o-", label=label)
-    ax.set(xlabel="round $t$", ylabel="effective number of basis functions")
-    ax.legend(fontsize="small")
-    return ax
+    return _per_round(counts, ax, ylabel="effective number of basis functions")
 
 
 def plot_sparsity_vs_eps(eps, rounds, counts, label: str):

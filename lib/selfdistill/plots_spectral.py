@@ -43,7 +43,8 @@ def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
 
 
 def plot_pair_ratios(ratio_over_q, lower, upper, ax=None):
-    """``(B_t[k]/B_t[j]) / (d_k/d_j)`` over rounds with the (E7) bounds; below 1: no single fit."""
+    """``(B_t[k]/B_t[j]) / (d_k/d_j)`` over rounds with its bounds (thm-bt-ratio); below 1: no
+    single fit."""
     ax = _axes(ax)
     t = np.arange(len(ratio_over_q))
     ax.semilogy(t, ratio_over_q, "o-", label="rounds: $B_t[k]/B_t[j]$ over $d_k/d_j$")

@@ -1,13 +1,14 @@
 """Self-distillation rounds in Hilbert space (mobahi2020, Sections 2–4), from one eigenbasis.
 
 Round ``t = 0, 1, 2, …`` fits the targets ``y_t`` with the same budget ``ε`` (``y_0`` = labels):
-its constant ``c_t`` solves (E3) for ``z_t = V y_t``, its fit is
-``f_t(x) = g_xᵀ (c_t I + G)⁻¹ y_t``, and the next targets are the fit at the training inputs (E5):
+its constant ``c_t`` solves the c-equation for ``z_t = V y_t``, its fit is
+``f_t(x) = g_xᵀ (c_t I + G)⁻¹ y_t``, and the next targets are the fit at the training inputs
+(thm-sd-recursion):
 
     y_{t+1} = f_t(x_k) = Vᵀ A_t V y_t,   A_t = diag(d_k / (c_t + d_k)).
 
-**Index convention** (the notes' (E6)): ``B_t = ∏_{i=0}^{t} A_i`` — the product over rounds ``0..t``
-*including* round ``t`` — so ``y_{t+1} = Vᵀ B_t V y_0`` and
+**Index convention** (thm-sd-recursion): ``B_t = ∏_{i=0}^{t} A_i`` — the product over rounds
+``0..t`` *including* round ``t`` — so ``y_{t+1} = Vᵀ B_t V y_0`` and
 ``f_t(x) = g_xᵀ Vᵀ D⁻¹ B_t V y_0``. Arrays are indexed by round: ``c[t]``, ``A[t]``, ``B[t]`` belong
 to round ``t``; ``y[t]`` are round ``t``'s targets, so ``y[t + 1]`` is round ``t``'s fit.
 
@@ -154,8 +155,8 @@ class Rounds:
     def predict(self, t: int, cross_gram: torch.Tensor) -> torch.Tensor:
         """``f_t`` at new inputs: ``cross_gram @ α_t``.
 
-        ``cross_gram`` has shape ``(n, K)``: ``g(x_new_i, x_k) / K`` (the rows ``g_xᵀ`` of (E2),
-        with the same ``1/K`` as ``G``). Returns ``(n,)`` or ``(n, C)``.
+        ``cross_gram`` has shape ``(n, K)``: ``g(x_new_i, x_k) / K`` (the rows ``g_xᵀ`` of
+        closed-form, with the same ``1/K`` as ``G``). Returns ``(n,)`` or ``(n, C)``.
         """
         check_ndim("cross_gram", cross_gram, (2,))
         if cross_gram.shape[1] != self.K:
@@ -199,7 +200,7 @@ def _run(basis: Eigenbasis, y0: torch.Tensor, eps: float | None, c_fixed: float 
 
 def self_distill(basis: Eigenbasis, y0: torch.Tensor, eps: float, *,
                  rounds: int | None = None) -> Rounds:
-    """Self-distillation rounds (E5) with the same budget ``ε`` every round.
+    """Self-distillation rounds (thm-sd-recursion) with the same budget ``ε`` every round.
 
     Parameters
     ----------
@@ -210,8 +211,9 @@ def self_distill(basis: Eigenbasis, y0: torch.Tensor, eps: float, *,
     rounds : at most this many rounds (integer ≥ 0); ``None`` runs to collapse. If collapse comes
         first, the result stops there and ``collapse_round`` says when.
 
-    Each round solves (E3) for ``c_t`` with :func:`selfdistill.hilbert.solve_c` (Brent's method
-    on the bracket (E4)) and rescales the eigen-coordinates: ``z_{t+1} = A_t z_t``.
+    Each round solves the c-equation for ``c_t`` with :func:`selfdistill.hilbert.solve_c`
+    (Brent's method on the bracket c-bounds) and rescales the eigen-coordinates:
+    ``z_{t+1} = A_t z_t``.
     """
     eps = check_positive("eps", eps)
     if rounds is not None:
@@ -345,7 +347,8 @@ def collapse_bounds(r0: float, kappa: float) -> CollapseBounds:
 
 
 def ratio_bounds(d_k: float, d_j: float, c0: float, t: int) -> tuple[float, float]:
-    """(E7): bounds on ``B_t[k]/B_t[j]`` for eigenvalues ``d_k < d_j`` and round-0 constant ``c0``.
+    """Bounds (thm-bt-ratio) on ``B_t[k]/B_t[j]`` for eigenvalues ``d_k < d_j`` and round-0
+    constant ``c0``.
 
     Returns ``((d_k/d_j)^{t+1}, φ(c0)^{t+1})`` with ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)``; valid
     because ``c_i ≥ c_0`` and ``φ`` decreases towards ``d_k/d_j``.

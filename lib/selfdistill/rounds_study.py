@@ -22,8 +22,9 @@ def count_above(b: torch.Tensor, tau: float) -> torch.Tensor:
     """Basis functions whose weight is at least ``τ`` times the largest: ``#{k: b_k ≥ τ max b}``.
 
     Relative to the largest weight because ``B_t`` shrinks as a whole every round. For the
-    diagonals of ``B_t`` this count never grows from one round to the next: by (E7) every ratio
-    ``B_t[k]/B_t[top]`` falls. ``b`` of shape ``(..., K)``, ``τ`` in ``(0, 1]``; returns ``(...)``.
+    diagonals of ``B_t`` this count never grows from one round to the next: by thm-bt-ratio every
+    ratio ``B_t[k]/B_t[top]`` falls. ``b`` of shape ``(..., K)``, ``τ`` in ``(0, 1]``; returns
+    ``(...)``.
     """
     tau = check_in_range("tau", tau, 0.0, 1.0, lower_open=True)
     check_ndim("b", b, (1, 2))
