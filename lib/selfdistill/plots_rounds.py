@@ -13,6 +13,7 @@ __all__ = [
     "plot_norms_and_c",
     "plot_ratio_bounds",
     "plot_sparsity_vs_eps",
+    "plot_tolerance_rounds",
 ]
 
 
@@ -120,3 +121,31 @@ def plot_collapse_sweeps(sweeps: dict[str, object]):
     axes.flat[0].set_ylabel(r"rounds before collapse $t_\star$")
     axes.flat[0].legend(fontsize="x-small", loc="upper left")
     return fig
+
+
+def plot_tolerance_rounds(table: dict[str, np.ndarray]):
+    """Three panels over the rounds, mean ± standard deviation over the seeds (rows of each
+    ``(seeds, rounds)`` array of ``table``): ``mse_labels``; ``shrink`` with ``epochs`` on a
+    second axis; ``test_acc`` and ``train_acc``."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    t = np.arange(table["mse_labels"].shape[1])
+
+    def bar(ax, key, fmt, label=None, **kw):
+        v = table[key]
+        return ax.errorbar(t, v.mean(0), v.std(0, ddof=1), fmt=fmt, capsize=3,
+                           label=label, **kw)
+
+    bar(axes[0], "mse_labels", "o")
+    axes[0].set(xlabel="round $t$", ylabel="training MSE to the labels $y_0$")
+    bar(axes[1], "shrink", "o", r"$\|y_{t+1}\|/\|y_t\|$")
+    axes[1].set(xlabel="round $t$", ylabel="shrink factor")
+    twin = axes[1].twinx()
+    bar(twin, "epochs", "s", "steps to reach $\\epsilon$", color="C1")
+    twin.set_ylabel("steps to reach $\\epsilon$")
+    axes[1].legend(handles=[axes[1].containers[0], twin.containers[0]],
+                   fontsize="small", loc="lower left")
+    bar(axes[2], "test_acc", "o", "test (clean labels)")
+    bar(axes[2], "train_acc", "^", "training (noisy labels)", color="C2")
+    axes[2].set(xlabel="round $t$", ylabel="accuracy")
+    axes[2].legend(fontsize="small")
+    return axes
