@@ -12,6 +12,7 @@ __all__ = [
     "plot_counts",
     "plot_norms_and_c",
     "plot_ratio_bounds",
+    "plot_ratio_vs_eps",
     "plot_sparsity_vs_eps",
     "plot_tolerance_rounds",
 ]
@@ -149,3 +150,19 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
     axes[2].set(xlabel="round $t$", ylabel="accuracy")
     axes[2].legend(fontsize="small")
     return axes
+
+
+def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
+    """Weight ratio of a pair over a sweep of ε (a :class:`~selfdistill.rounds_study.RatioSweep`):
+    one fit, the rounds at the guaranteed round and at the last round, the data-free ``bound``
+    at the guaranteed round (shape ``(len(eps),)``) and its limit."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
+    ax.loglog(sweep.eps, sweep.one_fit, "o", label="one fit (round 0)")
+    ax.loglog(sweep.eps, bound, "k-", label="data-free bound, guaranteed round")
+    ax.axhline(limit, color="0.4", ls="--", label=r"limit $e^{a-b}$")
+    ax.loglog(sweep.eps, sweep.at_guaranteed, "s", label=r"rounds, after $\lceil r_0-1\rceil$")
+    ax.loglog(sweep.eps, sweep.last, "^", label="rounds, last before collapse")
+    ax.set(xlabel=r"$\epsilon$", ylabel=r"$\mathbf{B}_t[k,k]/\mathbf{B}_t[j,j]$")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return ax
