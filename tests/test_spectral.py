@@ -20,6 +20,7 @@ from sklearn.kernel_ridge import KernelRidge
 from selfdistill.data import noisy_sine, toy_sine
 from selfdistill.hilbert import eigenbasis, fit_greens, gram
 from selfdistill.kernels import ExponentialKernel, GaussianKernel, kernel_by_name
+from selfdistill.rounds import self_distill
 from selfdistill.spectral import (
     EquivalentKernel,
     best_single_fit,
@@ -303,3 +304,16 @@ def test_dense_helpers_match_refits_and_engine_filters():
     assert_close(preds[0], fits[0].train_predictions(), 1e-11, atol=1e-13)
     with pytest.raises(ValueError, match="cs must be positive"):
         dense_single_fits(G, y, np.array([0.0]))
+
+
+@pytest.mark.parametrize("kernel_name", list(KERNELS))
+def test_equivalent_trace_falls_every_round(kernel_name):
+    """The trace of G†_t falls strictly every round (was the chapter claim
+    mobahi2020.equivalent-trace-falls: it holds by construction, B/(1 − B) grows in B)."""
+    _, _, G, basis, _, _, cs, _ = setup(kernel_name, 0.01, 4)
+    run = self_distill(basis, torch.as_tensor(Y_TOY), 0.01)
+    trace = [EquivalentKernel(basis, run.B[t]).trace for t in range(run.n_rounds)]
+    assert all(b < a * (1 - 1e-9) for a, b in zip(trace, trace[1:], strict=False))
+    dense = [float(torch.trace(dense_equivalent(G, cs[: t + 1],
+                                                G)[0])) for t in range(len(cs))]
+    assert all(b < a for a, b in zip(dense, dense[1:], strict=False))
