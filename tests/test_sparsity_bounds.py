@@ -18,7 +18,9 @@ from selfdistill.rounds_study import (
     data_free_ratio_bound,
     data_free_ratio_limit,
     data_free_worst,
+    final_alignment,
     ratio_sweep,
+    top_alignment,
 )
 
 F64 = torch.float64
@@ -119,3 +121,26 @@ def test_count_never_grows(kernel, tau):
     spec = self_distill(basis, y, 0.002 * float(y.square().sum()) / len(y))
     n = count_above(spec.B, tau).numpy()
     assert (np.diff(n) <= 0).all()
+
+
+@pytest.mark.parametrize("kernel", [ExponentialKernel(0.1), GaussianKernel(0.2)])
+@pytest.mark.parametrize("m", [1, 3])
+def test_alignment_with_the_top_never_falls(kernel, m):
+    """lem-sd-alignment (was the claim mobahi2020.rounds-align-with-top-eigenvectors)."""
+    y, G, basis = _problem(kernel)
+    spec = self_distill(basis, y, 0.01 * float(y.square().sum()) / len(y))
+    rho = top_alignment(spec.y, basis, m).numpy()
+    assert (np.diff(rho) >= -1e-12).all()
+
+
+def test_final_alignment_is_the_last_rounds():
+    y, G, basis = _problem(ExponentialKernel(0.3))
+    eps = np.array([0.1, 0.001]) * float(y.square().sum()) / len(y)
+    final, last = final_alignment(basis, y, eps, 2)
+    for e, f, t in zip(eps, final, last, strict=True):
+        spec = self_distill(basis, y, float(e))
+        assert t == spec.n_rounds - 1
+        assert f == pytest.approx(float(top_alignment(spec.y[t:t + 1], basis, 2)[0]), rel=1e-14)
+    assert final[1] > final[0]
+    with pytest.raises(ValueError, match="eps"):
+        final_alignment(basis, y, np.array([10.0]), 2)

@@ -7,6 +7,7 @@ import numpy as np
 
 __all__ = [
     "plot_alignment",
+    "plot_alignment_vs_eps",
     "plot_b_diagonals",
     "plot_collapse_sweeps",
     "plot_counts",
@@ -165,4 +166,16 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
     ax.loglog(sweep.eps, sweep.last, "^", label="rounds, last before collapse")
     ax.set(xlabel=r"$\epsilon$", ylabel=r"$\mathbf{B}_t[k,k]/\mathbf{B}_t[j,j]$")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return ax
+
+
+def plot_alignment_vs_eps(eps, final, start: float, ax=None):
+    """cos² of the last round's targets with the top eigenvectors against ε (log axis), with the
+    round-0 value ``start`` as a dashed line."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
+    ax.semilogx(eps, final, "o", label="last round before collapse")
+    ax.axhline(start, color="0.4", ls="--", label="round 0")
+    ax.set(xlabel=r"$\epsilon$", ylabel="cos² with the top two eigenvectors", ylim=(0, 1.02))
+    ax.legend(fontsize="small", loc="lower left")
     return ax

@@ -17,7 +17,7 @@ from .rounds import collapse_bounds, refit_rounds, self_distill
 from .validate import check_in_range, check_ndim, check_positive
 
 __all__ = ["CollapseSweep", "RatioSweep", "collapse_sweep", "count_above", "data_free_ratio_bound",
-           "data_free_ratio_limit", "data_free_worst", "ratio_sweep",
+           "data_free_ratio_limit", "data_free_worst", "final_alignment", "ratio_sweep",
            "sparsity_sweep", "top_alignment"]
 
 
@@ -209,3 +209,23 @@ def data_free_worst(d: np.ndarray, y0: torch.Tensor, basis: Eigenbasis, eps: np.
             log_ratio = np.log(B[:, k]) - np.log(B[:, j])
         worst = min(worst, float((log_ratio / log_bound)[ok].min(initial=math.inf)))
     return worst
+
+
+def final_alignment(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, m: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """For each ε of ``eps`` (each below the collapse threshold ``‖y_0‖²/K``): the
+    :func:`top_alignment` of the targets ``y_t`` with the top ``m`` eigenvectors at the last
+    non-collapsed round, and that round's index. Shapes ``(len(eps),)``."""
+    check_ndim("y0", y0, (1,))
+    K = int(y0.shape[0])
+    threshold = float(y0.square().sum()) / K
+    out, last = [], []
+    for e in np.asarray(eps, dtype=np.float64):
+        if not 0 < e < threshold:
+            raise ValueError(f"eps = {e!r} is outside the accepted range (0, ‖y_0‖²/K = "
+                             f"{threshold:.4g})")
+        rs = self_distill(basis, y0, float(e))
+        t = rs.n_rounds - 1
+        out.append(float(top_alignment(rs.y[t:t + 1], basis, m)[0]))
+        last.append(t)
+    return np.array(out), np.array(last)
