@@ -5,7 +5,8 @@ Reproducibility Challenge's): the counts per status at the top, a table of the s
 one section per statement (anchor ``status-<paper>-<id>``) with the statement and its source tag,
 the scope (the regime it was tested in), the method (the chapters and the claims, linked to the
 cells that check them) and the result (the status, with each claim's measured value and bound).
-``{statement-summary}`` renders the counts per paper for the introduction.
+``{statement-summary}`` renders the counts per paper for the introduction. The registry is the
+package's own unless the configuration value ``statements_registry`` names another folder.
 
 The statements come from the registry (:mod:`selfdistill.statements`); the status of each is
 computed from the ledgers this build wrote (``<build>/claims/*.json``), so a claim that starts
@@ -15,6 +16,8 @@ chapter of this build never recorded, is a warning: with ``-W`` the build fails.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -127,8 +130,9 @@ def statement_lines(s: Statement, status: StatementStatus, built: dict[str, str]
 def _statuses(directive: SphinxDirective, paper: str | None = None):
     """The registry, this build's claims by id, and the built chapters; warnings as it goes."""
     location = (directive.env.docname, directive.lineno)
+    folder = directive.env.config.statements_registry
     try:
-        registry = load_registry()
+        registry = load_registry(Path(directive.env.app.srcdir, folder) if folder else None)
     except RegistryError as err:
         logger.warning(f"registry of statements: {err}", location=location)
         return None
@@ -208,6 +212,8 @@ class StatementSummary(SphinxDirective):
 
 def setup(app: Sphinx) -> dict:
     app.setup_extension("selfdistill.sphinx_claims")
+    # the registry's folder, relative to the source folder; empty: the package's own
+    app.add_config_value("statements_registry", "", "env", [str])
     app.add_directive("statement-status", StatementStatusPage)
     app.add_directive("statement-summary", StatementSummary)
     return {"parallel_read_safe": False, "parallel_write_safe": True, "version": "0.1"}
