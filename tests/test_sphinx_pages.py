@@ -83,7 +83,8 @@ def test_chapter_summary_names_run_commit_device_and_split():
     assert "  - 1 stated, 1 derived, 0 extension" in text
     assert "  - 2026-12-07 02:21:32 UTC" in text
     assert "`abc123def456`" in text and "cpu (x86_64); torch 2.13.0" in text
-    assert "`eps=0.01`" in text and "**FAIL**" in text and "  - Status" in text
+    assert "`eps=0.01`" in text and "**FAIL**" in text
+    assert "mobahi2020, *derived*: value `0.25`, bound `≤ 0.5`" in text
 
 
 def _statement(*links: tuple[str, str], why: str = "") -> Statement:

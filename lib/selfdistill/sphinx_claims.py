@@ -216,20 +216,19 @@ def chapter_lines(record: LedgerRecord, docname: str) -> list[str]:
         f"Python {record.run.get('python', '?')}",
         "* - Parameters", f"  - {_params(record)}",
         "```", "",
-        "```{list-table}", ":header-rows: 1", ":widths: 20 42 18 9 9 2",
-        ":class: claims-ledger", "",
-        "* - Claim", "  - Statement, and why this bound", "  - Measured", "  - Value",
-        "  - Bound", "  - Status",
+        "```{list-table}", ":header-rows: 1", ":widths: 32 68", ":class: claims-ledger", "",
+        "* - Claim: status, provenance, value and bound",
+        "  - Statement, what was measured, and why this bound",
     ]
     for c in record.claims:
         lines += [
-            f"* - {{ref}}`{c.id.split('.', 1)[1]} <{claim_anchor(c.id)}>` "
-            f"({c.paper}, *{c.provenance}*)",
-            f"  - {_cell(c.statement)}. *Bound: {_cell(c.reason)}*",
-            f"  - {_cell(c.measured)}",
-            f"  - `{c.shown_value()}`",
-            f"  - `{c.bound}`",
-            f"  - {'✓' if c.passed else '**FAIL**'}",
+            f"* - {'✓' if c.passed else '**FAIL**'} "
+            f"{{ref}}`{c.id.split('.', 1)[1]} <{claim_anchor(c.id)}>`",
+            "",
+            f"    {c.paper}, *{c.provenance}*: value `{c.shown_value()}`, bound `{c.bound}`",
+            f"  - {_cell(c.statement)}.",
+            "",
+            f"    *Measured:* {_cell(c.measured)}. *Bound:* {_cell(c.reason)}",
         ]
     return lines + ["```", ""]
 
