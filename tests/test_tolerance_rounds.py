@@ -66,7 +66,8 @@ def test_rows_and_noise(digits, one_thread):
 
 
 @pytest.mark.parametrize("field, value", [("eps", 0.0), ("noise", 0.95), ("lr", -1.0),
-                                          ("batch_size", -1), ("max_epochs", 0)])
+                                          ("batch_size", -1), ("max_epochs", 0),
+                                          ("dtype", "float16")])
 def test_bad_settings_name_the_parameter(digits, field, value):
     with pytest.raises(ValueError, match=f"cfg.{field}"):
         tr.tolerance_rounds(replace(SMALL, **{field: value}), digits, 2, 1)
@@ -77,3 +78,10 @@ def test_bad_rounds_and_scale(digits):
         tr.tolerance_rounds(SMALL, digits, 0, 1)
     with pytest.raises(ValueError, match="scale"):
         tr.setup("huge", SMALL, CPU, 0, 64)
+
+
+def test_float64_and_mini_batches_reach_the_tolerance(digits, one_thread):
+    rows = tr.tolerance_rounds(replace(SMALL, dtype="float64"), digits, 2, 1)
+    assert all(r["reached"] for r in rows) and rows[0]["mse_labels"] <= SMALL.eps
+    mini = tr.tolerance_rounds(replace(SMALL, batch_size=16, lr=0.5), digits, 1, 1)
+    assert mini[0]["reached"] and mini[0]["mse_labels"] <= SMALL.eps

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .data import Dataset
 from .models import build_model
 from .noise import symmetric_noise
-from .validate import check_in_range, check_int
+from .validate import check_choice, check_in_range, check_int
 
 __all__ = ["PAPER", "ToleranceConfig", "setup", "tolerance_rounds"]
 
@@ -38,6 +38,10 @@ class ToleranceConfig:
     batch_size : 0 for full-batch gradient descent (book scale), else a mini-batch size.
     max_epochs : cap on the epochs of one round (a round that hits it is flagged).
     model, width, depth : the network (:func:`selfdistill.models.build_model`).
+    dtype : ``"float32"`` (default) or ``"float64"``. Either way, hundreds of full-batch
+        gradient steps amplify the last-bit differences between CPU kernel paths
+        (``ATEN_CPU_CAPABILITY``) into different stopping epochs and accuracies (measured, in
+        float64 too): results are repeatable on one machine and path, not across paths.
     """
 
     eps: float = 0.005
@@ -48,11 +52,12 @@ class ToleranceConfig:
     model: str = "mlp"
     width: int = 128
     depth: int = 2
+    dtype: str = "float32"
 
 
 #: paper-scale settings (ours, not run on a GPU yet): ResNet-18 on CIFAR-10, mini-batch SGD.
 PAPER = ToleranceConfig(eps=0.005, noise=0.3, lr=0.05, batch_size=128, max_epochs=200,
-                        model="resnet18", width=64, depth=2)
+                        model="resnet18", width=64, depth=2, dtype="float32")
 
 
 def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
@@ -61,7 +66,6 @@ def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
     (vectors) at ``"book"``, or :data:`PAPER` on all of CIFAR-10 (from ``root`` or
     ``SELFDISTILL_DATA``) at ``"paper"``."""
     from .data import load_dataset
-    from .validate import check_choice
 
     check_choice("scale", scale, ("book", "paper"))
     if scale == "book":
@@ -69,10 +73,18 @@ def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
     return PAPER, load_dataset("cifar10", device, seed=seed, root=root)
 
 
+def _as(data: Dataset, dtype: torch.dtype) -> Dataset:
+    """``data`` with its inputs in ``dtype`` (labels unchanged)."""
+    from dataclasses import replace
+
+    return replace(data, x_train=data.x_train.to(dtype), x_val=data.x_val.to(dtype),
+                   x_test=data.x_test.to(dtype))
+
+
 def _fit(cfg: ToleranceConfig, data: Dataset, target: torch.Tensor, seed: int):
     torch.manual_seed(seed)
     model = build_model(cfg.model, data.shape, data.num_classes, cfg.width,
-                        cfg.depth).to(data.x_train.device)
+                        cfg.depth).to(device=data.x_train.device, dtype=target.dtype)
     last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)
@@ -125,6 +137,9 @@ def tolerance_rounds(cfg: ToleranceConfig, data: Dataset, rounds: int, seeds: in
     check_in_range("cfg.lr", cfg.lr, 0.0, 100.0, lower_open=True)
     check_int("cfg.batch_size", cfg.batch_size, 0, 10**6)
     check_int("cfg.max_epochs", cfg.max_epochs, 1, 10**6)
+    check_choice("cfg.dtype", cfg.dtype, ("float32", "float64"))
+    dtype = getattr(torch, cfg.dtype)
+    data = _as(data, dtype)
     rows = []
     for s in range(seeds):
         base = seed + 100 * s
@@ -133,8 +148,8 @@ def tolerance_rounds(cfg: ToleranceConfig, data: Dataset, rounds: int, seeds: in
             gen = torch.Generator().manual_seed(base + 31)
             labels = symmetric_noise(data.y_train.cpu(), cfg.noise, data.num_classes,
                                      gen).noisy.to(data.y_train.device)
-        y0 = F.one_hot(labels, data.num_classes).float()
-        clean = F.one_hot(data.y_train, data.num_classes).float()
+        y0 = F.one_hot(labels, data.num_classes).to(dtype)
+        clean = F.one_hot(data.y_train, data.num_classes).to(dtype)
         target = y0
         for t in range(rounds):
             model, epochs, reached = _fit(cfg, data, target, base + 1000 * (t + 1))
