@@ -326,10 +326,12 @@ def beta_smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, ema_logits: 
 
 
 def ema_decay_at(step: int, ema_decay: float = 0.999) -> float:
-    """EMA momentum ``m = min(1 - 1/(step + 1), λ)`` at update ``step = 0, 1, ...``.
+    """EMA momentum ``m = min(1 - 1/(step + 1), λ)`` for the step counter ``step``.
 
-    Until the cap, ``ema ← m ema + (1 - m) θ`` is the running mean of the snapshots ``θ_0..θ_step``
-    (``m = 0`` at step 0 copies the student).
+    The released code increments its counter *before* this formula, so its updates
+    ``1, 2, 3, ...`` use ``step = 1, 2, 3, ...``: momenta 0.5, 0.667, 0.75, ...
+    (:meth:`EMA.update` does the same). Until the cap, ``ema ← m ema + (1 - m) θ`` is then the
+    running mean of the EMA model's own initial weights and the snapshots ``θ_1..θ_step``.
     """
     step = check_int("step", step, 0)
     check_in_range("ema_decay", ema_decay, 0.0, 1.0, upper_open=True)
@@ -340,9 +342,13 @@ class EMA:
     """Exponential moving average of a student's parameters, for Beta smoothing.
 
     ``ema = EMA(model_like_student, ema_decay=0.999)`` keeps ``ema.model`` (the module passed, or a
-    deep copy with ``copy=True``); ``ema.update(student)`` applies ``p ← m p + (1-m) θ`` to every
-    floating parameter with ``m = ema_decay_at(ema.step)`` and then ``step += 1``; buffers (e.g.
-    batch-norm statistics) are copied from the student.
+    deep copy with ``copy=True``); ``ema.update(student)`` first does ``step += 1`` and then
+    applies ``p ← m p + (1-m) θ`` to every floating parameter with ``m = ema_decay_at(ema.step)``,
+    as the released code does (its ``global_step += 1`` precedes the momentum): the first update
+    uses m = 1/2, so the EMA model's own initialisation keeps weight ``1/(step + 1)``. Buffers
+    (e.g. batch-norm statistics) are copied from the student; the released code leaves them, which
+    does not change the EMA model's outputs there, since it only ever runs in train mode, where
+    batch norm uses the batch's statistics.
     """
 
     def __init__(self, model: torch.nn.Module, ema_decay: float = 0.999, copy_model: bool = False):
@@ -356,7 +362,7 @@ class EMA:
     @torch.no_grad()
     def update(self, student: torch.nn.Module) -> float:
         """One EMA step from ``student``; returns the momentum ``m`` used."""
-        m = ema_decay_at(self.step, self.ema_decay)
+        m = ema_decay_at(self.step + 1, self.ema_decay)
         mine, theirs = list(self.model.parameters()), list(student.parameters())
         if len(mine) != len(theirs):
             raise ValueError("student and EMA model have different parameter lists")
@@ -366,7 +372,7 @@ class EMA:
             p.mul_(m).add_(q.detach(), alpha=1 - m)
         for b, c in zip(self.model.buffers(), student.buffers(), strict=True):
             b.copy_(c)
-        self.step += 1
+        self.step += 1  # the released code's counter, incremented before its momentum
         return m
 
     def state_dict(self) -> dict:

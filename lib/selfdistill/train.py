@@ -164,7 +164,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
           teacher: nn.Module | None = None, checkpoint: str | Path | None = None,
           eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
           callback: Callable[[int, dict[str, float]], None] | None = None,
-          progress: bool | None = None) -> TrainResult:
+          progress: bool | None = None, ties: str = "first") -> TrainResult:
     """Train one network; see the module docstring.
 
     ``data`` on the device the run uses; ``teacher`` a trained model (frozen here, eval mode) whose
@@ -172,10 +172,13 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     epoch (atomically) and, when it exists, resumed from (a checkpoint of another configuration is
     refused with ``ValueError``); ``eval_sets`` extra (x, y) pairs evaluated every epoch;
     ``callback(epoch, record)`` after each epoch's checkpoint (an exception there interrupts the
-    run). Every input is checked before any training; nothing is written before the first epoch.
+    run); ``ties`` which epoch of equal best validation accuracy is kept: ``"first"``, or
+    ``"last"`` (zhang2020's released code saves when ``val_acc >= max``). Every input is checked
+    before any training; nothing is written before the first epoch.
     """
     objective = objective if objective is not None else CrossEntropy()
     _check_inputs(config, data, objective, teacher)
+    check_choice("ties", ties, ("first", "last"))
     device = data.x_train.device
     extra_sets = dict(eval_sets or {})
     fingerprint = ckpt.fingerprint(config, data, objective, teacher)
@@ -249,7 +252,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
         eval_seconds += time.perf_counter() - tick
         history.append(record)
         score = record.get("val_acc", record["test_acc"])
-        if score > best_acc:
+        if score > best_acc or (ties == "last" and score == best_acc):
             best_epoch, best_acc = epoch + 1, score
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if checkpoint:
