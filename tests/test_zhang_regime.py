@@ -72,7 +72,7 @@ def test_teachers_match_entropy_and_diversity(digits):
         assert float((q.sum(1) - 1).abs().max()) < 1e-12
     spread = dt.class_spread(digits.x_train, y, 10)
     assert float(spread.diagonal().abs().max()) == 0.0
-    assert float(mt.non_target_spread(teachers["diverse"], y)) < 0.95  # structured, not uniform
+    assert float(mt.non_target_spread(teachers["diverse"], y)) < 0.9  # structured, not uniform
 
 
 def test_student_accuracy_rows(digits):

@@ -93,7 +93,7 @@ def describe_teacher(q: torch.Tensor, y: torch.Tensor, T: float, n_bins: int = 2
     teacher ``softmax(log q / T)`` on the training set."""
     qT = torch.softmax(torch.log(q) / check_positive("T", T), 1)
     div = metrics.confidence_diversity(qT, y.cpu(), n_bins)
-    return {"entropy": _mean_entropy(qT), "diversity": float(div.entropy),
+    return {"entropy": _mean_entropy(qT), "diversity": abs(float(div.entropy)),
             "variance": float(div.variance)}
 
 

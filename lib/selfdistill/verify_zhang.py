@@ -208,7 +208,8 @@ def log_offset_effect(logits: torch.Tensor, target: torch.Tensor,
     The released loss, transcribed: ``-(m * log(softmax(s) + δ)).sum() / n``, against the
     library's :func:`selfdistill.targets.soft_cross_entropy` (``log_softmax``). ``logits`` and
     ``target`` (n, C) float64. Returns ``(|Δ loss| / loss, max |Δ ∇_s| / max |∇_s|)``. Since
-    ``log(p + δ) − log p = log(1 + δ/p) ≤ δ/p``, the loss moves by at most ``mean_i Σ_k m_ik δ/p_ik``.
+    ``log(p + δ) − log p = log(1 + δ/p) ≤ δ/p``, the loss moves by at most
+    ``mean_i Σ_k m_ik δ/p_ik``.
     """
     check_in_range("delta", delta, 0.0, 1e-2)
     grads, values = [], []
