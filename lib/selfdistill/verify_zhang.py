@@ -221,7 +221,7 @@ def log_offset_effect(logits: torch.Tensor, target: torch.Tensor,
             loss = tg.soft_cross_entropy(s, target)
         loss.backward()
         grads.append(s.grad)
-        values.append(float(loss))
+        values.append(float(loss.detach()))
     return (abs(values[1] - values[0]) / values[0],
             float((grads[1] - grads[0]).abs().max() / grads[0].abs().max()))
 
