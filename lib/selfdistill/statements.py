@@ -68,7 +68,7 @@ STATUSES: dict[str, str] = {
     "failing": "a linked claim failed, or this build did not record it",
 }
 
-_CALL = re.compile(r"\bcheck_(?:at_most|at_least|close|true)\(\s*[\"']([^\"']+)[\"']")
+_CALL = re.compile(r"\bcheck_(?:at_most|at_least|close|true|interval)\(\s*[\"']([^\"']+)[\"']")
 _PROVENANCE = re.compile(r"\bprovenance\s*=\s*[\"'](\w+)[\"']")
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FIELDS = ("id", "text", "source", "chapters", "claims", "regime", "why")
