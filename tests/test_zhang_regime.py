@@ -81,3 +81,21 @@ def test_student_accuracy_rows(digits):
     assert len(rows) == 2 * (1 + 2 * 3)
     a, b = dt.accuracy_pairs(rows, "diverse", "flat", 4.0)
     assert a.shape == b.shape == (2,)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda d: dt.make_teachers(d, c_low=0.4), "c_low"),
+    (lambda d: dt.make_teachers(d, shift=0.3), "shift"),
+    (lambda d: dt.make_teachers(d, width=0.0), "width"),
+    (lambda d: dt.student_accuracy(TINY, d, {}, (0.0,), 1), "temperatures"),
+    (lambda d: dt.student_accuracy(TINY, d, {"x": torch.ones(3, 10) / 10}, (1.0,), 1),
+     "teachers"),
+    (lambda d: dt.describe_teacher(torch.ones(3, 10) / 10, torch.zeros(3, dtype=torch.long),
+                                   -1.0), "T"),
+    (lambda d: zr.generations_regime(TINY, d, 0), "seeds"),
+    (lambda d: zr.sd_objective(1.5, 4.0), "alpha"),
+    (lambda d: zr.describe(torch.nn.Linear(64, 10), d, 4.0, 1), "n_bins"),
+])
+def test_bad_arguments_name_the_parameter(digits, call, name):
+    with pytest.raises(ValueError, match=name):
+        call(digits)

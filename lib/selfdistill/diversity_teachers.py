@@ -62,9 +62,27 @@ def _mean_entropy(q: torch.Tensor) -> float:
 
 def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
                   shift: float = 0.2, width: float = 0.25) -> dict[str, torch.Tensor]:
-    """Teacher probabilities (n_train, C) float64 on the CPU: ``"diverse"``, ``"flat"`` and
-    ``"shifted"`` as in the module docstring. ``0.5 < c_low − shift`` keeps the label the
-    teacher's top class (every teacher is right on every training example)."""
+    """Three teachers over the training set (module docstring).
+
+    Parameters
+    ----------
+    data : Dataset
+        Its training inputs (n, ...) and labels (n,) define the class spread and the ranking.
+    c_low, c_high : float
+        Range of the diverse teacher's true-class confidences, ``0.5 < c_low < c_high < 1``.
+    shift : float
+        How far the shifted teacher's confidences lie below, in ``[0, c_low − 0.5)``; a whole
+        number of histogram bins keeps the diversity exactly. ``c_low − shift > 0.5`` keeps the
+        label the top class: every teacher is right on every training example.
+    width : float
+        Width of the class-similarity kernel (:func:`class_spread`), > 0.
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``"flat"``, ``"diverse"``, ``"shifted"``: probabilities (n, C), float64, CPU, rows on
+        the simplex.
+    """
     check_in_range("c_high", c_high, 0.5, 1.0, lower_open=True, upper_open=True)
     check_in_range("c_low", c_low, 0.5, c_high, lower_open=True)
     check_in_range("shift", shift, 0.0, c_low - 0.5, upper_open=True)
@@ -100,12 +118,40 @@ def describe_teacher(q: torch.Tensor, y: torch.Tensor, T: float, n_bins: int = 2
 def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, torch.Tensor],
                      temperatures: tuple[float, ...], seeds: int,
                      alpha: float = 0.4) -> list[dict]:
-    """Test accuracy of students trained on the released SD loss with each teacher table at each
-    temperature, and of a cross-entropy student (``teacher = "none"``), for ``seeds`` seeds
-    (``config.seed + 100 s``; every arm of a seed starts from the same initialisation). Rows:
-    ``seed``, ``teacher``, ``T``, ``acc`` (best-validation model, ties to the last epoch)."""
+    """Students of each teacher table at each temperature, and a cross-entropy student.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Training settings; seed ``s`` runs with ``config.seed + 100 s``, and every arm of a seed
+        starts from the same initialisation and data order (paired by seed).
+    data : Dataset
+        The training set the tables cover, row for row.
+    teachers : dict of str to Tensor
+        Probabilities (n_train, C), e.g. from :func:`make_teachers`; the student sees
+        ``softmax(log q / T)`` through the released loss (:func:`selfdistill.targets.sd_loss`).
+    temperatures : tuple of float
+        Each > 0.
+    seeds : int
+        In [1, 100].
+    alpha : float
+        Teacher weight in [0, 1].
+
+    Returns
+    -------
+    list of dict
+        One row per seed and arm: ``seed``, ``teacher`` (``"none"`` for cross-entropy, with
+        ``T = 0``), ``T``, ``acc`` (test accuracy of the best-validation model, ties to the last
+        epoch as the released code keeps).
+    """
     seeds = check_int("seeds", seeds, 1, 100)
     check_in_range("alpha", alpha, 0.0, 1.0)
+    temperatures = tuple(check_positive("temperatures", T) for T in temperatures)
+    n = data.x_train.shape[0]
+    for name, q in teachers.items():
+        if tuple(q.shape) != (n, data.num_classes):
+            raise ValueError(f"teachers[{name!r}] has shape {tuple(q.shape)}; expected "
+                             f"{(n, data.num_classes)} (one row per training example)")
     device = data.x_train.device
     logs = {k: torch.log(q).float().to(device) for k, q in teachers.items()}
     rows = []

@@ -37,8 +37,26 @@ __all__ = ["describe", "generations_regime", "matched_eps_ls", "paired", "sd_obj
 
 
 def sd_objective(alpha: float, T: float) -> Objective:
-    """The released self-distillation loss ``(1 − α) CE(y, p) + α CE(softmax(t/T), p)``
-    (:func:`selfdistill.targets.sd_loss`; teacher logits from the trainer's frozen teacher)."""
+    """The released self-distillation loss as a trainer objective (zhang2020, §1 of the notes).
+
+    Parameters
+    ----------
+    alpha : float
+        Teacher weight α in [0, 1] of ``(1 − α) CE(e_y, p) + α CE(softmax(t/T), p)``.
+    T : float
+        Teacher temperature, > 0; only the teacher is softened, no ``T²`` factor.
+
+    Returns
+    -------
+    Objective
+        Reads the frozen teacher's logits (n, C) from each batch
+        (:func:`selfdistill.targets.sd_loss`).
+
+    Examples
+    --------
+    >>> sd_objective(0.4, 4.0).describe()
+    {'name': 'self-distillation', 'alpha': 0.4, 'T': 4.0}
+    """
     check_in_range("alpha", alpha, 0.0, 1.0)
     check_positive("T", T)
     return LossFunction(lambda lg, b: targets.sd_loss(lg, b.y, b.teacher, alpha, T),
@@ -46,8 +64,25 @@ def sd_objective(alpha: float, T: float) -> Objective:
 
 
 def matched_eps_ls(alpha_bs: float, a: float) -> float:
-    """Label smoothing (over the other classes) that moves the same mean mass off the label as
-    Beta smoothing: ``ε = α_BS (1 − E b) = α_BS / (a + 1)`` with ``b ~ Beta(a, 1)``."""
+    """Label smoothing that moves the same mean mass off the label as Beta smoothing.
+
+    Parameters
+    ----------
+    alpha_bs : float
+        Beta smoothing's mixing weight α in [0, 1].
+    a : float
+        Shape of ``Beta(a, 1)``, > 0 (mean ``a/(a + 1)``).
+
+    Returns
+    -------
+    float
+        ``ε = α (1 − E b) = α / (a + 1)``, for label smoothing over the other classes.
+
+    Examples
+    --------
+    >>> matched_eps_ls(0.6, 3.0)
+    0.15
+    """
     check_in_range("alpha_bs", alpha_bs, 0.0, 1.0)
     check_positive("a", a)
     return alpha_bs / (a + 1)
