@@ -177,8 +177,8 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     epoch (atomically) and, when it exists, resumed from (a checkpoint of another configuration is
     refused with ``ValueError``); ``eval_sets`` extra (x, y) pairs evaluated every epoch;
     ``callback(epoch, record)`` after each epoch's checkpoint (an exception there interrupts the
-    run). Every input is checked before any training (an unwritable ``checkpoint`` path too); nothing
-    is written before the first epoch.
+    run). Every input is checked before any training (an unwritable ``checkpoint`` path too);
+    nothing is written before the first epoch.
     """
     objective = objective if objective is not None else CrossEntropy()
     _check_inputs(config, data, objective, teacher)
@@ -219,9 +219,9 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
             start = check_int("epoch (of the checkpoint)", state["epoch"], 0, config.epochs)
         except (AttributeError, KeyError, RuntimeError, TypeError, ValueError) as err:
             text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state this run cannot "
-                             f"resume ({type(err).__name__}: {text[:80]}); remove it or choose "
-                             "another path") from None
+            raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state "
+                             f"this run cannot resume ({type(err).__name__}: "
+                             f"{ckpt.cut(text)}); remove it or choose another path") from None
 
     from tqdm import tqdm
 
