@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from selfdistill import hilbert, kernels, metrics, rounds, targets
+from selfdistill import hilbert, kernels, metrics, noisy_targets, rounds, spectral, targets
 from selfdistill.data import read_cifar
 
 F64 = torch.float64
@@ -134,6 +134,17 @@ CASES = {
     "beta_smoothing_amounts NaN": (
         lambda: targets.beta_smoothing_amounts(torch.tensor([0.2, math.nan, 0.5])),
         r"^confidence has 1 non-finite entries"),
+    "noisy soft_target NaN": (
+        lambda: noisy_targets.soft_target(torch.tensor([1.0, math.nan]), torch.zeros(2), 0.5),
+        r"^noisy has 1 non-finite entries"),
+    "noisy hard_labels NaN": (lambda: noisy_targets.hard_labels(torch.tensor([[math.nan, 1.0]])),
+                              r"^p has 1 non-finite entries"),
+    "noisy_accuracy NaN": (
+        lambda: noisy_targets.noisy_accuracy(torch.tensor([math.nan, 1.0]), torch.ones(2)),
+        r"^p has 1 non-finite entries"),
+    "single_fit_filter NaN d": (
+        lambda: spectral.single_fit_filter(torch.tensor([1.0, math.nan]), 1.0),
+        r"^d has 1 non-finite entries"),
 }
 
 
