@@ -38,6 +38,23 @@ def _at_threshold(seed: int, columns: int | None = None):
     return x, y, [np.nextafter(threshold, 0.0), threshold, np.nextafter(threshold, np.inf)]
 
 
+def test_collapses_at_the_threshold_and_one_ulp_either_side():
+    # ‖y‖² = 4, K = 4: Kε = 4 exactly at ε = 1, one rounding either side of it off the grid
+    y = np.array([1.0, -1.0, 1.0, 1.0])
+    assert squared_norm(y) == 4.0 and collapse_threshold(y) == 1.0
+    assert collapses(4.0, 4, 1.0)  # the zero function meets the budget exactly: collapse
+    assert collapses(4.0, 4, np.nextafter(1.0, 2.0))
+    assert not collapses(4.0, 4, np.nextafter(1.0, 0.0))
+    basis = eigenbasis(gram(ExponentialKernel(0.3), torch.tensor([0.0, 0.3, 0.6, 0.9])))
+    # one ulp below: round 0 fits with a huge c, and its fit (‖y_1‖ ≈ 0) collapses at round 1
+    for eps, expected in [(1.0, 0), (np.nextafter(1.0, 2.0), 0), (np.nextafter(1.0, 0.0), 1)]:
+        got = self_distill(basis, torch.tensor(y), eps, rounds=1).collapse_round
+        assert got == expected, (eps, got)
+        refit = refit_rounds(basis.V.T @ torch.diag(basis.d) @ basis.V, torch.tensor(y), eps,
+                             rounds=1).collapse_round
+        assert refit == expected, (eps, refit)
+
+
 @pytest.mark.parametrize("columns", [None, 3])
 def test_all_routes_decide_collapse_alike_at_the_threshold(columns):
     # at ε = ‖y‖²/K and one ulp either side, fit_greens, self_distill and refit_rounds must

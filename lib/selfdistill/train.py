@@ -184,10 +184,11 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     _check_inputs(config, data, objective, teacher)
     device = data.x_train.device
     extra_sets = dict(eval_sets or {})
-    fingerprint = ckpt.fingerprint(config, data, objective, teacher)
-    if checkpoint:
+    fingerprint, state = None, None
+    if checkpoint:  # the digests of the data cost a pass over it: only when checkpointing
         ckpt.check_writable(checkpoint)
-    state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS) if checkpoint else None
+        fingerprint = ckpt.fingerprint(config, data, objective, teacher)
+        state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS)
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.shape, data.num_classes, config.width, config.depth)
