@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from selfdistill.claims import SCHEMA, Claim, LedgerRecord
+from selfdistill.claims import Claim, LedgerRecord, write_ledger
 from selfdistill.sphinx_claims import book_order, chapter_lines, overview_lines
 from selfdistill.sphinx_status import statement_lines
 from selfdistill.statements import ClaimLink, Statement, statement_status
@@ -23,8 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 def _claim(claim_id: str, provenance: str = "derived", passed: bool = True,
            chapter: str = "alpha") -> Claim:
     return Claim(id=claim_id, paper=claim_id.split(".")[0], provenance=provenance,
-                 statement="a statement", measured="the gap", value=0.25, bound="≤ 0.5",
-                 reason="why", passed=passed, chapter=chapter)
+                 statement="a statement", measured="the gap", value=0.25 if passed else 0.75,
+                 bound="≤ 0.5", reason="why", passed=passed, chapter=chapter, kind="at_most",
+                 limit=0.5)
 
 
 def _record(chapter: str, *claims: Claim) -> LedgerRecord:
@@ -84,7 +86,7 @@ def test_chapter_summary_names_run_commit_device_and_split():
     assert "  - 2026-12-07 02:21:32 UTC" in text
     assert "`abc123def456`" in text and "cpu (x86_64); torch 2.13.0" in text
     assert "`eps=0.01`" in text and "**FAIL**" in text
-    assert "mobahi2020, *derived*: value `0.25`, bound `≤ 0.5`" in text
+    assert "mobahi2020, *derived*: value `0.75`, bound `≤ 0.5`" in text
 
 
 def _statement(*links: tuple[str, str], why: str = "") -> Statement:
@@ -131,14 +133,12 @@ REGISTRY = {"paper": "mobahi2020", "statements": [
 
 
 def _ledger(folder: Path, chapter: str, claim: Claim) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    record = {"schema": SCHEMA, "chapter": chapter, "paper": "mobahi2020", "complete": True,
-              "expected": [claim.id], "parameters": {}, "run": _record(chapter).run,
-              "claims": [claim.__dict__]}
-    (folder / f"{chapter}.json").write_text(json.dumps(record), encoding="utf-8")
+    write_ledger(folder / f"{chapter}.json", {
+        "chapter": chapter, "paper": "mobahi2020", "complete": True, "expected": [claim.id],
+        "parameters": {}, "run": _record(chapter).run, "claims": [asdict(claim)]})
 
 
-def _build(root: Path, passed: bool) -> tuple[str, str, str]:
+def _build(root: Path, mode: str) -> tuple[str, str, str]:
     from sphinx.application import Sphinx
 
     src = root / "src"
@@ -162,7 +162,12 @@ def _build(root: Path, passed: bool) -> tuple[str, str, str]:
     (src / "book" / "claims.md").write_text("# Claims\n\n```{claims-ledger}\n```\n",
                                             encoding="utf-8")
     out = root / "_build" / "html"
-    _ledger(root / "_build" / "claims", "alpha", _claim("mobahi2020.a", passed=passed))
+    _ledger(root / "_build" / "claims", "alpha", _claim("mobahi2020.a", passed=mode != "fail"))
+    if mode == "edited":  # a passing value changed by hand: the digest no longer matches
+        file = root / "_build" / "claims" / "alpha.json"
+        data = json.loads(file.read_text(encoding="utf-8"))
+        data["claims"][0]["value"] = 0.125
+        file.write_text(json.dumps(data), encoding="utf-8")
     _ledger(root / "_build" / "claims", "zeta", _claim("mobahi2020.z", chapter="zeta"))
     warnings = io.StringIO()
     app = Sphinx(str(src), str(src), str(out), str(root / "_build" / "doctrees"), "html",
@@ -173,19 +178,22 @@ def _build(root: Path, passed: bool) -> tuple[str, str, str]:
         warnings.getvalue()
 
 
-@pytest.mark.parametrize("passed", [True, False])
-def test_a_failing_claim_changes_the_built_pages(tmp_path, passed):
+@pytest.mark.parametrize("mode", ["pass", "fail", "edited"])
+def test_a_failing_claim_changes_the_built_pages(tmp_path, mode):
     pytest.importorskip("myst_parser")
-    status, other, warnings = _build(tmp_path, passed)
+    status, other, warnings = _build(tmp_path, mode)
     claims_page = other[: other.index("</html>")]
     assert claims_page.index('id="ledger-zeta"') < claims_page.index('id="ledger-alpha"')
     assert 'id="status-mobahi2020-first"' in status and 'href="#status-mobahi2020-second"' in status
     assert "second: partly" in status
-    if passed:
+    if mode == "pass":
         assert "first: reproduced" in status and "<strong>FAILS</strong>" not in status
-        assert "claim failed" not in warnings
+        assert "claim failed" not in warnings and "cannot be trusted" not in warnings
         assert re.search(r"✓ reproduced</p></td>\s*<td><p>1</p>", other)
     else:
         assert "first: failing" in status and "<strong>FAILS</strong>" in status
-        assert "claim failed: FAIL mobahi2020.a" in warnings
         assert re.search(r"FAILING</strong></p></td>\s*<td><p>1</p>", other)
+    if mode == "fail":
+        assert "claim failed: FAIL mobahi2020.a" in warnings
+    if mode == "edited":
+        assert "chapter alpha: its ledger cannot be trusted: EDITED" in warnings

@@ -219,6 +219,16 @@ def test_a_failure_in_any_chapter_wins():
         assert not claims_by_id(order)[A].passed
 
 
+def test_an_untrusted_ledger_never_reads_as_passing():
+    def record(**kw) -> LedgerRecord:
+        return LedgerRecord(**{"path": Path("x"), "chapter": "x", "paper": "mobahi2020",
+                               "complete": True, "expected": (A,), "parameters": {}, "run": {},
+                               "claims": (_claim(A),), **kw})
+    assert claims_by_id([record()])[A].passed
+    assert not claims_by_id([record(complete=False)])[A].passed
+    assert not claims_by_id([record(problems=("EDITED: its digest does not match",))])[A].passed
+
+
 def test_declared_provenance_reads_each_call():
     source = ('ledger.check_true("p.a", True, measured="m", statement="s",\n'
               '    provenance="stated", reason="r")\n'

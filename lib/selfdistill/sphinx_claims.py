@@ -252,6 +252,8 @@ class ClaimsLedger(SphinxDirective):
                 self._warn(f"chapter {r.chapter}: its run is incomplete")
             if r.missing:
                 self._warn(f"chapter {r.chapter}: declared claims never checked: {r.missing}")
+            for problem in r.problems:
+                self._warn(f"chapter {r.chapter}: its ledger cannot be trusted: {problem}")
             for c in r.claims:
                 if not c.passed:
                     self._warn(f"claim failed: {c.summary()}")

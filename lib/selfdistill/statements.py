@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -334,11 +334,15 @@ def declared_provenance(source: str) -> dict[str, str]:
 
 
 def claims_by_id(records: Iterable[LedgerRecord]) -> dict[str, Claim]:
-    """Every claim of a build's ledgers by id; where chapters record the same id, a failed
-    record wins, so a failure anywhere shows."""
+    """Every claim of a build's ledgers by id. A claim of a run that did not complete, or of a
+    ledger with problems (edited, a verdict its numbers contradict), reads as failed; where
+    chapters record the same id, a failed record wins, so a failure anywhere shows."""
     found: dict[str, Claim] = {}
     for record in records:
+        trusted = record.complete and not record.problems
         for claim in record.claims:
+            if not trusted and claim.passed:
+                claim = replace(claim, passed=False)
             if claim.id not in found or not claim.passed:
                 found[claim.id] = claim
     return found
