@@ -15,7 +15,8 @@ waits for the running ones, it keeps the decisions in the sweep's process:
   a thread in the worker watches its parent and exits. A worker's Jupyter kernel watches its own
   parent (ipykernel does, through ``JPY_PARENT_PID``) and follows within a second.
 
-Workers ignore the terminal's SIGINT: the sweep decides what an interrupt means.
+Workers ignore the terminal's SIGINT: the sweep decides what an interrupt means. What a stopped
+point's kernel prints while it is torn down is dropped; everything else reaches the terminal.
 """
 
 from __future__ import annotations
@@ -62,13 +63,36 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="selfdistill-parent-watch", daemon=True).start()
 
 
+_stopping = threading.Event()
+
+
 def _stop(signum: int, frame: Any) -> None:
+    _stopping.set()
     raise KeyboardInterrupt
+
+
+def _quiet_after_stop() -> None:
+    """Relay this worker's stderr (and its kernel's, which inherits it) to the sweep's until
+    the sweep asks the running point to stop; then drop it: a kernel shut down mid-cell prints
+    tracebacks (``ZMQError``) that are not the reader's business."""
+    read, write = os.pipe()
+    real = os.dup(2)
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump() -> None:
+        with os.fdopen(read, "rb", buffering=0) as source:
+            while chunk := source.read(65536):  # until every writer has closed it
+                if not _stopping.is_set():
+                    os.write(real, chunk)
+
+    threading.Thread(target=pump, name="selfdistill-stderr", daemon=True).start()
 
 
 def _worker(conn: Connection, parent: int, threads: int) -> None:
     """A worker's loop: receive a job, run it, send its result; ``None`` ends it."""
     _die_with_parent(parent)
+    _quiet_after_stop()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is the sweep's to judge
     signal.signal(signal.SIGTERM, _stop)  # the sweep's request to stop the running point
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
