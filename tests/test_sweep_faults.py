@@ -240,7 +240,11 @@ def test_a_worker_that_dies_fails_its_point_and_the_sweep_goes_on(tmp_path):
 
 
 def test_a_large_grid_is_refused_at_once_with_its_count_and_estimate(tmp_path, notebooks,
-                                                                      capsys):
+                                                                      capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a refused grid must not start")
+
+    monkeypatch.setattr("selfdistill.sweep.run_sweep", never)
     values = ",".join(f"{i / 1000:g}" for i in range(MAX_POINTS + 1))
     start = time.monotonic()
     assert main(["sweep", "tiny", "-p", "x", values, "--out", str(tmp_path / "s")]) == 2

@@ -8,8 +8,9 @@
   incomplete or a declared claim is missing.
 * ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
-* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]`` —
-  the chapter at every point of a grid (:mod:`selfdistill.sweep`); rerun to resume.
+* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]
+  [--connect-timeout S] [--allow-large] [--extend]`` — the chapter at every point of a grid
+  (:mod:`selfdistill.sweep`); rerun to resume.
 * ``selfdistill report DIR`` — a sweep's table and region-of-validity figure
   (:mod:`selfdistill.sweep_report`); ``selfdistill claims DIR`` summarises a sweep per claim.
 
