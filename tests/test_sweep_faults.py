@@ -364,3 +364,17 @@ def test_the_manifest_is_written_atomically_under_a_unique_name(tmp_path, notebo
     _write_manifest(sweep, "local")
     assert yaml.safe_load((out / "sweep.yaml").read_text())["grid"] == {"x": [0.5]}
     assert sorted(os.listdir(out)) == [".sweep.yaml.tmp", "sweep.yaml"]  # no temporary left
+
+
+def test_a_point_folder_name_too_long_for_the_file_system_is_refused(tmp_path, monkeypatch):
+    long_a, long_b = "a" * 130, "b" * 130
+    text = (FIXTURES / "tiny.md").read_text().replace(
+        "x = 0.5  # in [0, 1]:",
+        f"{long_a} = 0.5  # in [0, 1]: a\n{long_b} = 0.5  # in [0, 1]:")
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "tiny.md").write_text(text)
+    monkeypatch.setenv("SELFDISTILL_NOTEBOOKS", str(tmp_path / "nb"))
+    with pytest.raises(ParameterError, match="has a name of 270 bytes; at most 255"):
+        plan_sweep(get_chapter("tiny"), [(long_a, "0.5"), (long_b, "0.5")], None,
+                   tmp_path / "s")
+    assert not (tmp_path / "s").exists()
