@@ -182,7 +182,10 @@ def run_local(jobs: list[RunJob], workers: int, on_done: Callable[[RunResult], N
             for slot in slots:
                 if slot.job is None and queue:
                     slot.job = queue.pop()
-                    slot.conn.send(slot.job)
+                    try:
+                        slot.conn.send(slot.job)
+                    except OSError:  # it died idle: `wait` sees the closed pipe next
+                        pass
             ready = wait([s.conn for s in slots if s.job], timeout=1.0)
             for slot in [s for s in slots if s.conn in ready]:
                 try:
