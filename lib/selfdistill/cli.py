@@ -8,8 +8,9 @@
   incomplete or a declared claim is missing.
 * ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
-* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]`` —
-  the chapter at every point of a grid (:mod:`selfdistill.sweep`); rerun to resume.
+* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]
+  [--connect-timeout S] [--allow-large] [--extend]`` — the chapter at every point of a grid
+  (:mod:`selfdistill.sweep`); rerun to resume.
 * ``selfdistill report DIR`` — a sweep's table and region-of-validity figure
   (:mod:`selfdistill.sweep_report`); ``selfdistill claims DIR`` summarises a sweep per claim.
 
@@ -129,19 +130,23 @@ def _cmd_golden(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import connect_dask, plan_sweep, run_sweep
+    from . import sweep as sw
 
+    timeout = sw.check_connect_timeout(sw.CONNECT_TIMEOUT if args.connect_timeout is None
+                                       else args.connect_timeout)
     chapter = get_chapter(args.chapter)
-    sweep = plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
-                       argv=tuple(sys.argv[1:]))
-    n = len(sweep.points())
+    sweep = sw.plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
+                       argv=tuple(sys.argv[1:]), allow_large=args.allow_large,
+                       extend=args.extend)
     client = None
     if args.dask is not None:  # an unreachable scheduler is refused before any point runs
-        client = connect_dask(args.dask or None, args.jobs)
+        client = sw.connect_dask(args.dask or None, args.jobs, timeout=timeout)
     executor = "dask" if client is not None else "local"
-    print(f"sweep of {chapter.name}: {n} points -> {sweep.out}/ ({executor})", flush=True)
+    workers = len(client.scheduler_info()["workers"]) if client else args.jobs or sw._cores()
+    print(f"sweep of {chapter.name}: {sw.estimate(sweep, workers)} -> {sweep.out}/ "
+          f"({executor})", flush=True)
     try:
-        outcome = run_sweep(sweep, executor=executor, workers=args.jobs, client=client)
+        outcome = sw.run_sweep(sweep, executor=executor, workers=args.jobs, client=client)
     finally:
         if client is not None:
             cluster = client.cluster if args.dask == "" else None
@@ -210,6 +215,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=_positive_int, help="parallel points (default: cores)")
     sweep.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
                        help="run on Dask: a new local cluster, or the scheduler at ADDRESS")
+    sweep.add_argument("--connect-timeout", metavar="SECONDS",
+                       help="seconds to wait for the Dask scheduler at ADDRESS (default 10)")
+    sweep.add_argument("--allow-large", action="store_true",
+                       help="allow a grid of more than 500 points")
+    sweep.add_argument("--extend", action="store_true",
+                       help="add points to the sweep in --out over another grid of the same "
+                            "parameters")
     sweep.set_defaults(func=_cmd_sweep)
     report = sub.add_parser("report", help="a sweep's table and region-of-validity figure")
     report.add_argument("location", help="a sweep folder")
