@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -132,35 +132,35 @@ def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None
             raise ParameterError(f"parameter '{name}': the list {text!r} repeats a value")
         names.append(name)
         values.append(tuple(converted))
-    sweep = Sweep(chapter, tuple(names), tuple(values), Path(out), tuple(argv))
-    _check_sweep_out(sweep)
+    sweep = _check_sweep_out(Sweep(chapter, tuple(names), tuple(values), Path(out), tuple(argv)))
     points = sweep.points()
     for point in points[:1] if "device" not in names else points:
         check_device(chapter, point)
     for point in points:
-        check_out(sweep.folder(point))
+        check_out(sweep.folder(point), chapter.name)
     return sweep
 
 
-def _check_sweep_out(sweep: Sweep) -> None:
-    out = sweep.out
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file; give a folder for the sweep")
-    check_out(out / "probe")  # a file, or an unwritable location, is refused here
-    if not out.is_dir():
-        return
-    manifest = out / MANIFEST
-    if manifest.is_file():
+def _check_sweep_out(sweep: Sweep) -> Sweep:
+    """The sweep with its folder checked and resolved (:func:`selfdistill.outdir.check_out_folder`:
+    new, empty, or a sweep of this chapter; before markers: its ``sweep.yaml`` names it)."""
+    from .outdir import check_out_folder
+
+    def legacy(folder: Path) -> bool:
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            return False
         try:
             chapter = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("chapter")
-        except yaml.YAMLError:
+        except (yaml.YAMLError, AttributeError):
             chapter = None
         if chapter != sweep.chapter.name:
-            raise ParameterError(f"--out {out} holds a sweep of chapter {chapter!r}, not "
+            raise ParameterError(f"--out {sweep.out} holds a sweep of chapter {chapter!r}, not "
                                  f"'{sweep.chapter.name}'; choose another folder")
-    elif any(not p.name.startswith(".") for p in out.iterdir()):
-        raise ParameterError(f"--out {out} holds files other than a sweep's; choose a new or "
-                             "a sweep folder")
+        return True
+
+    return replace(sweep, out=check_out_folder(sweep.out, "sweep", sweep.chapter.name,
+                                               legacy=legacy))
 
 
 def _point_passed(folder: Path) -> bool:
@@ -202,6 +202,9 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
     tmp = sweep.out / f".{MANIFEST}.tmp"
     tmp.write_text(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True), encoding="utf-8")
     os.replace(tmp, sweep.out / MANIFEST)
+    from .outdir import write_marker
+
+    write_marker(sweep.out, "sweep", sweep.chapter.name)
 
 
 # ---------------------------------------------------------------- Dask
