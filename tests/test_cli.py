@@ -356,7 +356,7 @@ def test_paper_scale_without_the_data_is_refused_before_running(tmp_path):
     _one_line_refusal(selfdistill(*args, env=env), "SELFDISTILL_DATA is unset")
     (tmp_path / "data").mkdir()
     _one_line_refusal(selfdistill(*args, env={**env, "SELFDISTILL_DATA": str(tmp_path / "data")}),
-                      "cifar-100-python lacks train, test")
+                      "lacks train, test")
     assert not (tmp_path / "r").exists()
 
 
