@@ -334,8 +334,12 @@ def test_report_into_an_existing_file_is_refused(tmp_path):
     _one_line_refusal(selfdistill("report", str(sweep), "--out", ""), "is empty")
 
 
-def test_list_into_a_closed_pipe_exits_quietly():
-    proc = subprocess.Popen([sys.executable, "-m", "selfdistill.cli", "list"], env=ENV,
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_list_into_a_closed_pipe_exits_quietly(unbuffered):
+    env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    proc = subprocess.Popen([sys.executable, "-m", "selfdistill.cli", "list"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader went away, as `| head -1` does after its line
     stderr = proc.stderr.read().decode()

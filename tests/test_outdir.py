@@ -204,3 +204,14 @@ def test_shorten_keeps_short_text_and_says_the_length_of_long_text():
     assert shorten("abc") == "abc"
     cut = shorten("a" * 1000)
     assert len(cut) < 100 and "(1000 characters)" in cut
+
+
+def test_values_longer_than_the_limit_are_not_parsed_and_deep_ones_not_either(monkeypatch):
+    import selfdistill.chapters as chapters
+
+    param = Parameter(name="eps", default=0.05, meaning="", lower=0.0, upper=1.0)
+    with pytest.raises(ParameterError, match="is longer than 1000 characters"):
+        param.convert("0." + "1" * 999)
+    monkeypatch.setattr(chapters, "MAX_VALUE_CHARS", 10**6)  # the second line of defence
+    with pytest.raises(ParameterError, match="is not a float"):
+        param.convert("1+" * 5000 + "1")  # RecursionError inside ast.literal_eval

@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``selfdistill`` command."""
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a message at interpreter exit
+        return status
     except (ParameterError, LedgerError, FileNotFoundError) as err:
         print(f"selfdistill: {err}", file=sys.stderr)
         return 2
