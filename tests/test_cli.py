@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from selfdistill.outdir import write_marker
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 ENV = {**os.environ, "SELFDISTILL_NOTEBOOKS": str(FIXTURES)}
 
@@ -412,3 +414,67 @@ def test_kernel_log_does_not_reach_the_terminal(tmp_path):
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     assert "KeyboardInterrupt" not in log.read_text(), log.read_text()
+
+
+def test_ctrl_c_to_the_whole_process_group_prints_one_line(tmp_path):
+    """A terminal's Ctrl-C reaches the kernel too: still one line, exit 130, no tracebacks."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "selfdistill.cli", "run", "tiny", "-p", "wait",
+                             "30", "--out", str(out)], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob(".run.partial-*/claims.json")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.startswith("selfdistill: interrupted") and stderr.count("\n") == 1, stderr
+
+
+def test_run_chapter_writes_through_a_symlink_it_is_given(tmp_path):
+    """The library's runner (used by sweeps and the book) never replaces a link by a folder."""
+    from selfdistill.chapters import Chapter
+    from selfdistill.runner import RunJob, run_chapter
+
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to("target")
+    job = RunJob(Chapter("tiny", FIXTURES / "tiny.md"), {}, tmp_path / "link")
+    assert run_chapter(job).ok
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "target" / "claims.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: None, "is empty"),
+    (lambda d: (d / "notes.txt").write_text("mine"), "holds files other than a sweep's"),
+    (lambda d: write_marker(d, "run", "tiny"), "holds a run of chapter 'tiny', not a sweep"),
+    (lambda d: write_marker(d, "sweep", "seeded"), "holds a sweep of chapter 'seeded'"),
+])
+def test_sweep_out_follows_the_same_rule(tmp_path, monkeypatch, capsys, make, message):
+    from selfdistill.cli import main
+
+    monkeypatch.setenv("SELFDISTILL_NOTEBOOKS", str(FIXTURES))
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    make(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    out = "" if message == "is empty" else str(folder)
+    assert main(["sweep", "tiny", "-p", "x", "0.5", "--out", out]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_book_refuses_a_chapter_folder_it_did_not_write(tmp_path):
+    from selfdistill.book import build_book
+    from selfdistill.chapters import ParameterError
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(FIXTURES / "tiny.md", tmp_path / "notebooks" / "tiny.md")
+    (tmp_path / "_toc.yml").write_text("root: intro\nchapters:\n- file: notebooks/tiny\n")
+    runs = tmp_path / "_build" / "runs" / "tiny"
+    runs.mkdir(parents=True)
+    (runs / "notes.txt").write_text("mine")
+    with pytest.raises(ParameterError, match="holds files other than a run's"):
+        build_book(tmp_path, workers=1)
+    assert [p.name for p in runs.iterdir()] == ["notes.txt"]

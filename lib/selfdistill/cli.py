@@ -138,6 +138,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import connect_dask, plan_sweep, run_sweep
 
     chapter = get_chapter(args.chapter)
+    if not args.out.strip():  # Path("") would silently mean the working folder
+        raise ParameterError(f"--out {args.out!r} is empty; give a new or empty folder, or a "
+                             "sweep folder selfdistill wrote")
     sweep = plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
                        argv=tuple(sys.argv[1:]))
     n = len(sweep.points())
