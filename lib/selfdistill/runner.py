@@ -18,13 +18,16 @@ the same parent removes staging folders whose owner is gone.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -144,14 +147,43 @@ def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, l
     import papermill
 
     os.environ["SELFDISTILL_CLAIMS_FILE"] = str(ledger.resolve())
+    with _quiet_on_interrupt():
+        try:
+            papermill.execute_notebook(
+                chapter.notebook(), str(notebook), parameters=values,
+                cwd=str(chapter.path.parent), kernel_name="python3", progress_bar=progress,
+                log_output=False, extra_arguments=list(KERNEL_ARGUMENTS),
+            )
+        finally:
+            os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+
+
+#: loggers that report the kernel being torn down after Ctrl-C ("Kernel died while waiting for
+#: execute reply.", asyncio's "Task exception was never retrieved ... DeadKernelError")
+_TEARDOWN_LOGGERS = ("papermill", "nbclient", "traitlets", "asyncio")
+
+
+@contextmanager
+def _quiet_on_interrupt() -> Iterator[None]:
+    """On Ctrl-C, silence the loggers that would report the torn-down kernel, then raise
+    ``KeyboardInterrupt`` as usual: the command line prints its one line. Only where Python's
+    own handler is installed (not in workers that ignore SIGINT, nor outside the main thread).
+    They stay silent for the rest of the process, which is ending."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        for name in _TEARDOWN_LOGGERS:
+            logging.getLogger(name).disabled = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
     try:
-        papermill.execute_notebook(
-            chapter.notebook(), str(notebook), parameters=values, cwd=str(chapter.path.parent),
-            kernel_name="python3", progress_bar=progress, log_output=False,
-            extra_arguments=list(KERNEL_ARGUMENTS),
-        )
+        yield
     finally:
-        os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _verdict(ledger: Path) -> tuple[bool, str]:
