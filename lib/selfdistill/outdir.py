@@ -147,7 +147,7 @@ def check_out_folder(out: str | os.PathLike, kind: Kind, chapter: str, *, flag: 
     try:
         if given.is_symlink() and not given.exists():
             raise ParameterError(f"{flag} {shown} is a symlink to {_quote(os.readlink(given))}, "
-                                 f"which does not exist; {accepted}")
+                                 f"which does not exist (or loops); {accepted}")
         path = given.resolve()
     except (OSError, RuntimeError) as err:  # a symlink loop, a name too long to look up
         raise ParameterError(f"{flag} {shown} cannot be used ({shorten(str(err))}); "
