@@ -501,3 +501,16 @@ def test_ctrl_c_silences_the_kernel_teardown_logs(caplog):
     finally:
         for name in _TEARDOWN_LOGGERS:
             logging.getLogger(name).disabled = False
+
+
+@pytest.mark.parametrize("args", [
+    ["sweep", "tiny", "-p", "x", "0.5", "--out", "s", "--jobs", "1" * 100000],
+    ["a" * 100000],
+    ["run", "tiny", "--out", "r", "--unknown-option", "b" * 100000],
+])
+def test_argparse_errors_cut_echoed_values(tmp_path, args):
+    proc = subprocess.run([sys.executable, "-m", "selfdistill.cli", *args], capture_output=True,
+                          text=True, timeout=300, env=ENV, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr) < 1200, len(proc.stderr)
+    assert list(tmp_path.iterdir()) == []

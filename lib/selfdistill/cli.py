@@ -171,15 +171,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with echoed values cut in its error messages (a 100,000-character value)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(shorten(message, 300))
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs = {shorten(repr(text))} is not an integer "
+                                         "(at least 1)") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"--jobs = {value} must be at least 1")
     return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="selfdistill",
         description="Run and check the chapters of the self-distillation companion.",
         epilog="examples:\n  selfdistill list\n"
