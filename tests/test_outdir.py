@@ -215,3 +215,15 @@ def test_values_longer_than_the_limit_are_not_parsed_and_deep_ones_not_either(mo
     monkeypatch.setattr(chapters, "MAX_VALUE_CHARS", 10**6)  # the second line of defence
     with pytest.raises(ParameterError, match="is not a float"):
         param.convert("1+" * 5000 + "1")  # RecursionError inside ast.literal_eval
+
+
+def test_a_lookup_the_file_system_refuses_is_one_line(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o000)
+    try:
+        with pytest.raises(ParameterError, match="cannot be"):
+            check_out(locked / "run", "tiny")
+    finally:
+        locked.chmod(0o700)

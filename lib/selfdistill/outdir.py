@@ -135,7 +135,15 @@ def check_out_folder(out: str | os.PathLike, kind: Kind, chapter: str, *, flag: 
     ParameterError
         One line naming ``flag``, the value (cut to about 80 characters) and what is accepted.
     """
-    text = os.fspath(out)
+    try:
+        return _check_out_folder(os.fspath(out), kind, chapter, flag, legacy)
+    except OSError as err:  # a lookup the file system refuses (permissions, I/O)
+        raise ParameterError(f"{flag} {_quote(os.fspath(out))} cannot be used "
+                             f"({shorten(err.strerror or str(err))})") from None
+
+
+def _check_out_folder(text: str, kind: Kind, chapter: str, flag: str,
+                      legacy: Callable[[Path], bool] | None) -> Path:
     accepted = f"give a new or empty folder, or a {kind} folder selfdistill wrote"
     if not text.strip():
         raise ParameterError(f"{flag} {text!r} is empty; {accepted}")
