@@ -32,7 +32,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None
         values.append(tuple(converted))
     sweep = Sweep(chapter, tuple(names), tuple(values), Path(out), tuple(argv))
     _check_grid(sweep, extend)  # before _check_sweep_out: it reads sweep.yaml too
-    _check_sweep_out(sweep)
+    sweep = _check_sweep_out(sweep)
     points = sweep.points()
     for point in points[:1] if "device" not in names else points:
         check_device(chapter, point)
@@ -175,7 +175,7 @@ def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None
                                  f"{len(folder.name.encode())} bytes; at most 255 (fewer or "
                                  "shorter parameters per sweep)")
         if folder.name in existing:
-            check_out(folder)
+            check_out(folder, chapter.name)
     return sweep
 
 
@@ -237,25 +237,26 @@ def _check_grid(sweep: Sweep, extend: bool) -> None:
                              "them to it, or choose another folder")
 
 
-def _check_sweep_out(sweep: Sweep) -> None:
-    out = sweep.out
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file; give a folder for the sweep")
-    check_out(out / "probe")  # a file, or an unwritable location, is refused here
-    if not out.is_dir():
-        return
-    manifest = out / MANIFEST
-    if manifest.is_file():
+def _check_sweep_out(sweep: Sweep) -> Sweep:
+    """The sweep with its folder checked and resolved (:func:`selfdistill.outdir.check_out_folder`:
+    new, empty, or a sweep of this chapter; before markers: its ``sweep.yaml`` names it)."""
+    from .outdir import check_out_folder
+
+    def legacy(folder: Path) -> bool:
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            return False
         try:
             chapter = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("chapter")
-        except yaml.YAMLError:
+        except (yaml.YAMLError, AttributeError):
             chapter = None
         if chapter != sweep.chapter.name:
-            raise ParameterError(f"--out {out} holds a sweep of chapter {chapter!r}, not "
+            raise ParameterError(f"--out {sweep.out} holds a sweep of chapter {chapter!r}, not "
                                  f"'{sweep.chapter.name}'; choose another folder")
-    elif any(not p.name.startswith(".") for p in out.iterdir()):
-        raise ParameterError(f"--out {out} holds files other than a sweep's; choose a new or "
-                             "a sweep folder")
+        return True
+
+    return replace(sweep, out=check_out_folder(sweep.out, "sweep", sweep.chapter.name,
+                                               legacy=legacy))
 
 
 def _point_passed(folder: Path) -> bool:
@@ -305,6 +306,9 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
     }
     sweep.out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
+    from .outdir import write_marker
+
+    write_marker(sweep.out, "sweep", sweep.chapter.name)
 
 
 # ---------------------------------------------------------------- running

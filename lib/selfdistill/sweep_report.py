@@ -322,9 +322,18 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
 
 def write_report(folder: Path, out: Path | None = None) -> list[Path]:
     """Write the sweep's tables (and its figure for one or two swept parameters) into ``out``
-    (default: the sweep folder); return the files written."""
+    (default: the sweep folder); return the files written. Another ``out`` must be new, empty or
+    a report folder of the same chapter (:func:`selfdistill.outdir.check_out_folder`)."""
+    from .outdir import check_out_folder, write_marker
+
     data = read_sweep(folder)
-    out = Path(out or folder)
+    chapter = str(data.manifest.get("chapter") or data.records[0].chapter)
+    if out is None or (str(out) and Path(out).resolve() == Path(folder).resolve()):
+        out = Path(folder)
+    else:
+        out = check_out_folder(out, "report", chapter)
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "report", chapter)
     out.mkdir(parents=True, exist_ok=True)
     written = list(_write_tables(data, out))
     if 1 <= len(data.names) <= 2 and data.claim_ids():
