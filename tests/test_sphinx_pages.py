@@ -197,3 +197,4 @@ def test_a_failing_claim_changes_the_built_pages(tmp_path, mode):
         assert "claim failed: FAIL mobahi2020.a" in warnings
     if mode == "edited":
         assert "chapter alpha: its ledger cannot be trusted: EDITED" in warnings
+        assert "FAILS</strong> (its chapter’s ledger cannot be trusted)" in status

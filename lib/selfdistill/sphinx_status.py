@@ -68,7 +68,12 @@ def _claim_result(claim: Claim | None, linkable: bool, claim_id: str) -> str:
     ref = f"{{ref}}`{name} <{claim_anchor(claim_id)}>`" if linkable else f"`{name}`"
     if claim is None:
         return f"{ref}: **not recorded by this build**"
-    verdict = "passes" if claim.passed else "**FAILS**"
+    if claim.passed:
+        verdict = "passes"
+    elif claim.verdict():  # its numbers hold, but its run did not complete or was edited
+        verdict = "**FAILS** (its chapter's ledger cannot be trusted)"
+    else:
+        verdict = "**FAILS**"
     return (f"{ref} {verdict}: {_cell(claim.measured)} = `{claim.shown_value()}` "
             f"(bound `{claim.bound}`)")
 
