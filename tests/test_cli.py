@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from selfdistill.claims import write_ledger
 from selfdistill.outdir import write_marker
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
@@ -326,9 +327,9 @@ def test_report_into_an_existing_file_is_refused(tmp_path):
     sweep = tmp_path / "sweep"
     point = sweep / "x=0.5"
     point.mkdir(parents=True)
-    (point / "claims.json").write_text(json.dumps({
-        "schema": 2, "chapter": "tiny", "paper": "fixture", "complete": True,
-        "expected": [], "parameters": {"x": 0.5}, "run": {}, "claims": []}))
+    write_ledger(point / "claims.json", {
+        "chapter": "tiny", "paper": "fixture", "complete": True,
+        "expected": [], "parameters": {"x": 0.5}, "run": {}, "claims": []})
     (tmp_path / "afile").write_text("keep")
     _one_line_refusal(selfdistill("report", str(sweep), "--out", str(tmp_path / "afile")),
                       "is a file")

@@ -358,12 +358,13 @@ def test_an_unreadable_sweep_yaml_gets_one_line(tmp_path, notebooks, capsys, tex
 
 def test_the_manifest_is_written_atomically_under_a_unique_name(tmp_path, notebooks):
     out = tmp_path / "s"
-    out.mkdir()
-    (out / ".sweep.yaml.tmp").mkdir()  # the fixed name used before: in the way, or shared
     sweep = plan_sweep(get_chapter("tiny"), [("x", "0.5")], None, out)
+    _write_manifest(sweep, "local")  # a sweep folder, with its marker
+    before = set(os.listdir(out))
+    (out / ".sweep.yaml.tmp").mkdir()  # the fixed name used before: in the way, or shared
     _write_manifest(sweep, "local")
     assert yaml.safe_load((out / "sweep.yaml").read_text())["grid"] == {"x": [0.5]}
-    assert sorted(os.listdir(out)) == [".sweep.yaml.tmp", "sweep.yaml"]  # no temporary left
+    assert set(os.listdir(out)) == before | {".sweep.yaml.tmp"}  # no temporary left
 
 
 def test_a_point_folder_name_too_long_for_the_file_system_is_refused(tmp_path, monkeypatch):

@@ -303,14 +303,14 @@ def picks_better(comparison: Comparison, a: str, b: str) -> np.ndarray:
 
 
 def error_table(comparisons: dict[str, Comparison]) -> str:
-    """Mean test error ± one standard error per design, tuning and arm, as aligned text."""
-    lines = [f"{'design':<8} {'tuning':<7} " + " ".join(f"{a:>16}" for a in ARMS)]
-    for name, comp in comparisons.items():
-        for tuning in ("oracle", "honest"):
-            cells = []
-            for arm in ARMS:
-                v = getattr(comp, tuning)[arm]
-                se = v.std(ddof=1) / np.sqrt(v.size)
-                cells.append(f"{v.mean():>8.4f} ± {se:.4f}")
-            lines.append(f"{name:<8} {tuning:<7} " + " ".join(f"{c:>16}" for c in cells))
+    """Mean test error ± one standard error: a row per arm, a column per design and tuning
+    (aligned text, at most 80 characters wide for four columns)."""
+    columns = [(name, tuning) for name in comparisons for tuning in ("oracle", "honest")]
+    lines = [f"{'arm':<10}" + "".join(f"{f'{n} {t}':>17}" for n, t in columns)]
+    for arm in ARMS:
+        cells = []
+        for name, tuning in columns:
+            v = getattr(comparisons[name], tuning)[arm]
+            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1) / np.sqrt(v.size):.4f}")
+        lines.append(f"{arm:<10}" + "".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
