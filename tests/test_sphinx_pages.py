@@ -197,3 +197,22 @@ def test_a_failing_claim_changes_the_built_pages(tmp_path, mode):
         assert "claim failed: FAIL mobahi2020.a" in warnings
     if mode == "edited":
         assert "chapter alpha: its ledger cannot be trusted: EDITED" in warnings
+        assert "FAILS</strong> (its chapter’s ledger cannot be trusted)" in status
+
+
+def test_pages_that_read_ledgers_are_read_last(tmp_path):
+    """With execution on, the chapters write their ledgers while Sphinx reads them: every page
+    that reads the ledgers (claims, status pages, the intro's summary) must come after them."""
+    from selfdistill.sphinx_claims import _read_ledger_last
+
+    pages = {"book/intro": "```{statement-summary}\n```", "book/claims": "```{claims-ledger}\n```",
+             "book/status-x": "```{statement-status} x\n```", "notebooks/a": "# A",
+             "book/notation": "# N"}
+    for name, text in pages.items():
+        (tmp_path / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{name}.md").write_text(text, encoding="utf-8")
+    env = SimpleNamespace(doc2path=lambda name: str(tmp_path / f"{name}.md"))
+    docnames = list(pages)
+    _read_ledger_last(None, env, docnames)
+    assert docnames[:2] == ["notebooks/a", "book/notation"]
+    assert set(docnames[2:]) == {"book/intro", "book/claims", "book/status-x"}

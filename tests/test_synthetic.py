@@ -72,6 +72,26 @@ def test_teacher_logits_shape_and_device():
     assert t.shape == (3, 4) and t.dtype == F64
 
 
+def test_teacher_structure_concentrates_the_spread():
+    """With structure > 0 the non-target mass follows the ring (neighbours of y get more), and
+    the spread is far from uniform; structure = 0 is the i.i.d. teacher, the same draws."""
+    from selfdistill import metrics as mt
+
+    C, N = 10, 4000
+    labels = torch.arange(N) % C
+    t0 = sy.teacher_logits(labels, C, generator=torch.Generator().manual_seed(1))
+    t2 = sy.teacher_logits(labels, C, generator=torch.Generator().manual_seed(1), structure=2.0)
+    ring = torch.cos(2 * torch.pi * (torch.arange(C) - labels[:, None]).to(F64) / C)
+    assert_close(t2 - t0, 2.0 * ring * (1 - torch.nn.functional.one_hot(labels, C)), 0, 1e-12)
+    p0, p2 = torch.softmax(t0, 1), torch.softmax(t2, 1)
+    neighbour, opposite = (labels + 1) % C, (labels + C // 2) % C
+    assert float(p2[torch.arange(N), neighbour].mean()) > 5 * float(
+        p2[torch.arange(N), opposite].mean())
+    assert float(mt.non_target_spread(p2, labels)) < float(mt.non_target_spread(p0, labels)) - 0.1
+    with pytest.raises(ValueError, match="structure"):
+        sy.teacher_logits(labels, C, structure=-1.0)
+
+
 @pytest.mark.parametrize("call,name", [
     (lambda: sy.predictor(10, 10, gamma=0.0), "gamma"),
     (lambda: sy.predictor(10, 10, conf_low=0.05), "conf_low"),

@@ -222,23 +222,46 @@ def test_beta_smoothing_loss_gradient(alpha, a):
 
 
 def test_ema_is_running_mean_then_capped():
+    """The released code's warm-up: update t (1-based) uses m = min(1 - 1/(t + 1), λ), so until
+    the cap the EMA is the mean of its initial weights and the t snapshots."""
     torch.manual_seed(0)
     student = torch.nn.Linear(3, 2).double()
     ema = tg.EMA(torch.nn.Linear(3, 2).double(), ema_decay=0.9)
-    snapshots = []
+    snapshots = [torch.cat([p.detach().flatten().clone() for p in ema.model.parameters()])]
+    momenta = []
     for _ in range(12):
         with torch.no_grad():
             for p in student.parameters():
                 p.add_(torch.randn_like(p))
         snapshots.append(torch.cat([p.detach().flatten().clone() for p in student.parameters()]))
-        ema.update(student)
+        momenta.append(ema.update(student))
         mine = torch.cat([p.flatten() for p in ema.model.parameters()])
-        if ema.step <= 10:  # 1 - 1/(step+1) <= 0.9 up to step 9 (the 10th update)
+        if ema.step <= 9:  # 1 - 1/(t+1) <= 0.9 up to the 9th update
             assert_close(mine, torch.stack(snapshots).mean(0), tol("roundoff"), 1e-14)
+    assert momenta[:3] == pytest.approx([0.5, 2 / 3, 0.75], abs=1e-15)
     expected = torch.stack(snapshots[:10]).mean(0)
     for s in snapshots[10:]:
         expected = 0.9 * expected + 0.1 * s
     assert_close(mine, expected, tol("roundoff"), 1e-14)
+
+
+def test_ema_matches_released_update_loop():
+    """The released loop, transcribed: global_step += 1 before alpha_now."""
+    torch.manual_seed(1)
+    student, ema_init = torch.nn.Linear(4, 3).double(), torch.nn.Linear(4, 3).double()
+    ref = [p.detach().clone() for p in ema_init.parameters()]
+    ema, global_step = tg.EMA(ema_init, ema_decay=0.99), 0
+    for _ in range(150):
+        with torch.no_grad():
+            for p in student.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        ema.update(student)
+        global_step += 1
+        alpha_now = min(1 - 1 / (global_step + 1), 0.99)
+        for r, p in zip(ref, student.parameters(), strict=True):
+            r.mul_(alpha_now).add_(p.detach(), alpha=1 - alpha_now)
+    for r, p in zip(ref, ema.model.parameters(), strict=True):
+        assert torch.equal(r, p)
 
 
 @pytest.mark.parametrize("step,expected", [(0, 0.0), (1, 0.5), (3, 0.75), (999, 0.999),

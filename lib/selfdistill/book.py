@@ -22,7 +22,7 @@ import yaml
 
 from .chapters import ParameterError, find_chapters
 from .claims import write_json_atomic
-from .runner import LEDGER, RunJob, RunResult, run_many, timing_table
+from .runner import LEDGER, RunJob, RunResult, check_out, run_many, timing_table
 
 __all__ = ["build_book", "toc_chapters"]
 
@@ -102,7 +102,10 @@ def build_book(root: Path, workers: int | None = None, chapters: list[str] | Non
         raise ParameterError(f"chapters not in notebooks/: {', '.join(unknown)}")
     workers = workers or os.cpu_count() or 1
     build = root / "_build"
-    jobs = [RunJob(chapter=known[n], values={}, out=build / "runs" / n) for n in names]
+    # each chapter's folder is one this tool wrote (or new): refused before anything runs
+    jobs = [RunJob(chapter=known[n], values={},
+                   out=check_out(build / "runs" / n, n, flag="_build/runs folder"))
+            for n in names]
     print(f"book: running {len(jobs)} chapters on {workers} worker(s)", flush=True)
     start = time.perf_counter()
 

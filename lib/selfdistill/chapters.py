@@ -33,7 +33,7 @@ from .paths import repository_root
 from .validate import format_range
 
 __all__ = ["Chapter", "Parameter", "ParameterError", "find_chapters", "get_chapter",
-           "notebooks_dir", "parse_parameters"]
+           "notebooks_dir", "parse_parameters", "shorten"]
 
 #: seconds a chapter may take at book scale on the 2-core reference machine, unless its front
 #: matter says otherwise (``selfdistill: {budget: 40}``)
@@ -43,9 +43,27 @@ _INTERVAL = re.compile(r"^in\s*([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])\s*:
 _CHOICES = re.compile(r"^in\s*\{(.*)\}\s*:\s*(.*)$")
 
 
+#: the longest command-line value read at all (a longer one is refused before it is parsed)
+MAX_VALUE_CHARS = 1000
+
+
 class ParameterError(ValueError):
     """A parameter given on the command line is unknown or out of range, or a chapter's
     ``parameters`` cell is malformed."""
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to about ``limit`` characters for an error message (its length said)."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    tail = limit * 3 // 8
+    return f"{text[:limit - tail - 10]}…{text[-tail:]} ({len(text)} characters)"
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message echoes it: its ``repr``, cut."""
+    return shorten(repr(value))
 
 
 def _number(text: str) -> float:
@@ -79,8 +97,13 @@ class Parameter:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.lower is not None:
-            kind = "integers" if isinstance(self.default, int) else "numbers"
-            bounds = format_range(self.lower, self.upper, self.lower_open, self.upper_open)
+            integral = isinstance(self.default, int) and not isinstance(self.default, bool)
+            kind = "integers" if integral else "numbers"
+            lower, upper = self.lower, self.upper
+            if integral:  # 4294967295, not 4.29497e+09
+                lower, upper = (int(b) if math.isfinite(b) and b == int(b) else b
+                                for b in (lower, upper))
+            bounds = format_range(lower, upper, self.lower_open, self.upper_open)
             return f"{kind} in {bounds}"
         return f"any {self.type_name}"
 
@@ -89,14 +112,15 @@ class Parameter:
         value = self._parse(text)
         if self.choices is not None and value not in self.choices:
             raise ParameterError(
-                f"parameter '{self.name}' = {value!r} is not accepted; {self.accepted()}"
+                f"parameter '{self.name}' = {_shown(value)} is not accepted; "
+                f"{shorten(self.accepted(), 200)}"
             )
         if self.lower is not None and isinstance(value, (int, float)):
             low_ok = value > self.lower if self.lower_open else value >= self.lower
             high_ok = value < self.upper if self.upper_open else value <= self.upper
             if not (low_ok and high_ok) or (isinstance(value, float) and math.isnan(value)):
                 raise ParameterError(
-                    f"parameter '{self.name}' = {value!r} is outside the accepted range: "
+                    f"parameter '{self.name}' = {_shown(value)} is outside the accepted range: "
                     f"{self.accepted()}"
                 )
         return value
@@ -104,9 +128,12 @@ class Parameter:
     def _parse(self, text: str) -> Any:
         default = self.default
         wrong = ParameterError(
-            f"parameter '{self.name}' = {text!r} is not a {self.type_name}; accepted: "
+            f"parameter '{self.name}' = {_shown(text)} is not a {self.type_name}; accepted: "
             f"{self.accepted()}"
         )
+        if len(text) > MAX_VALUE_CHARS:
+            raise ParameterError(f"parameter '{self.name}' = {_shown(text)} is longer than "
+                                 f"{MAX_VALUE_CHARS} characters; accepted: {self.accepted()}")
         if isinstance(default, bool):
             lowered = text.strip().lower()
             if lowered in ("true", "1", "yes"):
@@ -118,7 +145,7 @@ class Parameter:
             return text
         try:
             value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             raise wrong from None
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -287,7 +314,7 @@ class Chapter:
                 hint = difflib.get_close_matches(name, known, n=1)
                 did_you = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise ParameterError(
-                    f"unknown parameter '{name}' for chapter '{self.name}'{did_you}; "
+                    f"unknown parameter {_shown(name)} for chapter '{self.name}'{did_you}; "
                     f"known: {', '.join(known)}"
                 )
             if name in values:
@@ -308,5 +335,6 @@ def get_chapter(name: str) -> Chapter:
     if name not in chapters:
         hint = difflib.get_close_matches(name, chapters, n=1)
         did_you = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ParameterError(f"unknown chapter '{name}'{did_you}; chapters: {', '.join(chapters)}")
+        raise ParameterError(f"unknown chapter {_shown(name)}{did_you}; "
+                             f"chapters: {', '.join(chapters)}")
     return chapters[name]

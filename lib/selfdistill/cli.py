@@ -8,23 +8,27 @@
   incomplete or a declared claim is missing.
 * ``selfdistill book [--jobs N]`` — run every chapter once (in parallel) and build the book.
 * ``selfdistill golden [CHAPTER ...]`` — regenerate the approved golden notebooks for nbval.
-* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]`` —
-  the chapter at every point of a grid (:mod:`selfdistill.sweep`); rerun to resume.
+* ``selfdistill sweep CHAPTER -p NAME V1,V2,... [--seeds 0-4] --out DIR [--dask [ADDRESS]]
+  [--connect-timeout S] [--allow-large] [--extend]`` — the chapter at every point of a grid
+  (:mod:`selfdistill.sweep`); rerun to resume.
 * ``selfdistill report DIR`` — a sweep's table and region-of-validity figure
   (:mod:`selfdistill.sweep_report`); ``selfdistill claims DIR`` summarises a sweep per claim.
 
 Exit status: 0 success; 1 a claim or a cell failed, or a run is incomplete; 2 a usage error
-(refused before anything runs, or an unreadable ledger); 130 interrupted. This module parses and
+(refused before anything runs, or an unreadable ledger); 130 interrupted; 141 the reader of the
+output went away (``selfdistill list | head``). ``--out`` is a new or empty folder or one this
+tool wrote (:mod:`selfdistill.outdir`). This module parses and
 reports; it imports torch only when a chapter actually runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from .chapters import ParameterError, find_chapters, get_chapter
+from .chapters import ParameterError, find_chapters, get_chapter, shorten
 from .claims import Claim, LedgerError, LedgerRecord, load_ledgers
 
 __all__ = ["format_claims", "main"]
@@ -70,13 +74,17 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import RunJob, check_device, check_out, run_chapter
+    from .runner import RunJob, check_data, check_device, check_out, run_chapter
 
     chapter = get_chapter(args.chapter)
     values = chapter.convert([(name, value) for name, value in args.parameter])
-    out = check_out(Path(args.out or Path("runs") / chapter.name))
+    out = check_out(Path("runs") / chapter.name if args.out is None else args.out, chapter.name)
     check_device(chapter, values)
-    print(f"running {chapter.name} with {values or 'default parameters'} -> {out}/", flush=True)
+    check_data(chapter, values)
+    given = Path("runs") / chapter.name if args.out is None else Path(args.out)
+    through = f" (a symlink: written through to {out}/)" if given.is_symlink() else ""
+    print(f"running {chapter.name} with {shorten(str(values or 'default parameters'), 400)} "
+          f"-> {given}/{through}", flush=True)
     result = run_chapter(RunJob(chapter, values, out), progress=sys.stderr.isatty())
     if not result.ok:
         print(f"selfdistill: {chapter.name} {result.status} after {result.seconds:.1f} s: "
@@ -129,19 +137,26 @@ def _cmd_golden(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import connect_dask, plan_sweep, run_sweep
+    from . import sweep as sw
 
+    timeout = sw.check_connect_timeout(sw.CONNECT_TIMEOUT if args.connect_timeout is None
+                                       else args.connect_timeout)
     chapter = get_chapter(args.chapter)
-    sweep = plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
-                       argv=tuple(sys.argv[1:]))
-    n = len(sweep.points())
+    if not args.out.strip():  # Path("") would silently mean the working folder
+        raise ParameterError(f"--out {args.out!r} is empty; give a new or empty folder, or a "
+                             "sweep folder selfdistill wrote")
+    sweep = sw.plan_sweep(chapter, args.parameter, args.seeds, Path(args.out),
+                          argv=tuple(sys.argv[1:]), allow_large=args.allow_large,
+                          extend=args.extend)
     client = None
     if args.dask is not None:  # an unreachable scheduler is refused before any point runs
-        client = connect_dask(args.dask or None, args.jobs)
+        client = sw.connect_dask(args.dask or None, args.jobs, timeout=timeout)
     executor = "dask" if client is not None else "local"
-    print(f"sweep of {chapter.name}: {n} points -> {sweep.out}/ ({executor})", flush=True)
+    workers = len(client.scheduler_info()["workers"]) if client else args.jobs or sw._cores()
+    print(f"sweep of {chapter.name}: {sw.estimate(sweep, workers)} -> {sweep.out}/ "
+          f"({executor})", flush=True)
     try:
-        outcome = run_sweep(sweep, executor=executor, workers=args.jobs, client=client)
+        outcome = sw.run_sweep(sweep, executor=executor, workers=args.jobs, client=client)
     finally:
         if client is not None:
             cluster = client.cluster if args.dask == "" else None
@@ -157,20 +172,31 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .sweep_report import write_report
 
-    for path in write_report(Path(args.location), Path(args.out) if args.out else None):
+    for path in write_report(Path(args.location), None if args.out is None else args.out):
         print(f"report: {path}")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with echoed values cut in its error messages (a 100,000-character value)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(shorten(message, 300))
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs = {shorten(repr(text))} is not an integer "
+                                         "(at least 1)") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"--jobs = {value} must be at least 1")
     return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="selfdistill",
         description="Run and check the chapters of the self-distillation companion.",
         epilog="examples:\n  selfdistill list\n"
@@ -210,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=_positive_int, help="parallel points (default: cores)")
     sweep.add_argument("--dask", nargs="?", const="", default=None, metavar="ADDRESS",
                        help="run on Dask: a new local cluster, or the scheduler at ADDRESS")
+    sweep.add_argument("--connect-timeout", metavar="SECONDS",
+                       help="seconds to wait for the Dask scheduler at ADDRESS (default 10)")
+    sweep.add_argument("--allow-large", action="store_true",
+                       help="allow a grid of more than 500 points")
+    sweep.add_argument("--extend", action="store_true",
+                       help="add points to the sweep in --out over another grid of the same "
+                            "parameters")
     sweep.set_defaults(func=_cmd_sweep)
     report = sub.add_parser("report", help="a sweep's table and region-of-validity figure")
     report.add_argument("location", help="a sweep folder")
@@ -225,10 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``selfdistill`` command."""
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a message at interpreter exit
+        return status
     except (ParameterError, LedgerError, FileNotFoundError) as err:
         print(f"selfdistill: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `selfdistill list | head`: the reader left; go quietly, like
+        # Unix tools killed by SIGPIPE (status 128 + 13), and let nothing flush into the pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("selfdistill: interrupted; finished results are intact, the interrupted run was "
               "discarded or left marked incomplete", file=sys.stderr)

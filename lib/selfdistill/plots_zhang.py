@@ -8,6 +8,8 @@ import numpy as np
 __all__ = [
     "plot_diversity",
     "plot_ece_vs_n",
+    "plot_generation_metrics",
+    "plot_teacher_students",
     "plot_map_check",
     "plot_order_statistics",
     "plot_reliability",
@@ -113,3 +115,40 @@ def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
     ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[str, str]):
+    """One panel per metric (``panels``: row key -> axis label): every seed as a small grey dot
+    and the mean over seeds as a marker, per method; methods are categories on the horizontal
+    axis, so nothing joins them."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.3),
+                             layout="constrained", squeeze=False)
+    x = np.arange(len(methods))
+    for ax, (key, label) in zip(axes[0], panels.items(), strict=True):
+        for i, m in enumerate(methods):
+            v = np.array([r[key] for r in rows if r["method"] == m])
+            ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
+                    color="0.6", ms=4, ls="none")
+            ax.plot(i, v.mean(), marker="os^Dv<>"[i % 7], color=f"C{i}", ms=8, ls="none")
+        ax.set_xticks(x, methods, rotation=45, fontsize="small")
+        ax.set(ylabel=label, xlim=(-0.6, len(methods) - 0.4))
+    return fig
+
+
+def plot_teacher_students(rows: list[dict], temperatures):
+    """Students' test accuracy per teacher (categories, no lines), one panel per temperature;
+    the cross-entropy student (teacher ``"none"``) in every panel."""
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(3.6 * len(temperatures), 3.3),
+                             layout="constrained", sharey=True, squeeze=False)
+    names = list(dict.fromkeys(r["teacher"] for r in rows))
+    for ax, T in zip(axes[0], temperatures, strict=True):
+        for i, name in enumerate(names):
+            v = np.array([r["acc"] for r in rows if r["teacher"] == name
+                          and (name == "none" or r["T"] == float(T))])
+            ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
+                    color="0.6", ms=4, ls="none")
+            ax.plot(i, v.mean(), marker="os^D"[i % 4], color=f"C{i}", ms=8, ls="none")
+        ax.set_xticks(range(len(names)), names, fontsize="small")
+        ax.set(title=f"$T={T:g}$", xlabel="teacher", xlim=(-0.6, len(names) - 0.4))
+    axes[0][0].set(ylabel="student test accuracy")
+    return fig

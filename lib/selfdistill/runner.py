@@ -9,30 +9,43 @@ A run executes a chapter notebook through papermill into a staging folder beside
   attempt is discarded; with no previous result, the attempt (its partly executed notebook and its
   incomplete ledger) becomes ``out``, so ``selfdistill claims`` reports it as failed.
 
-:func:`check_out` refuses, before anything runs, an ``out`` that is a file, is not writable, or is
-a folder that does not look like a run folder (so a run never deletes a reader's files).
+:func:`check_out` refuses, before anything runs, an ``out`` that this tool did not write (see
+:mod:`selfdistill.outdir`), so a run never deletes a reader's files. Every run folder carries the
+marker :data:`selfdistill.outdir.MARKER`; a staging folder records its owner, and the next run into
+the same parent removes staging folders whose owner is gone.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .chapters import Chapter, ParameterError
+from .chapters import Chapter, ParameterError, shorten
 from .claims import LedgerError, load_ledgers
+from .outdir import OWNER, check_out_folder, clean_stale_staging, write_marker, write_owner
 
-__all__ = ["RunJob", "RunResult", "check_device", "check_out", "execute_notebook", "run_chapter",
-           "run_many", "timing_table"]
+__all__ = ["KERNEL_ARGUMENTS", "RunJob", "RunResult", "check_data", "check_device", "check_out",
+           "execute_notebook", "run_chapter", "run_many", "timing_table"]
 
 LEDGER = "claims.json"
+
+#: the kernel's command-line options: no kernel log in the user's terminal (papermill interrupts
+#: the kernel as it shuts it down, and ipykernel logs that as "KeyboardInterrupt caught in
+#: kernel."; on Ctrl-C it logs ZMQ tracebacks): a failing cell is reported through the notebook,
+#: never through this log. Figures as SVG (sharp in print and on screen).
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", "--InlineBackend.figure_formats=svg")
 
 
 @dataclass(frozen=True)
@@ -61,27 +74,26 @@ class RunResult:
         return self.status == "passed"
 
 
-def _is_run_folder(folder: Path) -> bool:
-    names = {p.name for p in folder.iterdir()}
-    return not names or LEDGER in names or all(n.endswith(".ipynb") for n in names)
+def _is_legacy_run(chapter: str) -> Callable[[Path], bool]:
+    """A run folder written before the marker existed: its notebook and/or its ledger, nothing
+    else, the ledger naming ``chapter``."""
+    def test(folder: Path) -> bool:
+        names = {p.name for p in folder.iterdir()}
+        if LEDGER not in names or not names <= {LEDGER, f"{chapter}.ipynb"}:
+            return False
+        try:
+            data = json.loads((folder / LEDGER).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return False
+        return isinstance(data, dict) and data.get("chapter") == chapter
+
+    return test
 
 
-def check_out(out: Path) -> Path:
-    """Refuse an output location that a run could not or should not replace (ParameterError)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file; give a folder for the run")
-    if out.is_dir() and not _is_run_folder(out):
-        raise ParameterError(f"--out {out} holds files other than a run's; choose a new or a "
-                             "run folder (a run replaces the folder)")
-    parent = out.parent if str(out.parent) else Path(".")
-    existing = next(p for p in [parent, *parent.parents] if p.exists())
-    try:  # permissions alone do not tell (root, read-only mounts, /proc): try it
-        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".selfdistill-probe-"))
-    except OSError as err:
-        raise ParameterError(f"--out {out} cannot be written ({existing}: "
-                             f"{err.strerror or err})") from None
-    return out
+def check_out(out: str | os.PathLike, chapter: str, flag: str = "--out") -> Path:
+    """The folder a run of ``chapter`` may replace (absolute, symlinks resolved), or
+    ``ParameterError`` before anything runs: see :func:`selfdistill.outdir.check_out_folder`."""
+    return check_out_folder(out, "run", chapter, flag=flag, legacy=_is_legacy_run(chapter))
 
 
 def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
@@ -98,6 +110,36 @@ def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
                                  f"{torch.__version__} sees no GPU here; use 'auto' or 'cpu'")
 
 
+def check_data(chapter: Chapter, values: dict[str, Any]) -> None:
+    """Refuse ``scale paper`` of a chapter whose paper-scale data set is not on disk (folder
+    ``$SELFDISTILL_DATA`` and the data set's files), before the chapter runs. Only a paper-scale
+    request imports the training packages (and torch)."""
+    params = chapter.parameters()
+    if "scale" not in params or values.get("scale", params["scale"].default) != "paper":
+        return
+    from .data import CIFAR_CHECKSUMS
+    from .experiments import PAPER
+
+    if chapter.name not in PAPER:
+        return
+    dataset = PAPER[chapter.name].dataset
+    if dataset not in CIFAR_CHECKSUMS:
+        return
+    table = dict(CIFAR_CHECKSUMS[dataset])
+    root = os.environ.get("SELFDISTILL_DATA", "")
+    how = (f"put the python-format {dataset} ({table['folder']}/) in a folder and run with "
+           "SELFDISTILL_DATA=/that/folder (nothing is downloaded)")
+    if not root:
+        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}, but "
+                             f"SELFDISTILL_DATA is unset; {how}")
+    folder = Path(root) / table.pop("folder")
+    missing = [name for name in table if not (folder / name).is_file()]
+    if missing:
+        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}: "
+                             f"{shorten(str(folder))} lacks {', '.join(missing[:3])}"
+                             f"{', …' if len(missing) > 3 else ''}; {how}")
+
+
 def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, ledger: Path,
                      progress: bool = False) -> None:
     """Execute ``chapter`` with ``values`` through papermill into ``notebook``; its ledger goes
@@ -105,16 +147,43 @@ def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, l
     import papermill
 
     os.environ["SELFDISTILL_CLAIMS_FILE"] = str(ledger.resolve())
+    with _quiet_on_interrupt():
+        try:
+            papermill.execute_notebook(
+                chapter.notebook(), str(notebook), parameters=values,
+                cwd=str(chapter.path.parent), kernel_name="python3", progress_bar=progress,
+                log_output=False, extra_arguments=list(KERNEL_ARGUMENTS),
+            )
+        finally:
+            os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+
+
+#: loggers that report the kernel being torn down after Ctrl-C ("Kernel died while waiting for
+#: execute reply.", asyncio's "Task exception was never retrieved ... DeadKernelError")
+_TEARDOWN_LOGGERS = ("papermill", "nbclient", "traitlets", "asyncio")
+
+
+@contextmanager
+def _quiet_on_interrupt() -> Iterator[None]:
+    """On Ctrl-C, silence the loggers that would report the torn-down kernel, then raise
+    ``KeyboardInterrupt`` as usual: the command line prints its one line. Only where Python's
+    own handler is installed (not in workers that ignore SIGINT, nor outside the main thread).
+    They stay silent for the rest of the process, which is ending."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        for name in _TEARDOWN_LOGGERS:
+            logging.getLogger(name).disabled = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
     try:
-        papermill.execute_notebook(
-            chapter.notebook(), str(notebook), parameters=values, cwd=str(chapter.path.parent),
-            kernel_name="python3", progress_bar=progress, log_output=False,
-            # no kernel chatter in the output; figures as SVG (sharp in print and on screen)
-            extra_arguments=["--IPKernelApp.log_level=ERROR",
-                             "--InlineBackend.figure_formats=svg"],
-        )
+        yield
     finally:
-        os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _verdict(ledger: Path) -> tuple[bool, str]:
@@ -136,6 +205,7 @@ def _verdict(ledger: Path) -> tuple[bool, str]:
 
 def _commit(staging: Path, out: Path, keep_attempt: bool) -> bool:
     """Move the attempt into ``out``, or discard it; True when a previous result was kept."""
+    (staging / OWNER).unlink(missing_ok=True)
     for path in staging.rglob("*"):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     os.chmod(staging, 0o755)
@@ -160,8 +230,14 @@ def run_chapter(job: RunJob, *, progress: bool = False) -> RunResult:
     ``KeyboardInterrupt`` is handled (the previous result survives) and then re-raised.
     """
     chapter, out = job.chapter, Path(job.out)
+    if out.is_symlink():  # written through to its target: a link is never replaced by a folder
+        out = out.resolve()
+        job = RunJob(chapter, job.values, out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_staging(out.parent)  # attempts of killed runs: only where the owner is gone
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    write_owner(staging)
+    write_marker(staging, "run", chapter.name)
     notebook, ledger = staging / f"{chapter.name}.ipynb", staging / LEDGER
     start = time.perf_counter()
     status, message = "failed", ""

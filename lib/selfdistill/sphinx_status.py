@@ -68,7 +68,12 @@ def _claim_result(claim: Claim | None, linkable: bool, claim_id: str) -> str:
     ref = f"{{ref}}`{name} <{claim_anchor(claim_id)}>`" if linkable else f"`{name}`"
     if claim is None:
         return f"{ref}: **not recorded by this build**"
-    verdict = "passes" if claim.passed else "**FAILS**"
+    if claim.passed:
+        verdict = "passes"
+    elif claim.verdict():  # its numbers hold, but its run did not complete or was edited
+        verdict = "**FAILS** (its chapter's ledger cannot be trusted)"
+    else:
+        verdict = "**FAILS**"
     return (f"{ref} {verdict}: {_cell(claim.measured)} = `{claim.shown_value()}` "
             f"(bound `{claim.bound}`)")
 
@@ -86,10 +91,11 @@ def counts_lines(counts: dict[str, int]) -> list[str]:
 def index_lines(paper: str, rows: list[tuple[Statement, StatementStatus]]) -> list[str]:
     """A table of the paper's statements: link to each section, source tag, status."""
     lines = ["```{list-table} The statements, in the order of the paper's notes",
-             ":header-rows: 1", ":class: status-index", ":widths: 55 20 25", "",
+             ":header-rows: 1", ":class: status-index", ":widths: 64 14 22", "",
              "* - Statement", "  - Source", "  - Status"]
     for s, status in rows:
-        lines += [f"* - {{ref}}`{s.id} <{status_anchor(paper, s.id)}>`", f"  - *{s.source}*",
+        lines += [f"* - {{ref}}`{s.id} <{status_anchor(paper, s.id)}>`: {s.text}",
+                  f"  - *{s.source}*",
                   f"  - {_BADGE[status.status]}"]
     return lines + ["```", ""]
 

@@ -326,6 +326,8 @@ def declared_provenance(source: str) -> dict[str, str]:
     """
     calls = list(_CALL.finditer(source))
     found: dict[str, str] = {}
+    if not calls:
+        return found
     for call, after in zip(calls, [*calls[1:], None], strict=True):
         text = source[call.end(): after.start() if after else len(source)]
         match = _PROVENANCE.search(text)

@@ -6,31 +6,33 @@ before anything runs (:func:`plan_sweep`), then runs each point atomically into 
 ``DIR/<name>=<value>__<name2>=<value2>`` with the rules of :mod:`selfdistill.runner`: a point's
 folder holds a complete, passing ledger, or the failed attempt, never a half-written mix.
 
-Executors: ``local`` (:func:`selfdistill.runner.run_many`, one worker process per core) or Dask
-``distributed`` (a local cluster started here, or a running scheduler's address). A Dask task
-receives the chapter's *text* and its values, runs it in a temporary folder of the worker, and
-returns the run folder's files, which are installed into ``DIR`` here: a worker needs only the
-installed package, not this checkout nor a shared file system.
+Executors: ``local`` (:mod:`selfdistill.sweep_local`: one worker process per core; Ctrl-C stops
+running points within seconds and keeps finished ones; workers die with the sweep) or Dask
+``distributed`` (:mod:`selfdistill.sweep_dask`: a local cluster started here, or a running
+scheduler's address, reached within ``--connect-timeout`` seconds or refused).
+
+Before anything runs: a grid of more than :data:`MAX_POINTS` points is refused unless
+``allow_large``; a folder holding a sweep over another grid is refused unless ``extend`` (and then
+only over the same parameters); the command line prints the point count and an estimate from the
+chapter's budget (:func:`estimate`).
 
 Resuming: a point whose folder already holds a complete, passing ledger is skipped; a failed or
 incomplete one is rerun. ``DIR/sweep.yaml`` records the chapter, the grid and the provenance
-(command, commit, machine, date) of the last invocation.
+(command, commit, machine, date) of the last invocation, written atomically.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
+import math
 import os
 import platform
 import re
 import shutil
-import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,10 +41,13 @@ import yaml
 
 from .chapters import Chapter, ParameterError
 from .claims import LedgerError, load_ledgers
-from .runner import LEDGER, RunJob, RunResult, check_device, check_out, run_chapter, run_many
-from .sweep_report import MANIFEST
+from .runner import LEDGER, RunJob, RunResult, check_device, check_out
+from .sweep_dask import CONNECT_TIMEOUT, check_connect_timeout, connect_dask, run_dask
+from .sweep_local import run_local
+from .sweep_report import MANIFEST, read_manifest, write_text_atomic
 
-__all__ = ["MANIFEST", "Sweep", "connect_dask", "parse_seeds", "plan_sweep", "run_sweep"]
+__all__ = ["CONNECT_TIMEOUT", "MANIFEST", "MAX_POINTS", "Sweep", "check_connect_timeout",
+           "connect_dask", "estimate", "grid_size", "parse_seeds", "plan_sweep", "run_sweep"]
 
 
 
@@ -72,11 +77,15 @@ def parse_seeds(text: str) -> list[str]:
     return items
 
 
+def _cut(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
 def _split_list(name: str, text: str) -> list[str]:
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or not all(items):
-        raise ParameterError(f"parameter '{name}': the list {text!r} is empty or has an empty "
-                             "item; write V1,V2,... with at least one value")
+        raise ParameterError(f"parameter '{name}': the list {_cut(text)!r} is empty or has an "
+                             "empty item; write V1,V2,... with at least one value")
     return items
 
 
@@ -109,10 +118,25 @@ class Sweep:
         return [RunJob(self.chapter, point, self.folder(point)) for point in self.points()]
 
 
+#: grids of more points than this are refused unless ``allow_large`` (``--allow-large``)
+MAX_POINTS = 500
+
+
+def grid_size(values: list[tuple[Any, ...]] | tuple[tuple[Any, ...], ...]) -> int:
+    """The number of points of the product of ``values`` (without building it)."""
+    return math.prod(len(v) for v in values)
+
+
 def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None,
-               out: Path, argv: tuple[str, ...] = ()) -> Sweep:
-    """Check the whole grid before anything runs; raise :class:`ParameterError` for an empty
-    list, an unknown name, a value out of range, a bad seed range or an unusable ``out``."""
+               out: Path, argv: tuple[str, ...] = (), *, allow_large: bool = False,
+               extend: bool = False) -> Sweep:
+    """Check the whole grid before anything runs.
+
+    Raises :class:`ParameterError` for an empty list, an unknown name, a value out of range, a
+    bad seed range, an unusable ``out``, a grid of more than :data:`MAX_POINTS` points (unless
+    ``allow_large``), or an ``out`` that holds a sweep over another grid (unless ``extend``, and
+    then only over the same parameters) or an unreadable ``sweep.yaml``.
+    """
     given = list(given)
     if seeds is not None:
         if "seed" not in chapter.parameters():
@@ -127,40 +151,112 @@ def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None
         if name in names:
             raise ParameterError(f"parameter '{name}' is given twice; give each once, with "
                                  "all its values in one comma-separated list")
-        converted = [chapter.convert([(name, item)])[name] for item in _split_list(name, text)]
+        items = _split_list(name, text)
+        if grid_size([*values, items]) > MAX_POINTS and not allow_large:
+            raise ParameterError(_too_large(chapter, [*values, items]))
+        converted = [chapter.convert([(name, item)])[name] for item in items]
         if len(set(map(repr, converted))) != len(converted):
-            raise ParameterError(f"parameter '{name}': the list {text!r} repeats a value")
+            raise ParameterError(f"parameter '{name}': the list {_cut(text)!r} repeats a value")
         names.append(name)
         values.append(tuple(converted))
     sweep = Sweep(chapter, tuple(names), tuple(values), Path(out), tuple(argv))
-    _check_sweep_out(sweep)
+    _check_grid(sweep, extend)  # before _check_sweep_out: it reads sweep.yaml too
+    sweep = _check_sweep_out(sweep)
     points = sweep.points()
     for point in points[:1] if "device" not in names else points:
         check_device(chapter, point)
+    # every point's folder lies in `out`, whose writability _check_sweep_out has probed: only a
+    # name too long for the file system, or a folder already there, needs a look of its own
+    existing = {p.name for p in sweep.out.iterdir()} if sweep.out.is_dir() else set()
     for point in points:
-        check_out(sweep.folder(point))
+        folder = sweep.folder(point)
+        if len(folder.name.encode()) > 255:
+            raise ParameterError(f"the point folder {_cut(folder.name)!r} has a name of "
+                                 f"{len(folder.name.encode())} bytes; at most 255 (fewer or "
+                                 "shorter parameters per sweep)")
+        if folder.name in existing:
+            check_out(folder, chapter.name)
     return sweep
 
 
-def _check_sweep_out(sweep: Sweep) -> None:
-    out = sweep.out
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file; give a folder for the sweep")
-    check_out(out / "probe")  # a file, or an unwritable location, is refused here
-    if not out.is_dir():
+def _too_large(chapter: Chapter, values: list) -> str:
+    n = grid_size(values)
+    return (f"the grid has {n} points (about {_duration(n * chapter.budget)} of chapter time "
+            f"at {chapter.budget:g} s each); more than {MAX_POINTS} needs --allow-large")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate(sweep: Sweep, workers: int) -> str:
+    """``"4 points, about 40 s of chapter time (budget 10 s each), about 20 s on 2 workers"``:
+    what a reader is told before a sweep starts (from the chapter's book-scale budget)."""
+    n = len(sweep.points()) if sweep.names else 1
+    total = n * sweep.chapter.budget
+    workers = max(1, min(workers, n))
+    return (f"{n} point{'s' * (n != 1)}, about {_duration(total)} of chapter time (budget "
+            f"{sweep.chapter.budget:g} s each), about {_duration(total / workers)} on "
+            f"{workers} worker{'s' * (workers != 1)}")
+
+
+def _grid_of(sweep: Sweep) -> dict[str, list[Any]]:
+    return {n: list(v) for n, v in zip(sweep.names, sweep.values, strict=True)}
+
+
+def _point_keys(grid: dict[str, list[Any]]) -> set[tuple[str, ...]]:
+    return {tuple(map(repr, combo)) for combo in itertools.product(*grid.values())}
+
+
+def _check_grid(sweep: Sweep, extend: bool) -> None:
+    """Refuse to mix grids in one folder: a sweep into a folder holding another sweep must ask
+    for points of that sweep's grid, or say ``extend`` (and then vary the same parameters)."""
+    path = sweep.out / MANIFEST
+    if not path.is_file():
         return
-    manifest = out / MANIFEST
-    if manifest.is_file():
+    manifest = read_manifest(path, ParameterError)
+    old = manifest.get("grid")
+    if not isinstance(old, dict) or not all(isinstance(v, list) for v in old.values()):
+        raise ParameterError(f"--out {sweep.out}: its {MANIFEST} records no grid (a mapping "
+                             "of parameter names to lists); choose another folder")
+    if manifest.get("chapter") != sweep.chapter.name:
+        return  # _check_sweep_out refuses it, naming both chapters
+    new = _grid_of(sweep)
+    if list(old) != list(new):
+        raise ParameterError(f"--out {sweep.out} holds a sweep over {_cut(', '.join(old))!r}, "
+                             f"not {_cut(', '.join(new))!r}; choose another folder (even "
+                             "--extend adds values only to the same parameters)")
+    added = len(_point_keys(new) - _point_keys(old))
+    if added and not extend:
+        raise ParameterError(f"--out {sweep.out} holds a sweep over another grid ({added} of "
+                             f"these points are not in its {MANIFEST}); give --extend to add "
+                             "them to it, or choose another folder")
+
+
+def _check_sweep_out(sweep: Sweep) -> Sweep:
+    """The sweep with its folder checked and resolved (:func:`selfdistill.outdir.check_out_folder`:
+    new, empty, or a sweep of this chapter; before markers: its ``sweep.yaml`` names it)."""
+    from .outdir import check_out_folder
+
+    def legacy(folder: Path) -> bool:
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            return False
         try:
             chapter = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("chapter")
-        except yaml.YAMLError:
+        except (yaml.YAMLError, AttributeError):
             chapter = None
         if chapter != sweep.chapter.name:
-            raise ParameterError(f"--out {out} holds a sweep of chapter {chapter!r}, not "
+            raise ParameterError(f"--out {sweep.out} holds a sweep of chapter {chapter!r}, not "
                                  f"'{sweep.chapter.name}'; choose another folder")
-    elif any(not p.name.startswith(".") for p in out.iterdir()):
-        raise ParameterError(f"--out {out} holds files other than a sweep's; choose a new or "
-                             "a sweep folder")
+        return True
+
+    return replace(sweep, out=check_out_folder(sweep.out, "sweep", sweep.chapter.name,
+                                               legacy=legacy))
 
 
 def _point_passed(folder: Path) -> bool:
@@ -183,12 +279,22 @@ def _versions() -> dict[str, str]:
 
 
 def _write_manifest(sweep: Sweep, executor: str) -> None:
+    """Write ``sweep.yaml`` atomically: the grid (merged with the one recorded there, for an
+    extended sweep: each parameter's recorded values first, then the new ones) and the
+    provenance of this invocation."""
     from .claims import git_commit
 
+    grid = _grid_of(sweep)
+    path = sweep.out / MANIFEST
+    if path.is_file():  # plan_sweep has checked it: same parameters, a mapping of lists
+        old = read_manifest(path, ParameterError).get("grid") or {}
+        if list(old) == list(grid):
+            grid = {n: old[n] + [v for v in grid[n] if repr(v) not in set(map(repr, old[n]))]
+                    for n in grid}
     payload = {
         "chapter": sweep.chapter.name,
-        "grid": {n: list(v) for n, v in zip(sweep.names, sweep.values, strict=True)},
-        "points": len(sweep.points()),
+        "grid": grid,
+        "points": grid_size(list(grid.values())),
         "command": "selfdistill " + " ".join(sweep.argv) if sweep.argv else "",
         "executor": executor,
         "commit": git_commit(),
@@ -199,101 +305,10 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     sweep.out.mkdir(parents=True, exist_ok=True)
-    tmp = sweep.out / f".{MANIFEST}.tmp"
-    tmp.write_text(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(tmp, sweep.out / MANIFEST)
+    write_text_atomic(path, yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
+    from .outdir import write_marker
 
-
-# ---------------------------------------------------------------- Dask
-
-
-def connect_dask(address: str | None, workers: int | None = None):
-    """A Dask ``Client``: a new local cluster (``address`` None; ``workers`` processes of one
-    thread each, default one per core) or the scheduler at ``address``, refused quickly
-    (ParameterError) when it does not answer."""
-    if address is not None:
-        _probe(address)
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ParameterError("--dask needs Dask: pip install 'selfdistill[sweep]'") from None
-    if address is None:
-        # processes, one thread each: a run sets the ledger's path in the process environment
-        cluster = LocalCluster(n_workers=workers or _cores(), threads_per_worker=1,
-                               processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
-        return Client(cluster)
-    try:
-        return Client(address, timeout="3s")
-    except Exception as err:  # refused, timed out, or something that does not speak Dask
-        raise ParameterError(f"--dask {address}: no Dask scheduler answers there "
-                             f"({type(err).__name__}: {str(err)[:120]})") from None
-
-
-def _probe(address: str) -> None:
-    """Refuse at once a ``tcp://host:port`` where nothing listens (before importing Dask)."""
-    match = re.fullmatch(r"(?:tcp://)?\[?([^\[\]]+?)\]?:(\d+)", address.strip())
-    if not match:
-        if "://" in address and not address.startswith("tcp://"):
-            return  # another Dask protocol (tls, ucx, ws): Dask's own timeout decides
-        raise ParameterError(f"--dask {address!r} is not a scheduler address; write "
-                             "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
-    try:
-        socket.create_connection((match.group(1), int(match.group(2))), timeout=3).close()
-    except OSError as err:
-        raise ParameterError(f"--dask {address}: no Dask scheduler answers there "
-                             f"({err.strerror or err})") from None
-
-
-def _run_shipped(name: str, text: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Run on a Dask worker: the chapter from its text, in a temporary folder; return the
-    run folder's files (so nothing but the installed package is needed there)."""
-    with tempfile.TemporaryDirectory(prefix="selfdistill-sweep-") as tmp:
-        notebooks = Path(tmp) / "notebooks"
-        notebooks.mkdir()
-        (notebooks / f"{name}.md").write_text(text, encoding="utf-8")
-        os.environ["SELFDISTILL_NOTEBOOKS"] = str(notebooks)  # the ledger reads declared claims
-        out = Path(tmp) / "run"
-        result = run_chapter(RunJob(Chapter(name, notebooks / f"{name}.md"), values, out))
-        files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    return {"status": result.status, "seconds": result.seconds, "message": result.message,
-            "files": files}
-
-
-def _install(files: dict[str, bytes], out: Path) -> None:
-    """Put a shipped run folder into ``out`` atomically (staging beside it, then a rename)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-    for name, data in files.items():
-        (staging / Path(name).name).write_bytes(data)
-        os.chmod(staging / Path(name).name, 0o644)
-    os.chmod(staging, 0o755)
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)
-
-
-def _run_dask(client, jobs: list[RunJob], on_done: Callable[[RunResult], None]) -> None:
-    from distributed import as_completed
-
-    text = {job.chapter.name: job.chapter.text() for job in jobs}
-    futures = {client.submit(_run_shipped, job.chapter.name, text[job.chapter.name],
-                             dict(job.values), pure=False): job for job in jobs}
-    try:
-        for future in as_completed(futures):
-            job = futures[future]
-            shipped = future.result()
-            _install(shipped["files"], job.out)
-            on_done(RunResult(chapter=job.chapter.name, out=job.out, status=shipped["status"],
-                              seconds=shipped["seconds"], message=shipped["message"],
-                              budget=job.chapter.budget))
-    except KeyboardInterrupt:
-        client.cancel(list(futures))
-        raise
+    write_marker(sweep.out, "sweep", sweep.chapter.name)
 
 
 # ---------------------------------------------------------------- running
@@ -325,8 +340,10 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
     start = time.perf_counter()
     jobs = sweep.jobs()
-    skipped = [job.out for job in jobs if _point_passed(job.out)]
-    todo = [job for job in jobs if job.out not in skipped]
+    existing = {p.name for p in sweep.out.iterdir()} if sweep.out.is_dir() else set()
+    skipped = [job.out for job in jobs if job.out.name in existing and _point_passed(job.out)]
+    done = set(skipped)
+    todo = [job for job in jobs if job.out not in done]
     _write_manifest(sweep, executor)
     for job in todo:  # a failed or interrupted attempt is replaced, not kept beside the new one
         if job.out.exists():
@@ -338,15 +355,16 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     def on_done(result: RunResult) -> None:
         results.append(result)
         if not result.ok:
-            line = f"FAILED {result.out.name}: {result.status}: {result.message}"
+            word = "STOPPED" if result.status == "interrupted" else "FAILED"
+            line = f"{word} {result.out.name}: {result.status}: {result.message}"
             (bar.write(line, file=sys.stderr) if not bar.disable else echo(line))
         bar.update(1)
 
     try:
         if todo and executor == "dask":
-            _run_dask(client, todo, on_done)
+            run_dask(client, todo, on_done)
         elif todo:
-            run_many(todo, workers or min(_cores(), len(todo)), on_done=on_done)
+            run_local(todo, workers or min(_cores(), len(todo)), on_done=on_done)
     finally:
         bar.close()
     return SweepOutcome(skipped=skipped, results=results, seconds=time.perf_counter() - start)

@@ -9,8 +9,13 @@ claim's measured value over the grid with its bound. Reading needs neither torch
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +24,53 @@ import yaml
 
 from .claims import Claim, LedgerError, LedgerRecord, load_ledgers
 
-__all__ = ["SweepData", "is_sweep", "read_sweep", "sweep_summary", "write_report"]
+__all__ = ["SweepData", "is_sweep", "read_manifest", "read_sweep", "sweep_summary", "write_report"]
 
 #: the sweep's own record in its folder (not ``*.json``: ``selfdistill claims`` reads those)
 MANIFEST = "sweep.yaml"
+
+
+def read_manifest(path: Path, error: type[Exception] = LedgerError) -> dict[str, Any]:
+    """A sweep's ``sweep.yaml`` as a mapping; ``error`` (one line, naming the file) for one
+    that cannot be read, is not YAML, or is not a mapping."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise error(f"{path} cannot be read as a sweep's record ({first[:80]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise error(f"{path} is not a sweep's record: it holds a {type(data).__name__}, not a "
+                    "mapping (chapter, grid, ...); remove it or choose another folder")
+    grid = data.get("grid")
+    if grid is not None and not (isinstance(grid, dict) and all(
+            isinstance(k, str) and isinstance(v, list) for k, v in grid.items())):
+        raise error(f"{path} is not a sweep's record: its 'grid' is not a mapping of "
+                    f"parameter names to lists of values ({str(grid)[:80]!r})")
+    return data
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``path`` (a unique name, so two writers never
+    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))  # no newline translation: the bytes given
 
 
 def is_sweep(location: Path) -> bool:
@@ -54,7 +102,7 @@ def read_sweep(folder: Path) -> SweepData:
     folder = Path(folder)
     manifest: dict[str, Any] = {}
     if is_sweep(folder):
-        manifest = yaml.safe_load((folder / MANIFEST).read_text(encoding="utf-8")) or {}
+        manifest = read_manifest(folder / MANIFEST)
     records = tuple(r for r in load_ledgers(folder)  # not an attempt left by a killed sweep
                     if not any(part.startswith(".") for part in r.path.relative_to(folder).parts))
     if not records:
@@ -131,16 +179,17 @@ def _run_provenance(records: tuple[LedgerRecord, ...]) -> list[str]:
 
 def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
     csv_path, md_path = out / "report.csv", out / "report.md"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*data.names, "claim", "value", "bound", "passed", "complete"])
-        for r in data.records:
-            for cid in data.claim_ids():
-                c = _claim(r, cid)
-                writer.writerow([*(r.parameters.get(n) for n in data.names), cid,
-                                 "" if c is None else repr(c.value),
-                                 "" if c is None else c.bound,
-                                 "" if c is None else c.passed, r.complete])
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow([*data.names, "claim", "value", "bound", "passed", "complete"])
+    for r in data.records:
+        for cid in data.claim_ids():
+            c = _claim(r, cid)
+            writer.writerow([*(r.parameters.get(n) for n in data.names), cid,
+                             "" if c is None else repr(c.value),
+                             "" if c is None else c.bound,
+                             "" if c is None else c.passed, r.complete])
+    write_text_atomic(csv_path, handle.getvalue())
     ids = data.claim_ids()
     m = data.manifest
     text = [f"# Sweep of `{m.get('chapter') or data.records[0].chapter}`", ""]
@@ -148,7 +197,7 @@ def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
         if m.get(key):
             text.append(f"- {key}: `{m[key]}`")
     for key, label in (("versions", "versions"),):
-        if m.get(key):
+        if isinstance(m.get(key), dict):
             text.append(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in m[key].items()))
     text += _run_provenance(data.records)
     summary, _ = sweep_summary(data)
@@ -168,7 +217,7 @@ def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
         seen = list(dict.fromkeys(c.bound for r in data.records if (c := _claim(r, cid))))
         bounds[cid] = seen[0] if len(seen) == 1 else "varies with the point (see report.csv)"
     text += ["", "Bounds: " + "; ".join(f"`{i}` {b}" for i, b in bounds.items()), ""]
-    md_path.write_text("\n".join(text), encoding="utf-8")
+    write_text_atomic(md_path, "\n".join(text))
     return csv_path, md_path
 
 
@@ -263,18 +312,28 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
                  fontsize=9)
     fig.tight_layout()
     paths = [out / "region-of-validity.png", out / "region-of-validity.svg"]
-    fig.savefig(paths[0], dpi=110)
-    with plt.rc_context({"svg.hashsalt": "selfdistill"}):  # the same SVG for the same sweep
-        fig.savefig(paths[1], metadata={"Date": None})
+    with atomic_path(paths[0]) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    with plt.rc_context({"svg.hashsalt": "selfdistill"}), atomic_path(paths[1]) as tmp:
+        fig.savefig(tmp, metadata={"Date": None}, format="svg")  # the same SVG, same sweep
     plt.close(fig)
     return paths
 
 
 def write_report(folder: Path, out: Path | None = None) -> list[Path]:
     """Write the sweep's tables (and its figure for one or two swept parameters) into ``out``
-    (default: the sweep folder); return the files written."""
+    (default: the sweep folder); return the files written. Another ``out`` must be new, empty or
+    a report folder of the same chapter (:func:`selfdistill.outdir.check_out_folder`)."""
+    from .outdir import check_out_folder, write_marker
+
     data = read_sweep(folder)
-    out = Path(out or folder)
+    chapter = str(data.manifest.get("chapter") or data.records[0].chapter)
+    if out is None or (str(out) and Path(out).resolve() == Path(folder).resolve()):
+        out = Path(folder)
+    else:
+        out = check_out_folder(out, "report", chapter)
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "report", chapter)
     out.mkdir(parents=True, exist_ok=True)
     written = list(_write_tables(data, out))
     if 1 <= len(data.names) <= 2 and data.claim_ids():

@@ -29,18 +29,25 @@ F64 = torch.float64
 
 
 def teacher_logits(labels: torch.Tensor, C: int, margin: float = 3.0, noise: float = 1.0,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """Logits ``t_i = μ_i e_{y_i} + noise · z_i`` with ``μ_i ~ U(0, 2·margin)`` and ``z_i`` standard
-    normal, shape ``(N, C)`` on the labels' device: a teacher whose confidence varies from example
-    to example (easy and hard inputs). ``generator`` lives on the CPU; the draws are moved."""
+                   generator: torch.Generator | None = None,
+                   structure: float = 0.0) -> torch.Tensor:
+    """Logits ``t_i = μ_i e_{y_i} + structure · r_{y_i} + noise · z_i`` with ``μ_i ~ U(0,
+    2·margin)``, ``z_i`` standard normal and ``r_{yk} = cos(2π (k − y)/C)`` (classes near ``y`` on
+    a ring are similar), shape ``(N, C)`` on the labels' device: a teacher whose confidence varies
+    from example to example (easy and hard inputs) and, with ``structure > 0``, whose mistakes
+    follow a class structure instead of i.i.d. noise. ``generator`` lives on the CPU; the draws
+    are moved (the same draws for every ``structure``)."""
     C = check_int("C", C, 2)
     check_in_range("margin", margin, 0.0, 100.0)
     check_in_range("noise", noise, 0.0, 100.0)
+    check_in_range("structure", structure, 0.0, 100.0)
     n = labels.shape[0]
     mu = 2 * margin * torch.rand(n, 1, generator=generator, dtype=F64)
     z = torch.randn(n, C, generator=generator, dtype=F64)
     onehot = torch.nn.functional.one_hot(labels.cpu(), C).to(F64)
-    return (mu * onehot + noise * z).to(labels.device)
+    k = torch.arange(C, dtype=F64)
+    ring = torch.cos(2 * math.pi * (k[None, :] - labels.cpu()[:, None].to(F64)) / C)
+    return (mu * onehot + structure * ring * (1 - onehot) + noise * z).to(labels.device)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,14 @@ from typing import Literal
 
 import torch
 
-from .validate import check_choice, check_in_range, check_int, check_ndim, check_positive
+from .validate import (
+    check_choice,
+    check_finite,
+    check_in_range,
+    check_int,
+    check_ndim,
+    check_positive,
+)
 
 __all__ = [
     "EMA",
@@ -55,6 +62,7 @@ def _check_logits(name: str, logits: torch.Tensor) -> int:
     check_ndim(name, logits, (2,))
     if logits.shape[1] < 2:
         raise ValueError(f"{name} has shape {tuple(logits.shape)}; it needs C >= 2 classes")
+    check_finite(name, logits.detach())  # a NaN would turn every loss and target into NaN
     return logits.shape[1]
 
 
@@ -102,12 +110,14 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
     """``CE(m, softmax(s)) = -Σ_k m_k log softmax(s)_k`` per row, then reduced.
 
     ``target`` (N, C) holds rows that sum to 1 (not checked: a trainer calls this every step);
-    then the gradient with respect to ``s_i`` is ``p_i - m_i`` per example. CE and KL(m‖p) differ by
-    the entropy ``H(m)``, a constant in ``s``. Gradients flow into ``target`` too; detach it for a
-    fixed teacher.
+    then the gradient with respect to ``s_i`` is ``p_i - m_i`` per example. ``logits`` and
+    ``target`` must be finite (``ValueError`` naming which, else the loss would be NaN). CE and
+    KL(m‖p) differ by the entropy ``H(m)``, a constant in ``s``. Gradients flow into ``target``
+    too; detach it for a fixed teacher.
     """
     _check_logits("logits", logits)
     _check_like("target", target, logits)
+    check_finite("target", target.detach())
     per_example = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1)
     return _reduce(per_example, reduction)
 
@@ -283,6 +293,7 @@ def beta_smoothing_amounts(confidence: torch.Tensor, a: float = 3.0,
     ``generator`` must live on ``confidence``'s device (or be ``None``).
     """
     check_ndim("confidence", confidence, (1,))
+    check_finite("confidence", confidence.detach())  # a NaN has no rank
     check_positive("a", a)
     n = confidence.shape[0]
     u = torch.rand(n, generator=generator, dtype=torch.float64, device=confidence.device)
@@ -326,10 +337,12 @@ def beta_smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, ema_logits: 
 
 
 def ema_decay_at(step: int, ema_decay: float = 0.999) -> float:
-    """EMA momentum ``m = min(1 - 1/(step + 1), λ)`` at update ``step = 0, 1, ...``.
+    """EMA momentum ``m = min(1 - 1/(step + 1), λ)`` for the step counter ``step``.
 
-    Until the cap, ``ema ← m ema + (1 - m) θ`` is the running mean of the snapshots ``θ_0..θ_step``
-    (``m = 0`` at step 0 copies the student).
+    The released code increments its counter *before* this formula, so its updates
+    ``1, 2, 3, ...`` use ``step = 1, 2, 3, ...``: momenta 0.5, 0.667, 0.75, ...
+    (:meth:`EMA.update` does the same). Until the cap, ``ema ← m ema + (1 - m) θ`` is then the
+    running mean of the EMA model's own initial weights and the snapshots ``θ_1..θ_step``.
     """
     step = check_int("step", step, 0)
     check_in_range("ema_decay", ema_decay, 0.0, 1.0, upper_open=True)
@@ -340,9 +353,13 @@ class EMA:
     """Exponential moving average of a student's parameters, for Beta smoothing.
 
     ``ema = EMA(model_like_student, ema_decay=0.999)`` keeps ``ema.model`` (the module passed, or a
-    deep copy with ``copy=True``); ``ema.update(student)`` applies ``p ← m p + (1-m) θ`` to every
-    floating parameter with ``m = ema_decay_at(ema.step)`` and then ``step += 1``; buffers (e.g.
-    batch-norm statistics) are copied from the student.
+    deep copy with ``copy=True``); ``ema.update(student)`` first does ``step += 1`` and then
+    applies ``p ← m p + (1-m) θ`` to every floating parameter with ``m = ema_decay_at(ema.step)``,
+    as the released code does (its ``global_step += 1`` precedes the momentum): the first update
+    uses m = 1/2, so the EMA model's own initialisation keeps weight ``1/(step + 1)``. Buffers
+    (e.g. batch-norm statistics) are copied from the student; the released code leaves them, which
+    does not change the EMA model's outputs there, since it only ever runs in train mode, where
+    batch norm uses the batch's statistics.
     """
 
     def __init__(self, model: torch.nn.Module, ema_decay: float = 0.999, copy_model: bool = False):
@@ -356,7 +373,7 @@ class EMA:
     @torch.no_grad()
     def update(self, student: torch.nn.Module) -> float:
         """One EMA step from ``student``; returns the momentum ``m`` used."""
-        m = ema_decay_at(self.step, self.ema_decay)
+        m = ema_decay_at(self.step + 1, self.ema_decay)
         mine, theirs = list(self.model.parameters()), list(student.parameters())
         if len(mine) != len(theirs):
             raise ValueError("student and EMA model have different parameter lists")
@@ -366,7 +383,7 @@ class EMA:
             p.mul_(m).add_(q.detach(), alpha=1 - m)
         for b, c in zip(self.model.buffers(), student.buffers(), strict=True):
             b.copy_(c)
-        self.step += 1
+        self.step += 1  # the released code's counter, incremented before its momentum
         return m
 
     def state_dict(self) -> dict:

@@ -160,11 +160,16 @@ def _check_inputs(config: TrainConfig, data: Dataset, objective: Objective,
         raise ValueError("augment = True needs images (n, C, H, W); this data set has vectors")
 
 
+#: what a checkpoint's state holds (a file lacking one is refused, naming the key)
+_STATE_KEYS = ("epoch", "model", "optimizer", "generator", "objective", "history", "best_epoch",
+               "best_acc", "best_model")
+
+
 def train(config: TrainConfig, data: Dataset, objective: Objective | None = None,
           teacher: nn.Module | None = None, checkpoint: str | Path | None = None,
           eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
           callback: Callable[[int, dict[str, float]], None] | None = None,
-          progress: bool | None = None) -> TrainResult:
+          progress: bool | None = None, ties: str = "first") -> TrainResult:
     """Train one network; see the module docstring.
 
     ``data`` on the device the run uses; ``teacher`` a trained model (frozen here, eval mode) whose
@@ -172,14 +177,21 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     epoch (atomically) and, when it exists, resumed from (a checkpoint of another configuration is
     refused with ``ValueError``); ``eval_sets`` extra (x, y) pairs evaluated every epoch;
     ``callback(epoch, record)`` after each epoch's checkpoint (an exception there interrupts the
-    run). Every input is checked before any training; nothing is written before the first epoch.
+    run); ``ties`` which epoch of equal best validation accuracy is kept: ``"first"``, or
+    ``"last"`` (zhang2020's released code saves when ``val_acc >= max``). Every input is checked
+    before any training (an unwritable ``checkpoint`` path too); nothing is written before the
+    first epoch.
     """
     objective = objective if objective is not None else CrossEntropy()
     _check_inputs(config, data, objective, teacher)
+    check_choice("ties", ties, ("first", "last"))
     device = data.x_train.device
     extra_sets = dict(eval_sets or {})
-    fingerprint = ckpt.fingerprint(config, data, objective, teacher)
-    state = ckpt.load(checkpoint, fingerprint, device) if checkpoint else None
+    fingerprint, state = None, None
+    if checkpoint:  # the digests of the data cost a pass over it: only when checkpointing
+        ckpt.check_writable(checkpoint)
+        fingerprint = ckpt.fingerprint(config, data, objective, teacher)
+        state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS)
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.shape, data.num_classes, config.width, config.depth)
@@ -201,12 +213,19 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     best_epoch, best_acc, best_state = 0, -1.0, None
     start, eval_seconds = 0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"].to("cpu"))
-        objective.load_state_dict(state["objective"])
-        history, best_epoch = state["history"], state["best_epoch"]
-        best_acc, best_state, start = state["best_acc"], state["best_model"], state["epoch"]
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(state["generator"].to("cpu"))
+            objective.load_state_dict(state["objective"])
+            history, best_epoch = list(state["history"]), int(state["best_epoch"])
+            best_acc, best_state = float(state["best_acc"]), state["best_model"]
+            start = check_int("epoch (of the checkpoint)", state["epoch"], 0, config.epochs)
+        except (AttributeError, KeyError, RuntimeError, TypeError, ValueError) as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state "
+                             f"this run cannot resume ({type(err).__name__}: "
+                             f"{ckpt.cut(text)}); remove it or choose another path") from None
 
     from tqdm import tqdm
 
@@ -249,7 +268,7 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
         eval_seconds += time.perf_counter() - tick
         history.append(record)
         score = record.get("val_acc", record["test_acc"])
-        if score > best_acc:
+        if score > best_acc or (ties == "last" and score == best_acc):
             best_epoch, best_acc = epoch + 1, score
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if checkpoint:

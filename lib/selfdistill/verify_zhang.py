@@ -22,6 +22,7 @@ from .validate import check_in_range, check_int
 __all__ = [
     "ece_replicates",
     "ema_warmup_check",
+    "log_offset_effect",
     "gradient_check",
     "hand_targets",
     "map_by_optimisation",
@@ -170,18 +171,20 @@ def order_statistics_mc(n: int, a: float, reps: int, seed: int,
 def ema_warmup_check(ema_decay: float, steps: int, seed: int) -> tuple[float, float, int]:
     """Drive :class:`~selfdistill.targets.EMA` with ``steps`` random student snapshots.
 
-    Returns ``(largest deviation from the running mean while 1 - 1/(step+1) ≤ λ, largest
-    deviation from the capped recurrence m = λ afterwards, number of warm-up updates)``; the
-    running mean and the recurrence are computed here from the stored snapshots.
+    The released code's warm-up: update ``t = 1, 2, ...`` uses ``m = min(1 - 1/(t+1), λ)``, so
+    while ``1 - 1/(t+1) ≤ λ`` the EMA is the mean of its own initial weights and the ``t``
+    snapshots. Returns ``(largest deviation from that running mean, largest deviation from the
+    capped recurrence m = λ afterwards, number of warm-up updates)``; the running mean and the
+    recurrence are computed here from the stored snapshots.
     """
     check_in_range("ema_decay", ema_decay, 0.0, 1.0, upper_open=True)
     steps = check_int("steps", steps, 1, 10**6)
     gen = torch.Generator().manual_seed(seed)
     student = torch.nn.Linear(4, 3).double()
     ema = tg.EMA(torch.nn.Linear(4, 3).double(), ema_decay)
-    total = torch.zeros(15, dtype=F64)
+    total = torch.cat([p.detach().flatten() for p in ema.model.parameters()]).clone()
     warm_error, capped_error, expected, warm = 0.0, 0.0, None, 0
-    for step in range(steps):
+    for t in range(1, steps + 1):
         with torch.no_grad():
             for p in student.parameters():
                 p.add_(torch.randn(p.shape, generator=gen, dtype=F64))
@@ -189,13 +192,38 @@ def ema_warmup_check(ema_decay: float, steps: int, seed: int) -> tuple[float, fl
         ema.update(student)
         mine = torch.cat([p.flatten() for p in ema.model.parameters()])
         total += theta
-        if 1 - 1 / (step + 1) <= ema_decay:
-            warm, expected = step + 1, total / (step + 1)
+        if 1 - 1 / (t + 1) <= ema_decay:
+            warm, expected = t, total / (t + 1)
             warm_error = max(warm_error, float((mine - expected).abs().max()))
         else:
             expected = ema_decay * expected + (1 - ema_decay) * theta
             capped_error = max(capped_error, float((mine - expected).abs().max()))
     return warm_error, capped_error, warm
+
+
+def log_offset_effect(logits: torch.Tensor, target: torch.Tensor,
+                      delta: float = 1e-8) -> tuple[float, float]:
+    """How much the released code's ``log(p + δ)`` moves a soft cross-entropy.
+
+    The released loss, transcribed: ``-(m * log(softmax(s) + δ)).sum() / n``, against the
+    library's :func:`selfdistill.targets.soft_cross_entropy` (``log_softmax``). ``logits`` and
+    ``target`` (n, C) float64. Returns ``(|Δ loss| / loss, max |Δ ∇_s| / max |∇_s|)``. Since
+    ``log(p + δ) − log p = log(1 + δ/p) ≤ δ/p``, the loss moves by at most
+    ``mean_i Σ_k m_ik δ/p_ik``.
+    """
+    check_in_range("delta", delta, 0.0, 1e-2)
+    grads, values = [], []
+    for released in (False, True):
+        s = logits.detach().clone().requires_grad_(True)
+        if released:
+            loss = -(target * torch.log(torch.softmax(s, 1) + delta)).sum() / s.shape[0]
+        else:
+            loss = tg.soft_cross_entropy(s, target)
+        loss.backward()
+        grads.append(s.grad)
+        values.append(float(loss.detach()))
+    return (abs(values[1] - values[0]) / values[0],
+            float((grads[1] - grads[0]).abs().max() / grads[0].abs().max()))
 
 
 def ece_replicates(n: int, n_bins: int, reps: int, gamma: float = 1.0, conf_low: float = 0.5,
