@@ -89,3 +89,14 @@ def test_bad_inputs(toy):
         batch_rounds(s.d, s.Z, 0.0)
     with pytest.raises(ValueError, match="draws"):
         sine_draws(kernel_by_name("gaussian", 0.15), *toy_sine(), 0.5, 1, 0)
+
+
+def test_training_error_to_the_labels_rises_every_round(toy):
+    """lem-train-rises (was the claim mobahi2020.example-training-error-rises): before collapse
+    (1/K)‖y_0 − f_t(x)‖² = (1/K) Σ_k (1 − B_t[k])² z_{0,k}² rises strictly with t."""
+    *_, s = toy
+    B, c = batch_rounds(s.d, s.Z, 0.005)
+    for i in range(s.Z.shape[0]):
+        n = int(np.isfinite(c[:, i]).sum())
+        train = (((1 - B[:n, i]) * s.Z[i]) ** 2).sum(1) / s.Z.shape[1]
+        assert n >= 2 and (np.diff(train) > 0).all()
