@@ -270,3 +270,23 @@ def test_missing_or_empty_location_is_refused(tmp_path):
         load_ledgers(tmp_path / "missing.json")
     with pytest.raises(LedgerError, match="holds no ledger"):
         load_ledgers(tmp_path)
+
+
+def test_trained_interval_claims_compare_where_the_interval_lies(tmp_path, capsys):
+    """Two CPU paths that move a trained interval's digits give the same golden line."""
+    lines = []
+    for shift in (0.0, 0.004):
+        ledger = Ledger(chapter="demo", paper="mobahi2020", path=tmp_path / "c.json",
+                        expected=[])
+        iv = _interval([0.03 + shift, 0.05, 0.04, 0.06, 0.02])
+        ledger.check_interval("mobahi2020.up", iv, above=0.0, trained=True,
+                              provenance="stated", **TEXT)
+        lines.append(capsys.readouterr().out)
+        [claim] = load_claims(tmp_path / "c.json")
+        assert claim.shown_value().startswith("+0.04") and claim.interval["low"] > 0
+    assert lines[0] == lines[1] == ("PASS mobahi2020.up: interval above the bound, n = 5 "
+                                    "(bound: CI > 0, student-t with 4 df)\n")
+    ledger = Ledger(chapter="demo", paper="mobahi2020", path=tmp_path / "c.json", expected=[])
+    with pytest.raises(ClaimFailed, match="interval not above the bound"):
+        ledger.check_interval("mobahi2020.down", _interval([0.1, -0.05, 0.08, -0.04, 0.02]),
+                              above=0.0, trained=True, provenance="stated", **TEXT)

@@ -138,6 +138,7 @@ class Claim:
     scale: float = 1.0
     dtype: str = "float64"
     digits: int = 3
+    trained: bool = False
 
     def band(self) -> float:
         """The rounding band of this claim (:func:`rounding_band`)."""
@@ -194,12 +195,31 @@ class Claim:
             return f"|v| < {band:.0e}"
         return _fmt(self.value, self.digits)
 
+    def compared_value(self) -> str:
+        """The value as the golden line shows it. A ``trained`` interval claim (its samples come
+        from training networks, whose trajectories amplify last-bit differences between CPU
+        kernel paths into other stopping epochs) shows only where its interval lies and over how
+        many seeds: its digits are not a property of the mathematics. Tables and the ledger keep
+        the digits."""
+        if self.kind == "interval" and self.trained:
+            iv = self.interval or {}
+            where = []
+            if iv.get("above") is not None:
+                where.append("above" if iv.get("low", math.nan) > iv["above"] else "not above")
+            if iv.get("below") is not None:
+                where.append("below" if iv.get("high", math.nan) < iv["below"] else "not below")
+            if iv.get("contains") is not None:
+                inside = iv.get("low", math.nan) <= iv["contains"] <= iv.get("high", math.nan)
+                where.append("contains" if inside else "misses")
+            return f"interval {' and '.join(where)} the bound, n = {iv.get('n')}"
+        return self.shown_value()
+
     def summary(self) -> str:
         """One rounded line: verdict, id, value and bound (no timings, no addresses): the line
         the golden notebooks compare. It is the same on every CPU path, thread count and CUDA as
-        long as the claim's ``scale`` and ``digits`` are honest."""
+        long as the claim's ``scale``, ``digits`` and ``trained`` are honest."""
         status = "PASS" if self.passed else "FAIL"
-        return f"{status} {self.id}: {self.shown_value()} (bound: {self.bound})"
+        return f"{status} {self.id}: {self.compared_value()} (bound: {self.bound})"
 
 
 def write_json_atomic(path: Path, payload: object) -> None:
@@ -352,7 +372,7 @@ class Ledger:
                bound: str, reason: str, *, kind: str, limit: float | None = None,
                tol: float | None = None, interval: dict[str, Any] | None = None,
                count: int | None = None, scale: float = 1.0, dtype: str = "float64",
-               digits: int = 3) -> None:
+               digits: int = 3, trained: bool = False) -> None:
         check_choice("provenance", provenance, PROVENANCE)
         if not id.startswith(f"{self.paper}."):
             raise ValueError(f"claim id {id!r} must start with the paper key '{self.paper}.'")
@@ -367,7 +387,8 @@ class Ledger:
         claim = Claim(id=id, paper=self.paper, provenance=provenance, statement=statement,
                       measured=measured, value=value, bound=bound, reason=reason, passed=False,
                       chapter=self.chapter, kind=kind, limit=limit, tol=tol, interval=interval,
-                      count=count, scale=float(scale), dtype=dtype, digits=digits)
+                      count=count, scale=float(scale), dtype=dtype, digits=digits,
+                      trained=trained)
         self._record(replace(claim, passed=claim.verdict()))
 
     @staticmethod
@@ -423,14 +444,17 @@ class Ledger:
     def check_interval(self, id: str, interval: Interval, *, measured: str, statement: str,
                        provenance: Provenance, reason: str, above: float | None = None,
                        below: float | None = None, contains: float | None = None,
-                       min_n: int = 5, digits: int = 2) -> None:
+                       min_n: int = 5, digits: int = 2, trained: bool = False) -> None:
         """Claim a directional (or null) result from a confidence interval over seeds.
 
         Passes when ``interval.low > above`` (if given), ``interval.high < below`` (if given) and
         ``interval.low ≤ contains ≤ interval.high`` (if given). At least one must be given. An
         interval over fewer than ``min_n`` seeds (default 5) is refused: decide the seed count
         before looking. A negative result is a claim too (``below=0`` for "B is worse than A",
-        ``contains=0`` for "no detectable difference").
+        ``contains=0`` for "no detectable difference"). ``trained=True`` marks samples that come
+        from training networks: the compared golden line then shows where the interval lies, not
+        its digits (:meth:`Claim.compared_value`); print the interval in a cell nbval does not
+        compare.
         """
         from .stats import Interval as _Interval
 
@@ -456,7 +480,7 @@ class Ledger:
                   "min_n": min_n}
         bound = " and ".join(parts) + f", {interval.method} with {interval.dof} df"
         self._claim(id, provenance, statement, measured, interval.mean, bound, reason,
-                    kind="interval", interval=record, digits=digits)
+                    kind="interval", interval=record, digits=digits, trained=bool(trained))
 
     def finish(self):
         """Close the run: every declared claim must have been recorded. Marks the ledger
