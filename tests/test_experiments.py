@@ -54,6 +54,17 @@ def test_noisy_label_arms_rows(digits):
         experiments.noisy_label_arms(TINY, digits, "uniform", 0.4, 1)
 
 
+def test_noisy_label_arms_converged_teacher(digits):
+    rows = experiments.noisy_label_arms(replace(TINY, epochs=3), digits, "symmetric", 0.4, 1,
+                                        warmup=1, ramp=1, rules=("B",),
+                                        teachers=("best", "last"))
+    assert [r["arm"] for r in rows] == ["ce", "distil", "distil-last", "sd-B"]
+    with pytest.raises(ValueError, match="teachers"):
+        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, teachers=("first",))
+    with pytest.raises(ValueError, match="rules"):
+        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, rules=("D",))
+
+
 def test_summarise_against_numpy():
     rows = [{"g": "a", "v": 1.0}, {"g": "b", "v": 5.0}, {"g": "a", "v": 3.0}]
     out = experiments.summarise(rows, "g", ("v",))
