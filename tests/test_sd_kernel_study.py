@@ -4,7 +4,6 @@ AIR study, against closed forms and limiting cases."""
 from __future__ import annotations
 
 import pytest
-import torch
 from helpers import assert_close
 
 from selfdistill.datasets_small import clusterable_sphere

@@ -17,7 +17,8 @@ from .ntk import TwoLayerReLU, ntk_two_layer
 from .validate import check_choice, check_int
 
 __all__ = [
-    "KernelMotion", "WidthStudy", "angular_quadrature", "kernel_motion", "direction_moments", "linear_noise_draws",
+    "KernelMotion", "WidthStudy", "angular_quadrature", "direction_moments", "kernel_motion",
+    "linear_noise_draws",
     "network_noise_draws", "sign_flip_noise", "top_energy_lanczos", "width_study",
 ]
 
