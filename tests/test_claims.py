@@ -50,11 +50,143 @@ def test_nan_never_passes(tmp_path):
         ledger.check_at_most("dong2019.nan", float("nan"), 1.0, provenance="derived", **TEXT)
 
 
-def test_floor_hides_roundoff_digits(tmp_path, capsys):
+def test_rounding_band_hides_roundoff_digits(tmp_path, capsys):
     ledger = Ledger(chapter="demo", paper="mobahi2020", path=tmp_path / "c.json", expected=[])
-    ledger.check_at_most("mobahi2020.tiny", 3e-16, 1e-10, provenance="derived", floor=1e-12,
+    ledger.check_at_most("mobahi2020.tiny", 3e-16, 1e-10, provenance="derived", **TEXT)
+    ledger.check_at_least("mobahi2020.neg", -4.4e-16, -1e-9, provenance="derived", **TEXT)
+    ledger.check_at_most("mobahi2020.scaled", 3e-12, 1e-8, provenance="derived", scale=1e3,
                          **TEXT)
-    assert capsys.readouterr().out.strip() == "PASS mobahi2020.tiny: < 1e-12 (bound: ≤ 1e-10)"
+    ledger.check_at_most("mobahi2020.f32", 3.3e-7, 1e-5, provenance="derived", dtype="float32",
+                         **TEXT)
+    assert capsys.readouterr().out.splitlines() == [
+        "PASS mobahi2020.tiny: |v| < 1e-14 (bound: ≤ 1e-10)",
+        "PASS mobahi2020.neg: |v| < 1e-14 (bound: ≥ -1e-09)",
+        "PASS mobahi2020.scaled: |v| < 1e-11 (bound: ≤ 1e-08)",
+        "PASS mobahi2020.f32: |v| < 1e-05 (bound: ≤ 1e-05)"]
+
+
+@pytest.mark.parametrize("scale, dtype, band", [
+    (1.0, "float64", 1e-14), (1e3, "float64", 1e-11), (0.01, "float64", 1e-16),
+    (1.0, "float32", 1e-5), (100.0, "float32", 1e-3)])
+def test_rounding_band_is_one_rule(scale, dtype, band):
+    from selfdistill.claims import UNIT_ROUNDOFF, rounding_band
+
+    got = rounding_band(scale, dtype)
+    assert got == band
+    assert got / 10 < 64 * UNIT_ROUNDOFF[dtype] * scale <= got  # the power of ten just above
+
+
+def test_value_printed_identically_across_rounding_scatter(tmp_path, capsys):
+    """The golden line is the same whatever the last bits: rounding-level values collapse to the
+    band, values above it keep only their digits."""
+    lines = set()
+    for value in (2.93e-16, 4.4e-16, 5.55e-16, 3.33e-16, 0.0, -1.1e-16):
+        ledger = Ledger(chapter="demo", paper="zhang2020", path=tmp_path / "c.json", expected=[])
+        ledger.check_at_most("zhang2020.x", value, 1e-12, provenance="derived", **TEXT)
+        lines.add(capsys.readouterr().out)
+    assert len(lines) == 1
+
+
+def test_bounds_below_rounding_are_refused(tmp_path):
+    ledger = Ledger(chapter="demo", paper="zhang2020", path=tmp_path / "c.json", expected=[])
+    with pytest.raises(ValueError, match="below the rounding level"):
+        ledger.check_at_most("zhang2020.x", 1e-17, 1e-16, provenance="derived", **TEXT)
+    with pytest.raises(ValueError, match="scale"):
+        ledger.check_at_most("zhang2020.x", 1e-17, 1e-10, provenance="derived", scale=-1, **TEXT)
+    with pytest.raises(ValueError, match="dtype"):
+        ledger.check_at_most("zhang2020.x", 1e-17, 1e-10, provenance="derived", dtype="f16",
+                             **TEXT)
+    with pytest.raises(ValueError, match="digits"):
+        ledger.check_at_most("zhang2020.x", 1e-17, 1e-10, provenance="derived", digits=0, **TEXT)
+
+
+def test_true_claims_read_as_words(tmp_path, capsys):
+    ledger = Ledger(chapter="demo", paper="dong2019", path=tmp_path / "c.json", expected=[])
+    ledger.check_true("dong2019.a", True, provenance="derived", **TEXT)
+    ledger.check_true("dong2019.b", True, provenance="derived", count=137, **TEXT)
+    with pytest.raises(ClaimFailed):
+        ledger.check_true("dong2019.c", False, provenance="derived", **TEXT)
+    assert capsys.readouterr().out.splitlines() == [
+        "PASS dong2019.a: true (bound: holds)", "PASS dong2019.b: true in 137 cases (bound: holds)",
+        "FAIL dong2019.c: false (bound: holds)"]
+
+
+def _interval(diffs):
+    from selfdistill.stats import mean_interval
+
+    return mean_interval(diffs)
+
+
+def test_interval_claims_decide_by_the_interval(tmp_path, capsys):
+    ledger = Ledger(chapter="demo", paper="dong2019", path=tmp_path / "c.json", expected=[])
+    wins = _interval([0.03, 0.05, 0.04, 0.06, 0.02])
+    ledger.check_interval("dong2019.wins", wins, above=0.0, provenance="stated", **TEXT)
+    ledger.check_interval("dong2019.loses", _interval([-0.2, -0.1, -0.15, -0.12, -0.18]),
+                          below=0.0, provenance="stated", **TEXT)
+    ledger.check_interval("dong2019.tie", _interval([-0.01, 0.02, 0.0, -0.02, 0.01]),
+                          contains=0.0, provenance="extension", **TEXT)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("PASS dong2019.wins: +0.04, 95% CI [0.02, 0.06], n = 5 "
+                      "(bound: CI > 0, student-t with 4 df)")
+    with pytest.raises(ClaimFailed):  # a mean above zero whose interval reaches below it
+        ledger.check_interval("dong2019.unsure", _interval([0.1, -0.05, 0.08, -0.04, 0.02]),
+                              above=0.0, provenance="stated", **TEXT)
+    with pytest.raises(ValueError, match="at least min_n = 5"):
+        ledger.check_interval("dong2019.few", _interval([0.1, 0.2, 0.3]), above=0.0,
+                              provenance="stated", **TEXT)
+    with pytest.raises(ValueError, match="at least one"):
+        ledger.check_interval("dong2019.none", wins, provenance="stated", **TEXT)
+    with pytest.raises(TypeError, match="Interval"):
+        ledger.check_interval("dong2019.raw", (0.1, 0.2), above=0.0, provenance="stated", **TEXT)
+    assert [c.passed for c in load_claims(tmp_path / "c.json")] == [True, True, True, False]
+
+
+def _good_ledger(tmp_path):
+    path = tmp_path / "c.json"
+    ledger = Ledger(chapter="demo", paper="p", path=path, expected=["p.a", "p.b", "p.c"])
+    ledger.check_at_most("p.a", 1e-12, 1e-10, provenance="derived", **TEXT)
+    ledger.check_true("p.b", True, provenance="derived", **TEXT)
+    with pytest.raises(ClaimFailed):
+        ledger.check_at_least("p.c", 0.5, 1.0, provenance="derived", **TEXT)
+    return path
+
+
+def _edit(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    [record] = load_ledgers(path)
+    return record
+
+
+def _set(data, key, value, index=None):
+    (data["claims"][index] if index is not None else data)[key] = value
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda d: _set(d, "value", 0.5, 0), "EDITED"),
+    (lambda d: _set(d, "passed", True, 2), "VERDICT p.c"),
+    (lambda d: _set(d, "value", float("nan"), 0), "VERDICT p.a"),
+    (lambda d: (d["claims"].pop(2), d["expected"].pop(2)), "EDITED"),
+    (lambda d: _set(d, "complete", True), "EDITED"),
+])
+def test_edited_ledgers_never_read_as_passing(tmp_path, change, problem):
+    """Issue 14 §3: a value, a verdict, NaN, a deleted claim or a forged ``complete`` flag."""
+    path = _good_ledger(tmp_path)
+    record = _edit(path, change)
+    assert not record.passed
+    assert any(p.startswith(problem) for p in record.problems), record.problems
+
+
+def test_an_unedited_ledger_has_no_problems(tmp_path):
+    [record] = load_ledgers(_good_ledger(tmp_path))
+    assert record.problems == () and not record.passed  # p.c failed honestly
+
+
+def test_hidden_folders_are_never_read_as_runs(tmp_path):
+    _good_ledger(tmp_path / "run")
+    _good_ledger(tmp_path / ".run.partial-abc")
+    assert [r.path.parent.name for r in load_ledgers(tmp_path)] == ["run"]
 
 
 def test_new_run_starts_empty_and_rejects_bad_records(tmp_path):
@@ -118,7 +250,14 @@ def test_finish_requires_every_declared_claim_and_marks_complete(tmp_path):
     ("{not json", "not a readable ledger"),
     ('{"a": 1}', "not a claims ledger"),
     ('{"chapter": "c", "claims": [], "schema": 1}', "schema 1"),
-    ('{"chapter": "c", "claims": [{"id": "x"}], "schema": 2}', "malformed claim"),
+    ('{"chapter": "c", "claims": [{"id": "x"}], "schema": 3}', "lacks"),
+    ('{"chapter": "c", "claims": ["a", "b"], "schema": 3}', "is a str, not a claim record"),
+    ('{"chapter": "c", "claims": [], "run": null, "schema": 3}', "'run' is a NoneType"),
+    ('{"chapter": "c", "claims": {}, "schema": 3}', "'claims' is a dict"),
+    ('[1, 2]', "not a claims ledger"),
+    ('{"chapter": "c", "schema": 3, "claims": [{"id": "x", "paper": "p", "provenance": "d", '
+     '"statement": "s", "measured": "m", "value": "oops", "bound": "b", "reason": "r", '
+     '"passed": true, "chapter": "c", "kind": "at_most"}]}', "value = 'oops' is not a number"),
 ])
 def test_corrupt_or_foreign_files_are_refused(tmp_path, content, message):
     (tmp_path / "c.json").write_text(content)

@@ -70,8 +70,21 @@ def test_claim_cells_print_only_claim_summaries(name):
     """nbval compares these outputs: anything else in them (timings, values) would be flaky."""
     golden = nbformat.read(GOLDEN / f"{name}.ipynb", as_version=4)
     for cell in _tagged(golden):
+        kinds = {o.get("output_type") for o in cell.outputs}
+        # a glued or displayed value is a full-precision float that nbval would compare
+        assert kinds <= {"stream"}, f"{name}: a compared cell shows {kinds - {'stream'}}"
         for line in _printed(cell).splitlines():
             assert _SUMMARY.match(line + " "), f"{name}: not a claim summary: {line!r}"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_compared_cells_glue_and_display_nothing(name):
+    """Issue 13: glue belongs in cells nbval does not compare (checked on the source, so it holds
+    before the golden notebook is regenerated)."""
+    source = jupytext.read(find_chapters()[name].path)
+    for cell in _tagged(source):
+        assert not re.search(r"\b(glue|display|print)\(", cell.source), (
+            f"{name}: a compared cell glues, displays or prints: {cell.source[:80]!r}")
 
 
 def test_every_golden_notebook_has_a_chapter():

@@ -54,6 +54,7 @@ def format_ledgers(records: list[LedgerRecord]) -> tuple[str, bool]:
         if r.missing:
             problems.append(f"MISSING {r.chapter}: declared claims never checked: "
                             + ", ".join(r.missing))
+        problems += [f"{p} ({r.path})" for p in r.problems]
     lines = [format_claims(claims), *problems]
     bad_runs = sum(not r.passed for r in records)
     lines.append(f"runs: {len(records) - bad_runs} complete and passing, {bad_runs} not")

@@ -194,10 +194,10 @@ def _finish(job: RunJob, staging: Path, status: str, message: str) -> bool:
 
 def _write_failed_ledger(job: RunJob, path: Path, status: str, message: str) -> None:
     """A run that died before its chapter opened a ledger still leaves one: incomplete."""
-    from .claims import SCHEMA, declared_claims, git_commit, write_json_atomic
+    from .claims import declared_claims, git_commit, write_ledger
 
-    write_json_atomic(path, {
-        "schema": SCHEMA, "chapter": job.chapter.name, "paper": "", "complete": False,
+    write_ledger(path, {
+        "chapter": job.chapter.name, "paper": "", "complete": False,
         "expected": declared_claims(job.chapter.text()), "parameters": job.values,
         "run": {"commit": git_commit(), "error": f"{status}: {message}"}, "claims": []})
 

@@ -202,8 +202,7 @@ def _log_clip(claims: list[Claim]) -> float | None:
     values = [c.value for c in claims]
     if b <= 0 or min(values) < 0 or max(values) > b / 30:
         return None
-    floors = [c.floor for c in claims if c.floor > 0]
-    return min(floors) if floors else b * 1e-6
+    return min(c.band() for c in claims)  # the ledger's one rounding rule
 
 
 def _write_figure(data: SweepData, out: Path) -> list[Path]:
