@@ -8,11 +8,14 @@ The core (what a reader of the book never needs to call):
 * :mod:`~selfdistill.validate`, :mod:`~selfdistill.device`, :mod:`~selfdistill.paths` — argument
   checks that name the parameter and its accepted range; device (``"auto"``), seeding, threads;
   the repository root
-* :mod:`~selfdistill.claims` — the claim ledger; :mod:`~selfdistill.chapters` — chapters and
+* :mod:`~selfdistill.claims` — the claim ledger; :mod:`~selfdistill.statements` — the registry of
+  the papers' statements (``statements/<paper>.yaml``) and their reproduction status;
+  :mod:`~selfdistill.chapters` — chapters and
   their ``parameters`` cells; :mod:`~selfdistill.runner` — atomic, parallel chapter runs;
   :mod:`~selfdistill.book`, :mod:`~selfdistill.golden`, :mod:`~selfdistill.sweep`,
   :mod:`~selfdistill.sweep_report` — the book build, golden notebooks, parameter sweeps;
-  :mod:`~selfdistill.cli` — the ``selfdistill`` command; :mod:`~selfdistill.sphinx_claims`,
+  :mod:`~selfdistill.cli` — the ``selfdistill`` command; :mod:`~selfdistill.sphinx_claims`
+  (the claims page), :mod:`~selfdistill.sphinx_status` (the reproduction status pages),
   :mod:`~selfdistill.sphinx_bib` — Sphinx extensions of the book
 
 mobahi2020:
