@@ -235,3 +235,12 @@ def test_declared_provenance_reads_each_call():
               'ledger.check_at_most(\n    "p.b", 1, 2, provenance="extension")\n'
               'ledger.check_close("p.c", 1, 1, 0)\n')
     assert declared_provenance(source) == {"p.a": "stated", "p.b": "extension", "p.c": "?"}
+
+
+def test_declared_provenance_reads_interval_claims_and_empty_chapters():
+    # a chapter whose claims are all check_interval calls (noisy-labels-deep) used to raise in
+    # zip(strict=True), and its stated interval claims were invisible to the registry checks
+    source = ('ledger.check_interval(\n    "p.d", iv, above=0.0, measured="m",\n'
+              '    statement="s", reason="r", provenance="stated")\n')
+    assert declared_provenance(source) == {"p.d": "stated"}
+    assert declared_provenance("no claims here") == {}

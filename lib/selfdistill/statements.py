@@ -68,7 +68,7 @@ STATUSES: dict[str, str] = {
     "failing": "a linked claim failed, or this build did not record it",
 }
 
-_CALL = re.compile(r"\bcheck_(?:at_most|at_least|close|true)\(\s*[\"']([^\"']+)[\"']")
+_CALL = re.compile(r"\bcheck_(?:at_most|at_least|close|true|interval)\(\s*[\"']([^\"']+)[\"']")
 _PROVENANCE = re.compile(r"\bprovenance\s*=\s*[\"'](\w+)[\"']")
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FIELDS = ("id", "text", "source", "chapters", "claims", "regime", "why")
@@ -326,6 +326,8 @@ def declared_provenance(source: str) -> dict[str, str]:
     """
     calls = list(_CALL.finditer(source))
     found: dict[str, str] = {}
+    if not calls:
+        return found
     for call, after in zip(calls, [*calls[1:], None], strict=True):
         text = source[call.end(): after.start() if after else len(source)]
         match = _PROVENANCE.search(text)
