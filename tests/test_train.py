@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -97,6 +98,94 @@ def test_checkpoint_of_another_configuration_is_refused_untouched(tmp_path, digi
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot be read"):
         train(replace(SMALL, epochs=1), digits, checkpoint=path)
+
+
+def test_checkpoint_fingerprint_covers_the_inputs(tmp_path, digits):
+    # training on x_train * 2 (same labels, sizes, configuration) must not resume the old run
+    path = tmp_path / "run.pt"
+    train(replace(SMALL, epochs=1), digits, checkpoint=path)
+    before = path.read_bytes()
+    doubled = replace(digits, x_train=digits.x_train * 2)
+    with pytest.raises(ValueError, match=r"another configuration \(differs in \['inputs'\]\)"):
+        train(replace(SMALL, epochs=1), doubled, checkpoint=path)
+    other_val = replace(digits, x_val=digits.x_val + 1)
+    with pytest.raises(ValueError, match=r"differs in \['validation'\]"):
+        train(replace(SMALL, epochs=1), other_val, checkpoint=path)
+    assert path.read_bytes() == before
+
+
+class _Payload:
+    """Pickles to a call that writes a file: what a crafted checkpoint could run on loading."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.target), "pwned"))
+
+
+def test_checkpoint_with_code_is_refused_and_runs_nothing(tmp_path, digits):
+    path, marker = tmp_path / "run.pt", tmp_path / "pwned.txt"
+    torch.save({"fingerprint": {}, "state": {"model": _Payload(marker)}}, path)
+    assert not marker.exists()
+    with pytest.raises(ValueError, match=r"^checkpoint = '.*run\.pt' cannot be read as a "
+                                         r"checkpoint of tensors and plain containers"):
+        train(replace(SMALL, epochs=1), digits, checkpoint=path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("key", ["optimizer", "model", "generator", "epoch", "best_model"])
+def test_checkpoint_missing_a_key_names_the_file_and_the_key(tmp_path, digits, key):
+    path = tmp_path / "run.pt"
+    train(replace(SMALL, epochs=1), digits, checkpoint=path)
+    saved = torch.load(path, weights_only=True)
+    del saved["state"][key]
+    torch.save(saved, path)
+    with pytest.raises(ValueError, match=rf"^checkpoint = '.*run\.pt' lacks the key '{key}'"):
+        train(replace(SMALL, epochs=1), digits, checkpoint=path)
+
+
+@pytest.mark.parametrize("saved,match", [
+    ([1, 2, 3], "holds a list, not a checkpoint"),
+    ({"state": {}}, "lacks the key 'fingerprint'"),
+    ({"fingerprint": {}, "state": 3}, "lacks the key 'state'")])
+def test_checkpoint_of_the_wrong_layout_is_refused(tmp_path, digits, saved, match):
+    path = tmp_path / "run.pt"
+    torch.save(saved, path)
+    with pytest.raises(ValueError, match=match):
+        train(replace(SMALL, epochs=1), digits, checkpoint=path)
+
+
+def test_checkpoint_with_a_bad_value_is_refused_before_training(tmp_path, digits):
+    path = tmp_path / "run.pt"
+    train(replace(SMALL, epochs=1), digits, checkpoint=path)
+    saved = torch.load(path, weights_only=True)
+    saved["state"]["optimizer"] = {"state": 3}
+    torch.save(saved, path)
+    with pytest.raises(ValueError, match=r"holds a state this run cannot resume"):
+        train(replace(SMALL, epochs=1), digits, checkpoint=path)
+
+
+def test_unwritable_checkpoint_path_fails_before_the_first_epoch(tmp_path, digits):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    epochs = []
+    for path, match in [(blocker / "sub" / "run.pt", "is not a folder"),
+                        (tmp_path, "is a folder")]:
+        with pytest.raises(ValueError, match=match):
+            train(replace(SMALL, epochs=2), digits, checkpoint=path,
+                  callback=lambda e, r: epochs.append(e))
+    assert epochs == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # no probe left behind
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="needs /proc")
+def test_checkpoint_on_a_filesystem_that_refuses_files(digits):
+    epochs = []
+    with pytest.raises(ValueError, match=r"^checkpoint = '/proc/run\.pt' cannot be written"):
+        train(replace(SMALL, epochs=2), digits, checkpoint="/proc/run.pt",
+              callback=lambda e, r: epochs.append(e))
+    assert epochs == []
 
 
 @pytest.mark.parametrize("change,match", [

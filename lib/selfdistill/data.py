@@ -25,6 +25,7 @@ import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -167,16 +168,45 @@ def read_cifar(name: str, root: str | os.PathLike | None = None,
             raise ValueError(f"root: {path} has a wrong md5 checksum (expected {md5}); "
                              "the file is corrupt or not the official one")
     key = b"labels" if name == "cifar10" else b"fine_labels"
+    classes = 10 if name == "cifar10" else 100
     parts: dict[bool, list] = {True: [], False: []}
     for file in table:
         with open(folder / file, "rb") as handle:
             entry = pickle.load(handle, encoding="bytes")  # noqa: S301 (checksum verified)
-        parts[file.startswith("test")].append(
-            (np.asarray(entry[b"data"], np.uint8).reshape(-1, 3, 32, 32),
-             np.asarray(entry[key], np.int64)))
+        parts[file.startswith("test")].append(_cifar_part(folder / file, entry, key, classes))
     train, test = parts[False], parts[True]
+    for split, found in (("training", train), ("test", test)):
+        if not found:
+            raise ValueError(f"checksums: the table names no {split} file (test files start with "
+                             f"'test'); accepted: at least one training and one test file")
     return (np.concatenate([p[0] for p in train]), np.concatenate([p[1] for p in train]),
             np.concatenate([p[0] for p in test]), np.concatenate([p[1] for p in test]))
+
+
+def _cifar_part(path: Path, entry: Any, key: bytes, classes: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(n, 3, 32, 32)`` uint8 and labels ``(n,)`` int64 of one unpickled CIFAR file,
+    checked: a dict with ``b"data"`` and the labels' key, whole images, as many labels as images,
+    integer labels in ``[0, classes)``; anything else is a ``ValueError`` naming the file."""
+    where = f"root: {path}"
+    if not isinstance(entry, dict) or b"data" not in entry or key not in entry:
+        raise ValueError(f"{where} is not a CIFAR batch: it needs a dict with keys b'data' and "
+                         f"{key!r}")
+    data = np.asarray(entry[b"data"])
+    labels = np.asarray(entry[key])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{where} holds images of shape {data.shape} and dtype {data.dtype}; "
+                         "accepted: uint8 rows of 3072 = 3 × 32 × 32 values")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{where} holds labels of shape {labels.shape} and dtype "
+                         f"{labels.dtype}; accepted: a list of integers")
+    if labels.shape[0] != data.shape[0]:
+        raise ValueError(f"{where} holds {data.shape[0]} images but {labels.shape[0]} labels; "
+                         "they must match")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{where} holds labels in [{labels.min()}, {labels.max()}]; accepted: "
+                         f"integers in [0, {classes - 1}]")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
 def _cifar_arrays(name: str, root, checksums) -> tuple[np.ndarray, ...]:

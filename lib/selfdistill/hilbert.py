@@ -44,8 +44,8 @@ from .validate import (
 __all__ = [
     "training_data",
     "WARN_RELATIVE_ERROR", "Eigenbasis", "GreensFit", "IllConditionedWarning", "c_bounds",
-    "collapse_threshold", "collapses", "eigenbasis", "fit_greens", "gram", "solve_c",
-    "squared_norm",
+    "SQ_NORM_RTOL", "collapse_threshold", "collapses", "eigenbasis", "fit_greens", "gram",
+    "solve_c", "squared_norm",
 ]
 
 #: unit roundoff of float64
@@ -60,13 +60,37 @@ class IllConditionedWarning(UserWarning):
     """The fit's estimated rounding error exceeds :data:`WARN_RELATIVE_ERROR`."""
 
 
-def squared_norm(y: torch.Tensor | np.ndarray) -> float:
+#: :func:`solve_c` refuses a ``y_sq_norm`` further than this (relative) from ``‖z‖²``: ``z = V y``
+#: keeps the norm to about ``K u`` (``V`` orthogonal to rounding), far below this
+SQ_NORM_RTOL = 1e-8
+
+
+def squared_norm(y: torch.Tensor | np.ndarray, name: str = "y") -> float:
     """``‖y‖²`` (Frobenius for ``(K, C)``): squares in float64, summed with ``math.fsum``.
 
     The sum is correctly rounded, so every route (CPU, CUDA, NumPy) gets the same number.
+    ``y`` real, finite and non-empty (else ``ValueError`` naming it ``name``): its norm decides
+    collapse (:func:`collapses`), so a NaN or an empty array must not reach that test.
     """
-    values = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if isinstance(y, torch.Tensor):
+        if y.is_complex():
+            raise ValueError(f"{name} is complex ({y.dtype}); accepted: real numbers only")
+        values = y.detach().cpu().numpy()
+    else:
+        if np.iscomplexobj(y):
+            raise ValueError(f"{name} is complex; accepted: real numbers only")
+        try:
+            values = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} = {str(y)[:60]!r} could not be read as a numeric array; "
+                             "accepted: real, finite numbers") from None
     values = values.astype(np.float64).ravel()
+    if values.size == 0:
+        raise ValueError(f"{name} has shape {tuple(np.shape(y))} with no entries; accepted: at "
+                         "least one real, finite number")
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise ValueError(f"{name} has {bad} non-finite entries (NaN or inf); all must be finite")
     return math.fsum(values * values)
 
 
@@ -74,8 +98,10 @@ def collapses(y_sq_norm: float, K: int, eps: float) -> bool:
     """True when ``‖y‖² ≤ Kε``: the zero function meets the budget and the fit collapses.
 
     The one home of the collapse test: :func:`solve_c`, :func:`fit_greens`,
+    :func:`selfdistill.rounds.self_distill`, :func:`selfdistill.rounds.refit_rounds`,
     :func:`selfdistill.verify.eps_sweep` and :func:`selfdistill.finite_difference.solve_discretised`
-    all call it, with ``y_sq_norm`` from :func:`squared_norm`.
+    all call it, with ``y_sq_norm`` from :func:`squared_norm`, so all of them decide alike even
+    at ``ε`` one ulp from the threshold.
     """
     y_sq_norm = check_in_range("y_sq_norm", y_sq_norm, 0.0, math.inf, upper_open=True)
     K = check_int("K", K, 1)
@@ -84,8 +110,15 @@ def collapses(y_sq_norm: float, K: int, eps: float) -> bool:
 
 
 def collapse_threshold(y: torch.Tensor | np.ndarray) -> float:
-    """``ε* = ‖y‖² / K``: the fit is the zero function for ``ε ≥ ε*`` (up to one rounding)."""
-    return squared_norm(y) / len(y)
+    """``ε* = ‖y‖² / K``: the fit is the zero function for ``ε ≥ ε*`` (up to one rounding).
+
+    ``y`` of shape ``(K,)`` or ``(K, C)``, real, finite, non-empty (else ``ValueError``).
+    """
+    ndim = len(np.shape(y))
+    if ndim not in (1, 2):
+        raise ValueError(f"y has shape {tuple(np.shape(y))} ({ndim} dimensions); accepted "
+                         "numbers of dimensions: [1, 2]")
+    return squared_norm(y) / np.shape(y)[0]
 
 
 def gram(kernel: Kernel, x: torch.Tensor) -> torch.Tensor:
@@ -115,15 +148,24 @@ class Eigenbasis:
 def eigenbasis(G: torch.Tensor) -> Eigenbasis:
     """Eigendecompose a symmetric positive definite Gram matrix.
 
-    Raises ``ValueError`` if ``G`` is not square, not symmetric, or not numerically positive
-    definite (smallest eigenvalue ``≤ K · u · d_max`` with ``u`` the unit roundoff, i.e.
-    ``κ ≥ 1 / (K u)``: past that limit the eigenvalues carry no correct digit).
+    Raises ``ValueError`` if ``G`` is empty, not square, not symmetric, or not numerically
+    positive definite: smallest eigenvalue ``d_min ≤ K · u · d_max`` with ``u`` the unit roundoff
+    (float64: ``2⁻⁵³``), i.e. ``κ ≥ 1 / (K u)``.
+
+    Why ``K u d_max``: ``eigh`` is backward stable, its eigenvalues are exact for ``G + E`` with
+    ``‖E‖₂ ≤ p(K) u ‖G‖₂`` (``p(K)`` of order ``K`` for Householder tridiagonalisation), and
+    forming ``G`` adds entry-wise relative errors of a few ``u``, ``‖ΔG‖₂ ≤ ‖ΔG‖_F ≲ √K u d_max``.
+    By Weyl's inequality every eigenvalue may move by about ``K u d_max``, so an ``d_min`` at or
+    below that has no correct digit, not even its sign.
     """
     if not isinstance(G, torch.Tensor) or G.is_complex():
-        raise ValueError("G must be a real torch tensor")
+        raise ValueError(f"G must be a real torch tensor; got {type(G).__name__}"
+                         f"{' (complex)' if isinstance(G, torch.Tensor) else ''}")
     check_ndim("G", G, (2,))
     if G.shape[0] != G.shape[1]:
         raise ValueError(f"G has shape {tuple(G.shape)}; a Gram matrix must be square")
+    if G.shape[0] == 0:
+        raise ValueError("G has shape (0, 0); accepted: K × K with K ≥ 1 (one point or more)")
     check_finite("G", G)
     asym = float((G - G.T).abs().max())
     scale = float(G.abs().max())
@@ -131,7 +173,7 @@ def eigenbasis(G: torch.Tensor) -> Eigenbasis:
         raise ValueError(f"G is not symmetric: max |G - Gᵀ| = {asym:.3e} (scale {scale:.3e})")
     d, vectors = torch.linalg.eigh(G.to(VERIFY_DTYPE))
     d_min, d_max = float(d[0]), float(d[-1])
-    floor = G.shape[0] * torch.finfo(VERIFY_DTYPE).eps * max(abs(d_max), 1e-300)
+    floor = G.shape[0] * _U * max(abs(d_max), 1e-300)  # K u d_max, see the docstring
     if d_min <= floor:
         raise ValueError(
             f"G is not positive definite: smallest eigenvalue {d_min:.3e} ≤ {floor:.3e} "
@@ -192,6 +234,7 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | N
     eps : training-error budget ``ε > 0``.
     y_sq_norm : ``‖y‖²`` from the targets themselves (:func:`squared_norm`; default ``‖z‖²``,
         equal up to rounding): the collapse threshold is then exactly the one a reader computes.
+        Refused (``ValueError``) if further than :data:`SQ_NORM_RTOL` relative from ``‖z‖²``.
 
     Returns
     -------
@@ -213,7 +256,16 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | N
     s = zz**2 if zz.ndim == 1 else (zz**2).sum(axis=1)
     K = d.shape[0]
     target = K * eps
-    total = math.fsum(s) if y_sq_norm is None else float(y_sq_norm)
+    z_sq_norm = math.fsum(s)
+    if y_sq_norm is None:
+        total = z_sq_norm
+    else:
+        total = check_in_range("y_sq_norm", y_sq_norm, 0.0, math.inf, upper_open=True)
+        if abs(total - z_sq_norm) > SQ_NORM_RTOL * max(total, z_sq_norm):
+            raise ValueError(
+                f"y_sq_norm = {y_sq_norm!r} is not ‖y‖² of these targets: ‖z‖² = "
+                f"{z_sq_norm:.6g}; accepted: within {SQ_NORM_RTOL:g} relative of ‖z‖² "
+                "(squared_norm of the y with z = V y)")
     if collapses(total, K, eps):
         return math.inf
     lo, hi = c_bounds(torch.from_numpy(d), math.sqrt(total), K, eps, y_sq_norm=total)
@@ -314,6 +366,10 @@ def training_data(kernel: Kernel, x, y, device: str | torch.device = "auto"
     check_same_length("x", x_t, "y", y_t)
     if x_t.shape[0] < 1:
         raise ValueError("x has no rows; at least one training point is needed")
+    for name, t in (("x", x_t), ("y", y_t)):
+        if t.ndim == 2 and t.shape[1] == 0:
+            raise ValueError(f"{name} has shape {tuple(t.shape)} with no columns; accepted: "
+                             f"(K,) or (K, n) with n ≥ 1")
     return x_t, y_t
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from .device import as_tensor
-from .validate import check_choice, check_finite, check_in_range, check_ndim, check_positive
+from .validate import check_choice, check_finite, check_ndim, check_real
 
 __all__ = [
     "KERNEL_NAMES", "ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel",
@@ -85,7 +85,7 @@ class ExponentialKernel(Kernel):
     length: float
 
     def __post_init__(self) -> None:
-        check_positive("length", self.length)
+        check_real("length", self.length, 0.0, math.inf, lower_open=True, upper_open=True)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         xs, ts = _pair(x, t, 1)
@@ -111,8 +111,9 @@ class NeumannExponentialKernel(Kernel):
     upper: float
 
     def __post_init__(self) -> None:
-        check_positive("length", self.length)
-        check_in_range("upper", self.upper, self.lower, math.inf, lower_open=True)
+        check_real("length", self.length, 0.0, math.inf, lower_open=True, upper_open=True)
+        check_real("lower", self.lower, -math.inf, math.inf, lower_open=True, upper_open=True)
+        check_real("upper", self.upper, self.lower, math.inf, lower_open=True, upper_open=True)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         xs, ts = _pair(x, t, 1)
@@ -144,7 +145,7 @@ class GaussianKernel(Kernel):
     width: float
 
     def __post_init__(self) -> None:
-        check_positive("width", self.width)
+        check_real("width", self.width, 0.0, math.inf, lower_open=True, upper_open=True)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         xs, ts = _pair(x, t)

@@ -8,9 +8,12 @@ labels of shape ``(N,)`` (``torch.long``, same device). Computations run in floa
 
 Binning convention (ECE, reliability data, confidence-diversity histogram): ``n_bins`` equal-width
 bins on ``[0, 1]``, bin ``b`` is the half-open interval ``((b-1)/M, b/M]`` (the first one also
-holds 0), as in Guo et al. (2017). torchmetrics' ``MulticlassCalibrationError`` uses
-``[(b-1)/M, b/M)`` instead, puts a confidence of exactly 1 in an extra bin of its own, and works in
-float32: the two agree except for confidences that fall exactly on an edge ``b/M``.
+holds 0), as in Guo et al. (2017). The edges are ``b/M`` rounded to the nearest float64
+(:func:`bin_edges`; a ``linspace`` misses some by one ulp), so a confidence exactly on an
+edge, such as 0.55 with 20 bins, goes to the bin it closes. torchmetrics'
+``MulticlassCalibrationError`` uses ``[(b-1)/M, b/M)`` instead, puts a confidence of exactly 1
+in an extra bin of its own, and works in float32: the two agree except for confidences that
+fall exactly on an edge ``b/M``.
 zhang2020's released code uses ``n_bins = 20``; many papers use 15.
 """
 
@@ -27,6 +30,7 @@ __all__ = [
     "ConfidenceDiversity",
     "Reliability",
     "accuracy",
+    "bin_edges",
     "bin_index",
     "confidence_diversity",
     "ece",
@@ -101,12 +105,33 @@ def predictive_entropy(probs: torch.Tensor) -> torch.Tensor:
     return -torch.special.xlogy(p, p).sum(dim=1)
 
 
+def bin_edges(n_bins: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The ``M + 1`` edges ``b/M``, ``b = 0 … M``, each correctly rounded to float64 (an IEEE
+    division ``b / M``, unlike ``linspace``, which misses some by one ulp), shape ``(M + 1,)``."""
+    check_int("n_bins", n_bins, 1, 10**6)
+    return torch.arange(n_bins + 1, dtype=F64, device=device) / n_bins
+
+
 def bin_index(values: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Bin of each value in ``[0, 1]`` among ``n_bins`` equal-width bins ``((b-1)/M, b/M]``
-    (0-based; 0 also goes to the first bin)."""
+    (0-based; 0 also goes to the first bin), shape of ``values``, ``torch.long``.
+
+    ``values`` a real tensor with every entry in ``[0, 1]``; NaN or a value outside is refused
+    (``ValueError``), never clipped into an end bin.
+    """
     check_int("n_bins", n_bins, 1, 10**6)
-    edges = torch.linspace(0, 1, n_bins + 1, dtype=F64, device=values.device)
-    return torch.bucketize(values.to(F64), edges[1:-1], right=False)
+    if not isinstance(values, torch.Tensor) or values.is_complex() or values.dtype == torch.bool:
+        what = f"a {values.dtype} tensor" if isinstance(values, torch.Tensor) else type(
+            values).__name__
+        raise ValueError(f"values = {what} is not accepted; accepted: a real tensor in [0, 1]")
+    v = values.detach().to(F64)
+    outside = ~((v >= 0) & (v <= 1))  # NaN compares false: it is outside too
+    if bool(outside.any()):
+        first = float(v[outside].flatten()[0])
+        raise ValueError(f"values has {int(outside.sum())} entries outside [0, 1] (NaN "
+                         f"included), e.g. {first!r}; accepted: confidences in [0, 1]")
+    edges = bin_edges(n_bins, v.device)
+    return torch.bucketize(v, edges[1:-1], right=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +167,7 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 20) -> 
     counts.index_add_(0, idx, torch.ones_like(conf))
     acc_sum = torch.zeros_like(counts).index_add_(0, idx, correct)
     conf_sum = torch.zeros_like(counts).index_add_(0, idx, conf)
-    edges = torch.linspace(0, 1, n_bins + 1, dtype=F64, device=p.device)
+    edges = bin_edges(n_bins, p.device)
     return Reliability(edges, counts, acc_sum / counts, conf_sum / counts)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .validate import check_choice, check_in_range, check_int, check_ndim
+from .validate import check_choice, check_finite, check_in_range, check_int, check_ndim
 
 __all__ = [
     "RULES",
@@ -44,6 +44,8 @@ def _pair(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_a} has shape {tuple(a.shape)} but {name_b} has "
                          f"{tuple(b.shape)}; they must match")
+    check_finite(name_a, a)  # a NaN would spread into every later target
+    check_finite(name_b, b)
 
 
 def hard_labels(p: torch.Tensor) -> torch.Tensor:
@@ -52,6 +54,7 @@ def hard_labels(p: torch.Tensor) -> torch.Tensor:
     For a single output a tie ``p = 0`` maps to +1.
     """
     check_ndim("p", p, (1, 2))
+    check_finite("p", p)  # argmax and sign of NaN are arbitrary labels
     if p.ndim == 1:
         return torch.where(p >= 0, 1.0, -1.0).to(p.dtype)
     return torch.nn.functional.one_hot(p.argmax(1), p.shape[1]).to(p.dtype)

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from .device import VERIFY_DTYPE
-from .hilbert import Eigenbasis, solve_c
+from .device import VERIFY_DTYPE, as_tensor
+from .hilbert import Eigenbasis, collapses, solve_c, squared_norm
 from .validate import check_finite, check_int, check_ndim, check_positive
 
 __all__ = [
@@ -58,13 +58,26 @@ MAX_ROUNDS = 100_000
 
 
 def _targets(name: str, y: torch.Tensor, K: int, device: torch.device) -> torch.Tensor:
-    if not isinstance(y, torch.Tensor):
-        y = torch.as_tensor(np.asarray(y, dtype=np.float64))
+    """Real targets of shape ``(K,)`` or ``(K, C)``, ``C ≥ 1``, as float64 on ``device``;
+    complex or non-numeric input is refused (never cast, which would drop the imaginary part)."""
+    y = as_tensor(name, y, device) if not isinstance(y, torch.Tensor) or y.is_complex() else y
     check_ndim(name, y, (1, 2))
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError(f"{name} has shape {tuple(y.shape)} with no columns; accepted: (K,) or "
+                         "(K, C) with C ≥ 1")
     if y.shape[0] != K:
         raise ValueError(f"{name} has shape {tuple(y.shape)}; its first dimension must be K = {K}")
     check_finite(name, y)
     return y.to(device=device, dtype=VERIFY_DTYPE)
+
+
+def _check_basis(basis: Eigenbasis) -> Eigenbasis:
+    if not isinstance(basis, Eigenbasis):
+        what = (f"a tensor of shape {tuple(basis.shape)}" if isinstance(basis, torch.Tensor)
+                else type(basis).__name__)
+        raise ValueError(f"basis = {what} is not an Eigenbasis; accepted: eigenbasis(G) from "
+                         "selfdistill.hilbert (for a Gram matrix G itself, use refit_rounds)")
+    return basis
 
 
 def _scale(s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -171,12 +184,14 @@ def _run(basis: Eigenbasis, y0: torch.Tensor, eps: float | None, c_fixed: float 
     d = basis.d
     z = basis.coords(y0)
     zs, cs, As = [z], [], []
-    target = None if eps is None else y0.shape[0] * eps
+    K = d.shape[0]
     collapse = None
     limit = MAX_ROUNDS if rounds is None else rounds
-    sq = float(y0.square().sum())  # ‖y_0‖² from the targets themselves: the reader's threshold
+    # ‖y_0‖² from the targets themselves (the reader's threshold, as fit_greens computes it),
+    # then ‖y_t‖² = ‖z_t‖²; the collapse test is hilbert.collapses, its one home
+    sq = squared_norm(y0, "y0")
     for t in range(limit + 1):
-        if target is not None and sq <= target:
+        if eps is not None and collapses(sq, K, eps):
             collapse = t
             break
         if t == limit:
@@ -187,10 +202,10 @@ def _run(basis: Eigenbasis, y0: torch.Tensor, eps: float | None, c_fixed: float 
         zs.append(z)
         cs.append(c)
         As.append(a)
-        sq = float(z.square().sum())
+        if eps is not None:
+            sq = squared_norm(z, "z_t")
     if rounds is None and collapse is None:
         raise ValueError(f"no collapse within MAX_ROUNDS = {MAX_ROUNDS} rounds; pass rounds=")
-    K = d.shape[0]
     A = torch.stack(As) if As else d.new_zeros((0, K))
     zt = torch.stack(zs)
     y = torch.einsum("kj,tk...->tj...", basis.V, zt)
@@ -215,6 +230,7 @@ def self_distill(basis: Eigenbasis, y0: torch.Tensor, eps: float, *,
     (Brent's method on the bracket c-bounds) and rescales the eigen-coordinates:
     ``z_{t+1} = A_t z_t``.
     """
+    _check_basis(basis)
     eps = check_positive("eps", eps)
     if rounds is not None:
         rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
@@ -228,6 +244,7 @@ def self_distill_fixed_c(basis: Eigenbasis, y0: torch.Tensor, c: float, rounds: 
     ``z_t = A^t z_0`` with ``A = diag(d / (c + d))`` — a linear power iteration; nothing collapses
     (``collapse_round`` is ``None``). ``c > 0``, ``rounds`` an integer in ``[0, MAX_ROUNDS]``.
     """
+    _check_basis(basis)
     c = check_positive("c", c)
     rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
     y0 = _targets("y0", y0, basis.d.shape[0], basis.d.device)
@@ -257,12 +274,21 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
     Round ``t`` finds ``c_t`` as the root of ``‖c (cI + G)⁻¹ y_t‖² = Kε`` by Brent's method in
     ``log c``, each evaluation a dense LU solve (``torch.linalg.solve``). The bracket needs no
     eigenvalues: ``c_hi = 2ĝ / (r_t - 1)`` with ``ĝ = min(tr G, max_j Σ_k |G_jk|) ≥ d_max``
-    (the residual there is ``≥ 4r_t²/(r_t + 1)² · Kε > Kε``, a margin that rounding cannot
-    flip, even at ``G = dI``), and ``c_lo`` steps down from ``c_hi`` by ``10³``
-    until the residual is ``< Kε``. Then ``α_t = (c_t I + G)⁻¹ y_t`` and
+    (the residual there is ``≥ 4r_t²/(r_t + 1)² · Kε > Kε``), and ``c_lo`` steps down from
+    ``c_hi`` by ``10³`` until the residual is ``< Kε``. Then ``α_t = (c_t I + G)⁻¹ y_t`` and
     ``y_{t+1} = G α_t = y_t - c_t α_t``. Arguments as in :func:`self_distill`, with ``G`` the
     ``(K, K)`` Gram matrix.
+
+    Collapse is decided first, by :func:`selfdistill.hilbert.collapses` on
+    :func:`selfdistill.hilbert.squared_norm` (as :func:`self_distill` and
+    :func:`selfdistill.hilbert.fit_greens` decide it). Just above the threshold the margin at
+    ``c_hi`` tends to 0 as ``r_t → 1`` and rounding of the residual can erase it: the root then
+    lies within rounding of ``c_hi`` and ``c_hi`` is returned, as
+    :func:`selfdistill.hilbert.solve_c` returns its bracket's end.
     """
+    if not isinstance(G, torch.Tensor) or G.is_complex():
+        what = f"{G.dtype} tensor" if isinstance(G, torch.Tensor) else type(G).__name__
+        raise ValueError(f"G = {what} is not accepted; accepted: a real (K, K) torch tensor")
     eps = check_positive("eps", eps)
     if rounds is not None:
         rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
@@ -287,19 +313,22 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
     collapse = None
     limit = MAX_ROUNDS if rounds is None else rounds
     for t in range(limit + 1):
-        sq = float(y.square().sum())
-        if sq <= target:
+        sq = squared_norm(y, "y0" if t == 0 else "y_t")
+        if collapses(sq, K, eps):
             collapse = t
             break
         if t == limit:
             break
         r_minus_1 = (sq - target) / (target * (math.sqrt(sq / target) + 1))
         hi = math.log(2 * g_hat / r_minus_1)  # the factor 2 keeps the residual > Kε strictly
-        lo = hi - 3 * math.log(10)
-        while excess(lo, y) >= 0:
-            lo -= 3 * math.log(10)
-        log_c = brentq(excess, lo, hi, args=(y,), xtol=1e-15, rtol=4 * np.finfo(float).eps,
-                       maxiter=200)
+        if excess(hi, y) <= 0:
+            log_c = hi  # r_t within rounding of 1: the root is not resolved beyond c_hi
+        else:
+            lo = hi - 3 * math.log(10)
+            while excess(lo, y) >= 0:
+                lo -= 3 * math.log(10)
+            log_c = brentq(excess, lo, hi, args=(y,), xtol=1e-15, rtol=4 * np.finfo(float).eps,
+                           maxiter=200)
         c = math.exp(log_c)
         alpha = torch.linalg.solve(c * eye + G, y)
         counter[0] += 1
@@ -366,9 +395,18 @@ def effective_count(b: torch.Tensor) -> torch.Tensor:
 
     The participation ratio of nonnegative weights: ``m`` for ``m`` equal weights and zeros
     elsewhere, unchanged by rescaling (``B_t`` shrinks as a whole every round; this counts its
-    shape only). ``b`` of shape ``(..., K)``, returns shape ``(...)``.
+    shape only). ``b`` of shape ``(K,)`` or ``(n, K)``, ``K ≥ 1``, real, finite and nonnegative
+    (else ``ValueError``); returns shape ``()`` or ``(n,)`` (NaN for a row of zeros, where the
+    ratio is undefined).
     """
+    if not isinstance(b, torch.Tensor) or b.is_complex() or b.dtype == torch.bool:
+        what = f"a {b.dtype} tensor" if isinstance(b, torch.Tensor) else type(b).__name__
+        raise ValueError(f"b = {what} is not accepted; accepted: a real torch tensor of weights")
     check_ndim("b", b, (1, 2))
+    if b.shape[-1] == 0:
+        raise ValueError(f"b has shape {tuple(b.shape)} with no weights; accepted: K ≥ 1 weights "
+                         "along the last dimension")
+    check_finite("b", b)
     if bool((b < 0).any()):
         raise ValueError("b has negative entries; weights must be nonnegative")
     return b.sum(-1).square() / b.square().sum(-1)

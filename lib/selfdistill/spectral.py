@@ -79,6 +79,8 @@ def single_fit_filter(d: torch.Tensor, c: float) -> torch.Tensor:
     ``c = inf`` (a collapsed fit) gives zeros; ``c = 0`` (interpolation) gives ones.
     """
     c = check_in_range("c", c, 0.0, math.inf)
+    check_ndim("d", d, (1,))
+    check_finite("d", d)
     if math.isinf(c):
         return torch.zeros_like(d)
     return d / (c + d)

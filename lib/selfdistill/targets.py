@@ -20,7 +20,14 @@ from typing import Literal
 
 import torch
 
-from .validate import check_choice, check_in_range, check_int, check_ndim, check_positive
+from .validate import (
+    check_choice,
+    check_finite,
+    check_in_range,
+    check_int,
+    check_ndim,
+    check_positive,
+)
 
 __all__ = [
     "EMA",
@@ -55,6 +62,7 @@ def _check_logits(name: str, logits: torch.Tensor) -> int:
     check_ndim(name, logits, (2,))
     if logits.shape[1] < 2:
         raise ValueError(f"{name} has shape {tuple(logits.shape)}; it needs C >= 2 classes")
+    check_finite(name, logits.detach())  # a NaN would turn every loss and target into NaN
     return logits.shape[1]
 
 
@@ -102,12 +110,14 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
     """``CE(m, softmax(s)) = -Σ_k m_k log softmax(s)_k`` per row, then reduced.
 
     ``target`` (N, C) holds rows that sum to 1 (not checked: a trainer calls this every step);
-    then the gradient with respect to ``s_i`` is ``p_i - m_i`` per example. CE and KL(m‖p) differ by
-    the entropy ``H(m)``, a constant in ``s``. Gradients flow into ``target`` too; detach it for a
-    fixed teacher.
+    then the gradient with respect to ``s_i`` is ``p_i - m_i`` per example. ``logits`` and
+    ``target`` must be finite (``ValueError`` naming which, else the loss would be NaN). CE and
+    KL(m‖p) differ by the entropy ``H(m)``, a constant in ``s``. Gradients flow into ``target``
+    too; detach it for a fixed teacher.
     """
     _check_logits("logits", logits)
     _check_like("target", target, logits)
+    check_finite("target", target.detach())
     per_example = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1)
     return _reduce(per_example, reduction)
 
@@ -283,6 +293,7 @@ def beta_smoothing_amounts(confidence: torch.Tensor, a: float = 3.0,
     ``generator`` must live on ``confidence``'s device (or be ``None``).
     """
     check_ndim("confidence", confidence, (1,))
+    check_finite("confidence", confidence.detach())  # a NaN has no rank
     check_positive("a", a)
     n = confidence.shape[0]
     u = torch.rand(n, generator=generator, dtype=torch.float64, device=confidence.device)

@@ -160,6 +160,11 @@ def _check_inputs(config: TrainConfig, data: Dataset, objective: Objective,
         raise ValueError("augment = True needs images (n, C, H, W); this data set has vectors")
 
 
+#: what a checkpoint's state holds (a file lacking one is refused, naming the key)
+_STATE_KEYS = ("epoch", "model", "optimizer", "generator", "objective", "history", "best_epoch",
+               "best_acc", "best_model")
+
+
 def train(config: TrainConfig, data: Dataset, objective: Objective | None = None,
           teacher: nn.Module | None = None, checkpoint: str | Path | None = None,
           eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
@@ -172,14 +177,18 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     epoch (atomically) and, when it exists, resumed from (a checkpoint of another configuration is
     refused with ``ValueError``); ``eval_sets`` extra (x, y) pairs evaluated every epoch;
     ``callback(epoch, record)`` after each epoch's checkpoint (an exception there interrupts the
-    run). Every input is checked before any training; nothing is written before the first epoch.
+    run). Every input is checked before any training (an unwritable ``checkpoint`` path too);
+    nothing is written before the first epoch.
     """
     objective = objective if objective is not None else CrossEntropy()
     _check_inputs(config, data, objective, teacher)
     device = data.x_train.device
     extra_sets = dict(eval_sets or {})
-    fingerprint = ckpt.fingerprint(config, data, objective, teacher)
-    state = ckpt.load(checkpoint, fingerprint, device) if checkpoint else None
+    fingerprint, state = None, None
+    if checkpoint:  # the digests of the data cost a pass over it: only when checkpointing
+        ckpt.check_writable(checkpoint)
+        fingerprint = ckpt.fingerprint(config, data, objective, teacher)
+        state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS)
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.shape, data.num_classes, config.width, config.depth)
@@ -201,12 +210,19 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     best_epoch, best_acc, best_state = 0, -1.0, None
     start, eval_seconds = 0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"].to("cpu"))
-        objective.load_state_dict(state["objective"])
-        history, best_epoch = state["history"], state["best_epoch"]
-        best_acc, best_state, start = state["best_acc"], state["best_model"], state["epoch"]
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(state["generator"].to("cpu"))
+            objective.load_state_dict(state["objective"])
+            history, best_epoch = list(state["history"]), int(state["best_epoch"])
+            best_acc, best_state = float(state["best_acc"]), state["best_model"]
+            start = check_int("epoch (of the checkpoint)", state["epoch"], 0, config.epochs)
+        except (AttributeError, KeyError, RuntimeError, TypeError, ValueError) as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state "
+                             f"this run cannot resume ({type(err).__name__}: "
+                             f"{ckpt.cut(text)}); remove it or choose another path") from None
 
     from tqdm import tqdm
 

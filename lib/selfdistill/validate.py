@@ -22,6 +22,7 @@ __all__ = [
     "check_int",
     "check_ndim",
     "check_positive",
+    "check_real",
     "check_same_length",
     "format_range",
 ]
@@ -59,6 +60,21 @@ def check_in_range(
     if math.isnan(x) or not inside:
         raise ValueError(f"{name} = {value!r} is outside the accepted range {accepted}")
     return x
+
+
+def check_real(name: str, value: Any, lower: float = -math.inf, upper: float = math.inf, *,
+               lower_open: bool = False, upper_open: bool = False) -> float:
+    """Like :func:`check_in_range`, but ``value`` must already be a real number (``int``,
+    ``float``, a NumPy real scalar): a string such as ``"0.1"`` or a ``bool`` is refused rather
+    than converted, for library objects that keep the value and use it later."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        accepted = format_range(lower, upper, lower_open, upper_open)
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:79] + "…"
+        raise ValueError(f"{name} = {shown} is a {type(value).__name__}, not a real number; "
+                         f"accepted: a real number in {accepted}")
+    return check_in_range(name, value, lower, upper, lower_open=lower_open,
+                          upper_open=upper_open)
 
 
 def check_positive(name: str, value: Any) -> float:
