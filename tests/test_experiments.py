@@ -140,7 +140,7 @@ def test_paper_scale_without_data_refuses(tmp_path, monkeypatch):
         experiments.book_or_paper("deep-rounds", "huge", CPU, TINY, 0)
 
 
-def test_verdicts_show_ids_verdicts_and_bounds_only(tmp_path):
+def test_report_verdicts_shows_ids_verdicts_and_bounds_only(tmp_path, capsys):
     from selfdistill.claims import Ledger
     from selfdistill.stats import paired_interval
 
@@ -149,5 +149,7 @@ def test_verdicts_show_ids_verdicts_and_bounds_only(tmp_path):
                                                                             4.4]),
                           above=0.0, measured="m", statement="s", provenance="derived",
                           reason="r")
-    text = repr(experiments.Verdicts(ledger))
-    assert text.startswith("PASS dong2019.v (CI > 0") and "0.5" not in text
+    capsys.readouterr()
+    experiments.report_verdicts(ledger)
+    text = capsys.readouterr().out
+    assert text.startswith("PASS dong2019.v: verdict only (bound: CI > 0") and "0.5" not in text
