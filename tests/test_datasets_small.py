@@ -108,3 +108,31 @@ def test_linear_noise_draws_match_closed_form():
     direct = ((A @ (y[:, None] + noise.T)) - y[:, None]).square().sum(0)
     assert_close(risks[:, -1], direct, rtol=1e-11)
     assert_close(risks[:, 0], float(y @ y), rtol=tol("roundoff"))
+
+
+# Moved from the anisotropic-information-retrieval chapter (issue 13 §2): these check the
+# random-number generator and the orthonormality of eigh's basis, not AIR, so they are unit tests.
+def test_gaussian_noise_is_flat_along_the_ntk_eigenvectors():
+    gen = torch.Generator().manual_seed(0)
+    X, _, _ = clusterable_sphere(120, 20, 4, 0.5, seed=0)
+    V = spectrum(ntk_infinite(X)).vectors
+    sigma = 0.5
+    draws = sigma * torch.randn(4000, 120, generator=gen, dtype=F64)
+    mean, sem = direction_moments(V, draws)
+    # each MC mean is ~normal; over 120 directions |z| > 5 has probability ~1e-4, while a
+    # non-orthonormal basis (e.g. V scaled by λ) gives |z| in the hundreds
+    assert np.max(np.abs(mean - sigma**2) / sem) < 5
+    mean_bad, sem_bad = direction_moments(V * 1.1, draws)
+    assert np.max(np.abs(mean_bad - sigma**2) / sem_bad) > 5
+
+
+@pytest.mark.parametrize("rho", [0.1, 0.3])
+def test_sign_flip_noise_has_mean_minus_two_rho_y(rho):
+    gen = torch.Generator().manual_seed(1)
+    _, y, _ = clusterable_sphere(120, 20, 4, 0.5, seed=0)
+    draws = sign_flip_noise(y, rho, 4000, gen)
+    target = -2 * rho * y
+    shift = float((draws.mean(0) - target).norm() / target.norm())
+    # relative MC error √((1−ρ)/(ρN)) in expectation; 4× fails with negligible probability,
+    # while a mean of −ρy* (a wrong factor) errs by 0.5
+    assert shift < 4 * math.sqrt((1 - rho) / (rho * 4000))

@@ -204,3 +204,47 @@ def test_energy_profile():
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call(spectrum(kernel(6)))
+
+
+def _interior_condition(spec, y_star, sigma2, lr):
+    """Both sides of Σ ηλ(2 − ηλ)(vᵀy*)² > σ² Σ (ηλ)², the condition R(1) < R(0)."""
+    a = lr * spec.values
+    b = spec.coefficients(y_star).square()
+    return float((a * (2 - a) * b).sum()), float(sigma2 * a.square().sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_interior_optimum_condition_against_brute_force(seed):
+    """residual-dynamics' theorem, restated (was the claim dong2019.optimal-stopping-interior,
+    which could not fail at ‖y*‖² = 60 against nσ² = 5.4): for σ > 0 and 0 < ηλ < 1 the risk
+    approaches nσ² from below, so its minimiser is finite; and it is past step 0 exactly when some
+    step beats R(0), which R(1) < R(0) (the condition) guarantees. Checked on both sides of the
+    threshold σ_c² = Σ ηλ(2 − ηλ)b / Σ (ηλ)² by exhaustive search of the dense matrix powers."""
+    n = 25
+    spec = spectrum(kernel(n, seed=20 + seed))
+    gen = torch.Generator().manual_seed(seed)
+    y_star = spec.vectors[:, :4] @ torch.randn(4, dtype=F64, generator=gen)
+    lr = 0.9 / float(spec.values[0])
+    left, per_sigma2 = _interior_condition(spec, y_star, 1.0, lr)
+    sigma_c2 = left / per_sigma2
+    H = spec.vectors @ torch.diag(spec.values) @ spec.vectors.T
+    step = torch.eye(n, dtype=F64) - lr * H
+    for sigma2 in (0.5 * sigma_c2, 0.99 * sigma_c2, 1.01 * sigma_c2, 3 * sigma_c2):
+        P, risks = torch.eye(n, dtype=F64), []
+        for _ in range(3):
+            risks.append(float((P @ y_star).square().sum()
+                               + sigma2 * (torch.eye(n, dtype=F64) - P).square().sum()))
+            P = step @ P
+        assert (risks[1] < risks[0]) == (sigma2 < sigma_c2)
+        # R(k) − nσ² = Σ q^k [q^k (b + σ²) − 2σ²] < 0 once every q_i^k < 2σ²/(b_i + σ²): a
+        # finite step beats the limit nσ², so the minimiser is finite
+        q = 1 - lr * spec.values
+        b = spec.coefficients(y_star).square()
+        ratio = (2 * sigma2 / (b + sigma2)).clamp(max=0.999)
+        K = int(torch.ceil(torch.log(ratio) / torch.log(q)).max())
+        late = early_stopping_risk(spec, y_star, sigma2, lr, [K, 2 * K]).total
+        assert float(late.max()) < n * sigma2
+        k_best, _ = optimal_stopping_step(spec, y_star, sigma2, lr, 2 * K)
+        assert k_best < 2 * K and (k_best >= 1) == (min(
+            float(early_stopping_risk(spec, y_star, sigma2, lr, range(0, 2 * K + 1)).total[1:]
+                  .min()), n * sigma2) < risks[0])

@@ -54,6 +54,17 @@ def test_noisy_label_arms_rows(digits):
         experiments.noisy_label_arms(TINY, digits, "uniform", 0.4, 1)
 
 
+def test_noisy_label_arms_converged_teacher(digits):
+    rows = experiments.noisy_label_arms(replace(TINY, epochs=3), digits, "symmetric", 0.4, 1,
+                                        warmup=1, ramp=1, rules=("B",),
+                                        teachers=("best", "last"))
+    assert [r["arm"] for r in rows] == ["ce", "distil", "distil-last", "sd-B"]
+    with pytest.raises(ValueError, match="teachers"):
+        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, teachers=("first",))
+    with pytest.raises(ValueError, match="rules"):
+        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, rules=("D",))
+
+
 def test_summarise_against_numpy():
     rows = [{"g": "a", "v": 1.0}, {"g": "b", "v": 5.0}, {"g": "a", "v": 3.0}]
     out = experiments.summarise(rows, "g", ("v",))
@@ -127,3 +138,18 @@ def test_paper_scale_without_data_refuses(tmp_path, monkeypatch):
         experiments.book_or_paper("deep-rounds", "paper", CPU, TINY, 0)
     with pytest.raises(ValueError, match="scale"):
         experiments.book_or_paper("deep-rounds", "huge", CPU, TINY, 0)
+
+
+def test_report_verdicts_shows_ids_verdicts_and_bounds_only(tmp_path, capsys):
+    from selfdistill.claims import Ledger
+    from selfdistill.stats import paired_interval
+
+    ledger = Ledger(chapter="x", paper="dong2019", path=tmp_path / "x.json", expected=[])
+    ledger.check_interval("dong2019.v", paired_interval([1.0, 2, 3, 4, 5], [0.5, 1.4, 2.6, 3.5,
+                                                                            4.4]),
+                          above=0.0, measured="m", statement="s", provenance="derived",
+                          reason="r")
+    capsys.readouterr()
+    experiments.report_verdicts(ledger)
+    text = capsys.readouterr().out
+    assert text.startswith("PASS dong2019.v: verdict only (bound: CI > 0") and "0.5" not in text

@@ -17,7 +17,8 @@ from .ntk import TwoLayerReLU, ntk_two_layer
 from .validate import check_choice, check_int
 
 __all__ = [
-    "WidthStudy", "angular_quadrature", "direction_moments", "linear_noise_draws",
+    "KernelMotion", "WidthStudy", "angular_quadrature", "direction_moments", "kernel_motion",
+    "linear_noise_draws",
     "network_noise_draws", "sign_flip_noise", "top_energy_lanczos", "width_study",
 ]
 
@@ -155,3 +156,52 @@ def linear_noise_draws(H: torch.Tensor, y_star: torch.Tensor, noise: torch.Tenso
         u = u - lr * (H @ (u - targets))
         risks.append((u - y_star[:, None]).square().sum(0))
     return torch.stack(risks, dim=1).cpu().to(torch.float64)
+
+
+@dataclass(frozen=True)
+class KernelMotion:
+    """AIR in a trained network's own kernel, at one width.
+
+    ``share_init`` / ``share_trained``: share of the targets' energy in the top ``k`` eigen-
+    directions of the empirical NTK at initialisation / after training; ``motion``:
+    ``‖H_T − H_0‖_F / ‖H_0‖_F``; ``train_mse``: mean squared training error at the end.
+    """
+
+    width: int
+    share_init: float
+    share_trained: float
+    motion: float
+    train_mse: float
+
+
+def kernel_motion(X: torch.Tensor, y: torch.Tensor, widths: tuple[int, ...], steps: int,
+                  k: int, seed: int = 0) -> list[KernelMotion]:
+    """Train a :class:`~selfdistill.ntk.TwoLayerReLU` (symmetric start, first layer trained) of
+    each width by ``steps`` full-batch GD steps of size ``1/λ_max(H_0)`` on ``½‖u − y‖²``, and
+    measure its empirical kernel (:func:`selfdistill.ntk.ntk_two_layer`) before and after.
+
+    ``X`` (n, d) float64 unit rows, ``y`` (n,) targets; ``k`` in [1, n]. Returns one
+    :class:`KernelMotion` per width, in order.
+    """
+    from .dynamics import energy_profile, spectrum
+    from .gd import train_full_batch_gd
+
+    n = X.shape[0]
+    if y.shape != (n,):
+        raise ValueError(f"y has shape {tuple(y.shape)}; expected ({n},) like X's rows")
+    k, steps = check_int("k", k, 1, n), check_int("steps", steps, 1)
+    out = []
+    for m in widths:
+        net = TwoLayerReLU(X.shape[1], check_int("widths", m, 2), seed=seed, symmetric=True,
+                           device=X.device)
+        H0 = ntk_two_layer(net, X)
+        train_full_batch_gd(net, X, y, 1.0 / float(torch.linalg.eigvalsh(H0)[-1]), steps,
+                            record_every=steps)
+        HT = ntk_two_layer(net, X)
+        with torch.no_grad():
+            mse = float((net(X) - y).square().mean())
+        out.append(KernelMotion(
+            int(m), float(energy_profile(spectrum(H0), y)[k - 1]),
+            float(energy_profile(spectrum(HT), y)[k - 1]),
+            float((HT - H0).norm() / H0.norm()), mse))
+    return out
