@@ -138,18 +138,3 @@ def test_paper_scale_without_data_refuses(tmp_path, monkeypatch):
         experiments.book_or_paper("deep-rounds", "paper", CPU, TINY, 0)
     with pytest.raises(ValueError, match="scale"):
         experiments.book_or_paper("deep-rounds", "huge", CPU, TINY, 0)
-
-
-def test_report_verdicts_shows_ids_verdicts_and_bounds_only(tmp_path, capsys):
-    from selfdistill.claims import Ledger
-    from selfdistill.stats import paired_interval
-
-    ledger = Ledger(chapter="x", paper="dong2019", path=tmp_path / "x.json", expected=[])
-    ledger.check_interval("dong2019.v", paired_interval([1.0, 2, 3, 4, 5], [0.5, 1.4, 2.6, 3.5,
-                                                                            4.4]),
-                          above=0.0, measured="m", statement="s", provenance="derived",
-                          reason="r")
-    capsys.readouterr()
-    experiments.report_verdicts(ledger)
-    text = capsys.readouterr().out
-    assert text.startswith("PASS dong2019.v: verdict only (bound: CI > 0") and "0.5" not in text

@@ -29,7 +29,7 @@ from .objectives import MSE, BetaSmoothing, CrossEntropy, EpochTargets, LossFunc
 from .train import TrainConfig, generations, predict_logits, train
 from .validate import check_choice, check_in_range, check_int
 
-__all__ = ["PAPER", "book_or_paper", "report_verdicts", "deep_rounds", "interrupted_run_difference",
+__all__ = ["PAPER", "book_or_paper", "deep_rounds", "interrupted_run_difference",
            "ece_float32_top_bin", "noisy_label_arms", "summarise", "zhang_methods"]
 
 #: paper-scale settings (ours; the papers' exact protocols are unknown beyond the notes): CIFAR on a
@@ -230,21 +230,6 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
                          **{k: res.curve(f"{k}_acc") for k in ("test", "clean", "corrupt",
                                                                "memorised")}})
     return rows
-
-
-def report_verdicts(ledger) -> None:
-    """Write one line per claim of ``ledger`` to stdout: ``PASS id: verdict only (bound: …)``.
-
-    For the cell a golden notebook compares when the claims' values come from float32 SGD
-    training, whose test accuracies move by an example or two between torch's CPU kernel paths
-    (``ATEN_CPU_CAPABILITY``): the verdicts and bounds are the same on every path, the printed
-    intervals are not. The lines keep the ledger's summary form (``PASS id: …``) without a value.
-    """
-    import sys
-
-    for c in ledger.claims:
-        sys.stdout.write(f"{'PASS' if c.passed else 'FAIL'} {c.id}: verdict only "
-                         f"(bound: {c.bound})\n")
 
 
 def summarise(rows: list[dict], by: str, keys: tuple[str, ...]) -> dict:
