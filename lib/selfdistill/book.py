@@ -24,7 +24,7 @@ from .chapters import ParameterError, find_chapters
 from .claims import write_json_atomic
 from .runner import LEDGER, RunJob, RunResult, run_many, timing_table
 
-__all__ = ["build_book", "toc_chapters"]
+__all__ = ["build_book", "fold_ledger_cells", "toc_chapters"]
 
 
 def toc_chapters(root: Path) -> list[str]:
@@ -61,9 +61,36 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                                      encoding="utf-8")
     for result in results:
-        shutil.copy(result.out / f"{result.chapter}.ipynb",
-                    src / "notebooks" / f"{result.chapter}.ipynb")
+        fold_ledger_cells(result.out / f"{result.chapter}.ipynb",
+                          src / "notebooks" / f"{result.chapter}.ipynb")
     return src
+
+
+#: the tag of the cells that record claims (compared by nbval); the page folds their code
+LEDGER_TAG = "nbval-check-output"
+#: Jupyter Book's tag for a cell whose code is folded behind a "Show code cell source" toggle
+FOLD_TAG = "hide-input"
+
+
+def fold_ledger_cells(source: Path, target: Path) -> int:
+    """Copy an executed notebook, folding the code of its ledger cells; returns how many.
+
+    A cell tagged ``nbval-check-output`` records claims: its ``ledger.check_*`` call is long
+    boilerplate, its output (the claims table) is what a reader wants. The copy tags such cells
+    ``hide-input`` as well, so the page shows the table and keeps the code one click away. The
+    chapter's text source is not changed.
+    """
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    folded = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") == "code" and LEDGER_TAG in tags and FOLD_TAG not in tags:
+            cell.metadata["tags"] = [*tags, FOLD_TAG]
+            folded += 1
+    nbformat.write(nb, target)
+    return folded
 
 
 def _collect_ledgers(build: Path, results: list[RunResult]) -> None:
