@@ -1,0 +1,98 @@
+"""The page-level fixes of issue 18 that need no browser: scripts once, the stamp, folded ledger
+cells, and the browser test's skip rule."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import test_browser
+from sphinx.builders.html._assets import _JavaScript
+
+from selfdistill import __version__
+from selfdistill.book import FOLD_TAG, LEDGER_TAG, fold_ledger_cells
+from selfdistill.sphinx_page import _on_page, build_stamp, unique_scripts
+
+REPO = Path(__file__).resolve().parents[1]
+THEBE = 'const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"'
+
+
+def test_identical_inline_scripts_are_kept_once():
+    # what sphinx-thebe left on every page: the same body once with filename None, once with ""
+    scripts = [_JavaScript("_static/doctools.js"), _JavaScript(None, body=THEBE),
+               _JavaScript("_static/sphinx-thebe.js", **{"async": "async"}),
+               _JavaScript("", body=THEBE), _JavaScript(None, body="let other = 1")]
+    kept = unique_scripts(scripts)
+    assert [s.attributes.get("body") for s in kept] == [None, THEBE, None, "let other = 1"]
+    assert sum(s.attributes.get("body") == THEBE for s in kept) == 1
+
+
+def test_page_context_dedupes_scripts_and_sets_a_colour_mode():
+    context = {"script_files": [_JavaScript(None, body=THEBE), _JavaScript("", body=THEBE)],
+               "default_mode": ""}
+    _on_page(None, "notebooks/x", "page.html", context, None)
+    assert len(context["script_files"]) == 1
+    assert context["default_mode"] == "auto"  # "" made the theme log an error on a first visit
+    context = {"default_mode": "dark"}
+    _on_page(None, "notebooks/x", "page.html", context, None)
+    assert context["default_mode"] == "dark"
+
+
+def test_stamp_names_version_commit_and_date():
+    stamp = build_stamp(REPO)
+    head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO,
+                          capture_output=True, text=True).stdout.strip()
+    assert stamp.startswith(f"selfdistill {__version__} · commit {head}")
+    date = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=REPO, capture_output=True,
+                          text=True).stdout.strip()
+    assert stamp.endswith(date)
+
+
+def test_stamp_without_git(tmp_path):
+    assert build_stamp(tmp_path) == f"selfdistill {__version__} · commit unknown"
+
+
+def test_ledger_cells_are_folded_and_nothing_else(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("ledger.check_true(...)",
+                                          metadata={"tags": [LEDGER_TAG]}),
+                nbformat.v4.new_code_cell("ledger.check_at_most(...)",
+                                          metadata={"tags": [LEDGER_TAG, FOLD_TAG]}),
+                nbformat.v4.new_markdown_cell("text", metadata={"tags": [LEDGER_TAG]})]
+    source, target = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, source)
+    assert fold_ledger_cells(source, target) == 1
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(target, as_version=4).cells]
+    assert tags == [[], [LEDGER_TAG, FOLD_TAG], [LEDGER_TAG, FOLD_TAG], [LEDGER_TAG]]
+    assert nbformat.read(source, as_version=4).cells[1].metadata["tags"] == [LEDGER_TAG]
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception),
+                                         ("", pytest.skip.Exception)])
+def test_browser_tests_skip_without_chromium_except_in_ci(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-chromium"))
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="chromium"):
+        test_browser._need_browser()
+
+
+def test_browser_tests_skip_without_a_build(monkeypatch, tmp_path):
+    monkeypatch.setattr(test_browser, "HTML", tmp_path)
+    monkeypatch.setattr(test_browser, "chromium_path", lambda: "/usr/bin/chromium")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="no built book"):
+        test_browser._need_browser()
+
+
+def test_links_to_missing_files_and_anchors_are_broken(tmp_path):
+    (tmp_path / "a.html").write_text('<p id="here">x</p>', encoding="utf-8")
+    base = "http://127.0.0.1:8000/"
+    report = test_browser.PageReport("b.html", 1280, links=[
+        base + "a.html#here", base + "a.html#gone", base + "missing.html",
+        "https://example.org/x", base + "a.html"])
+    broken = test_browser.broken_links(tmp_path, report)
+    assert broken == [f"b.html: {base}a.html#gone (no such anchor)",
+                      f"b.html: {base}missing.html (no such file)"]
