@@ -3,17 +3,25 @@ cells, and the browser test's skip rule."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 import test_browser
+import yaml
 from sphinx.builders.html._assets import _JavaScript
 
 from selfdistill import __version__
 from selfdistill.book import FOLD_TAG, LEDGER_TAG, fold_ledger_cells
-from selfdistill.sphinx_page import _on_page, build_stamp, unique_scripts
+from selfdistill.sphinx_page import (
+    REPOSITORY_BUTTONS,
+    _on_page,
+    build_stamp,
+    repository_options,
+    unique_scripts,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 THEBE = 'const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"'
@@ -96,3 +104,45 @@ def test_links_to_missing_files_and_anchors_are_broken(tmp_path):
     broken = test_browser.broken_links(tmp_path, report)
     assert broken == [f"b.html: {base}a.html#gone (no such anchor)",
                       f"b.html: {base}missing.html (no such file)"]
+
+
+def test_buttons_follow_the_one_repository_url():
+    off = repository_options({"repository_url": "", "use_issues_button": True})
+    assert not any(off[key] for key in REPOSITORY_BUTTONS) and off["launch_buttons"] == {}
+    assert "repository_url" not in off
+    url = "https://github.com/someone/selfdistill"
+    on = repository_options({"repository_url": url})
+    assert all(on[key] for key in REPOSITORY_BUTTONS) and on["repository_url"] == url
+    assert on["launch_buttons"]["binderhub_url"] and on["launch_buttons"]["colab_url"]
+
+
+def test_config_names_the_repository_in_one_place_only():
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert "url" in config["repository"]
+    html = config.get("html", {})
+    assert not any(key in html for key in REPOSITORY_BUTTONS + ("launch_buttons",)), \
+        "buttons are derived from repository.url, not set by hand"
+    assert "launch_buttons" not in config
+    hosts = re.compile(r"https?://(?:www\.)?(github\.com|gitlab\.com|bitbucket\.org|mybinder\.org"
+                       r"|colab\.research\.google\.com)/?[^\s\"'`)<>]*")
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split()
+    allowed = {"lib/selfdistill/sphinx_page.py": {"https://mybinder.org",
+                                                  "https://colab.research.google.com"}}
+    stray = []
+    for name in files:
+        path = REPO / name
+        if (name in SELF or name.startswith("tests/golden/") or path.suffix not in TEXT
+                or not path.is_file()):
+            continue
+        for match in hosts.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            found = match.group(0)
+            if config["repository"]["url"] and found.startswith(config["repository"]["url"]):
+                continue
+            if found not in allowed.get(name, set()):
+                stray.append(f"{name}: {found}")
+    assert not stray, "repository URLs outside _config.yml's repository.url:\n" + "\n".join(stray)
+
+
+SELF = {"tests/test_book_pages.py"}  # names example URLs on purpose
+TEXT = {".md", ".py", ".yml", ".yaml", ".toml", ".cff", ".sh", ".txt", ".css", ".html", ".cfg"}

@@ -8,7 +8,7 @@ opened at 1280 px (a laptop) and 390 px (a phone). The tests fail on:
 * at 390 px, a page that scrolls sideways, or a wide block that is clipped rather than scrolling
   inside its own box;
 * console errors and uncaught JavaScript exceptions (at either width);
-* links to missing files and anchors to missing ids; images without alt text;
+* links to missing files and anchors to missing ids; images without alt text; a second search box;
 * a claims ledger page whose chapters are not in the book's order.
 
 The browser is the system Chromium (``apt-get install chromium``; ``scripts/setup-env.sh`` does it
@@ -105,7 +105,9 @@ async (blocks) => {
     .map(img => img.getAttribute('src'));
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
   const sideways = document.documentElement.scrollWidth - window.innerWidth;
-  return {found: Array.from(found.values()), images, links, sideways};
+  const searches = Array.from(document.querySelectorAll('.search-button-field'))
+    .filter(el => el.getBoundingClientRect().width > 0).length;
+  return {found: Array.from(found.values()), images, links, sideways, searches};
 }
 """
 
@@ -121,6 +123,7 @@ class PageReport:
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     sideways: int = 0
+    searches: int = 0
 
 
 def chromium_path() -> str | None:
@@ -187,7 +190,7 @@ def read_book(root: Path, widths: tuple[int, ...] = (WIDE, PHONE)) -> list[PageR
                     measured = tab.evaluate(MEASURE_JS, [list(b) for b in BLOCKS])
                     reports.append(PageReport(page, width, measured["found"], list(errors),
                                               measured["images"], measured["links"],
-                                              measured["sideways"]))
+                                              measured["sideways"], measured["searches"]))
                 context.close()
             browser.close()
     finally:
@@ -295,6 +298,11 @@ def test_phone_pages_never_scroll_sideways_or_clip(reports):
 def test_no_console_errors(reports):
     errors = sorted({f"{r.page}: {e}" for r in reports for e in r.errors})
     assert not errors, f"{len(errors)} console error(s):\n" + "\n".join(errors[:60])
+
+
+def test_one_search_box(reports):
+    many = [f"{r.page}: {r.searches} search boxes" for r in _at(reports, WIDE) if r.searches > 1]
+    assert not many, f"pages at {WIDE} px with a second search box:\n" + "\n".join(many)
 
 
 def test_links_and_anchors_resolve(reports):

@@ -8,6 +8,9 @@
   visit logged ``Got invalid theme mode: .`` in the console.
 * **One search box.** ``navbar_persistent`` is empty: newer pydata-sphinx-theme releases draw a
   second search box in a top bar that sphinx-book-theme does not use.
+* **One repository URL.** ``repository: url:`` in ``_config.yml`` turns the repository, issue,
+  edit and launch buttons on together; while it is empty they are all off
+  (:func:`repository_options`).
 * **Stamp.** The footer of every page says which version of the library, which commit (``-dirty``
   when the work tree had changes) and which commit date built it: :func:`build_stamp`.
 """
@@ -21,7 +24,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-__all__ = ["build_stamp", "unique_scripts"]
+__all__ = ["build_stamp", "repository_options", "unique_scripts"]
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -65,7 +68,34 @@ def unique_scripts(scripts: list) -> list:
     return kept
 
 
+#: the header buttons that one repository URL turns on (sphinx-book-theme options)
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+#: where the launch buttons open a chapter (with the repository URL)
+LAUNCH_BUTTONS = {"binderhub_url": "https://mybinder.org",
+                  "colab_url": "https://colab.research.google.com",
+                  "notebook_interface": "jupyterlab"}
+
+
+def repository_options(options: dict) -> dict:
+    """Theme options with every repository-driven button on if a repository URL is set, else off.
+
+    ``repository: url:`` in ``_config.yml`` is the one place the book's repository is named
+    (Jupyter Book passes it on as ``repository_url``): it drives the repository, open-issue and
+    edit-this-page buttons and the Binder and Colab launch buttons together.
+    """
+    url = str(options.get("repository_url") or "").strip()
+    updated = dict(options)
+    for key in REPOSITORY_BUTTONS:
+        updated[key] = bool(url)
+    updated["launch_buttons"] = dict(LAUNCH_BUTTONS) if url else {}
+    if not url:
+        updated.pop("repository_url", None)
+    return updated
+
+
 def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if pagename.startswith("notebooks/") and context.get("page_source_suffix") == ".ipynb":
+        context["page_source_suffix"] = ".md"  # edit the text source, not the executed copy
     if "script_files" in context:
         context["script_files"] = unique_scripts(context["script_files"])
     # without it a first visit (empty localStorage) sets the mode "" and the theme logs an error
@@ -75,7 +105,7 @@ def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctr
 
 def _on_config(app: Sphinx, config: Config) -> None:
     stamp = html.escape(build_stamp(Path(app.srcdir)))
-    options = dict(config.html_theme_options or {})
+    options = repository_options(config.html_theme_options or {})
     # one search box, in the sidebar: pydata-sphinx-theme >= 0.16 adds a second one in a top bar
     options.setdefault("navbar_persistent", [])
     footer = options.get("extra_footer", "")
