@@ -9,6 +9,7 @@ opened at 1280 px (a laptop) and 390 px (a phone). The tests fail on:
   inside its own box;
 * console errors and uncaught JavaScript exceptions (at either width);
 * links to missing files and anchors to missing ids; images without alt text; a second search box;
+* figures whose smallest text is under 8 pt at the size the page shows them (1280 px);
 * a claims ledger page whose chapters are not in the book's order.
 
 The browser is the system Chromium (``apt-get install chromium``; ``scripts/setup-env.sh`` does it
@@ -24,6 +25,7 @@ import functools
 import html.parser
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -104,10 +106,13 @@ async (blocks) => {
     .filter(img => !(img.getAttribute('alt') || '').trim())
     .map(img => img.getAttribute('src'));
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+  const figures = Array.from(article.querySelectorAll('img'))
+    .filter(img => (img.getAttribute('src') || '').endsWith('.svg'))
+    .map(img => [new URL(img.src).pathname, img.getBoundingClientRect().width]);
   const sideways = document.documentElement.scrollWidth - window.innerWidth;
   const searches = Array.from(document.querySelectorAll('.search-button-field'))
     .filter(el => el.getBoundingClientRect().width > 0).length;
-  return {found: Array.from(found.values()), images, links, sideways, searches};
+  return {found: Array.from(found.values()), images, links, sideways, searches, figures};
 }
 """
 
@@ -124,6 +129,7 @@ class PageReport:
     links: list[str] = field(default_factory=list)
     sideways: int = 0
     searches: int = 0
+    figures: list = field(default_factory=list)
 
 
 def chromium_path() -> str | None:
@@ -190,7 +196,8 @@ def read_book(root: Path, widths: tuple[int, ...] = (WIDE, PHONE)) -> list[PageR
                     measured = tab.evaluate(MEASURE_JS, [list(b) for b in BLOCKS])
                     reports.append(PageReport(page, width, measured["found"], list(errors),
                                               measured["images"], measured["links"],
-                                              measured["sideways"], measured["searches"]))
+                                              measured["sideways"], measured["searches"],
+                                              measured["figures"]))
                 context.close()
             browser.close()
     finally:
@@ -215,6 +222,40 @@ def page_ids(path: Path) -> frozenset[str]:
     parser = _Ids()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
     return frozenset(parser.ids)
+
+
+#: the smallest text a figure may show, in points at the size the page displays it
+MIN_FIGURE_PT = 8.0
+_TEXT_SCALE = re.compile(r'transform="translate\([^)]*\) scale\(([0-9.]+) -[0-9.]+\)"')
+_SVG_WIDTH = re.compile(r'<svg[^>]*\swidth="([0-9.]+)pt"')
+
+
+def figure_text_sizes(svg: Path) -> tuple[float, list[float]]:
+    """A Matplotlib SVG's width (pt) and the sizes (pt) of its text lines.
+
+    Matplotlib draws text as glyph paths in a group ``translate(x y) scale(s -s)`` with
+    ``s = size / 100``; sub- and superscripts inside maths are relative to that size.
+    """
+    text = svg.read_text(encoding="utf-8", errors="replace")
+    width = _SVG_WIDTH.search(text)
+    if width is None:
+        return 0.0, []
+    return float(width.group(1)), [100 * float(s) for s in _TEXT_SCALE.findall(text)]
+
+
+def small_figure_text(root: Path, report: PageReport) -> list[str]:
+    """Figures of one page whose smallest text is under :data:`MIN_FIGURE_PT` as displayed."""
+    small = []
+    for path, shown in report.figures:
+        width_pt, sizes = figure_text_sizes(root / unquote(path).lstrip("/"))
+        if not sizes or not width_pt or not shown:
+            continue
+        scale = shown / (width_pt * 4 / 3)  # CSS px per SVG px (1 pt = 4/3 px)
+        smallest = min(sizes) * scale
+        if smallest < MIN_FIGURE_PT - 0.05:
+            small.append(f"{report.page}: {Path(path).name} text {smallest:.1f} pt as displayed "
+                         f"({min(sizes):.1f} pt drawn, shown at {scale:.0%})")
+    return small
 
 
 def broken_links(root: Path, report: PageReport) -> list[str]:
@@ -315,6 +356,12 @@ def test_images_have_alt_text(reports):
     assert not bare, f"{len(bare)} image(s) without alt text:\n" + "\n".join(bare)
 
 
+def test_figure_text_legible_at_display_width(reports):
+    small = sorted({f for r in _at(reports, WIDE) for f in small_figure_text(HTML, r)})
+    assert not small, (f"{len(small)} figure(s) with text under {MIN_FIGURE_PT} pt at {WIDE} px:\n"
+                       + "\n".join(small))
+
+
 def test_claims_ledger_in_book_order(reports):
     book = [c for c in toc_chapters(REPO) if c in ledger_order(HTML)]
     assert ledger_order(HTML) == book, "the claims page lists chapters out of the book's order"
@@ -346,6 +393,11 @@ def main(argv: list[str]) -> int:
               f"{sum(r.sideways > 1 for r in at)}; images without alt "
               f"{sum(len(r.images) for r in at)}")
     print(f"broken links {len({b for r in _at(reports, WIDE) for b in broken_links(root, r)})}")
+    small = sorted({f for r in _at(reports, WIDE) for f in small_figure_text(root, r)})
+    print(f"figures with text under {MIN_FIGURE_PT} pt as displayed at {WIDE} px: {len(small)} of "
+          f"{len({p for r in _at(reports, WIDE) for p, _ in r.figures})}")
+    if verbose:
+        print("  " + "\n  ".join(small))
     if verbose:
         for r in reports:
             if r.sideways > 1:
