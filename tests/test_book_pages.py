@@ -14,7 +14,7 @@ import yaml
 from sphinx.builders.html._assets import _JavaScript
 
 from selfdistill import __version__
-from selfdistill.book import FOLD_TAG, LEDGER_TAG, fold_ledger_cells
+from selfdistill.book import FOLD_TAG, LEDGER_TAG, stage_notebook
 from selfdistill.sphinx_page import (
     REPOSITORY_BUTTONS,
     _on_page,
@@ -62,7 +62,7 @@ def test_stamp_without_git(tmp_path):
     assert build_stamp(tmp_path) == f"selfdistill {__version__} · commit unknown"
 
 
-def test_ledger_cells_are_folded_and_nothing_else(tmp_path):
+def test_staged_notebook_folds_ledger_cells_and_drops_run_metadata(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1"),
                 nbformat.v4.new_code_cell("ledger.check_true(...)",
@@ -70,12 +70,18 @@ def test_ledger_cells_are_folded_and_nothing_else(tmp_path):
                 nbformat.v4.new_code_cell("ledger.check_at_most(...)",
                                           metadata={"tags": [LEDGER_TAG, FOLD_TAG]}),
                 nbformat.v4.new_markdown_cell("text", metadata={"tags": [LEDGER_TAG]})]
+    nb.metadata["papermill"] = {"input_path": {"cells": "a second copy"},
+                                "output_path": "/work/_build/runs/.x.partial/x.ipynb"}
+    nb.cells[0].metadata["papermill"] = {"duration": 0.1}
+    nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-12-07T02:21:38"}
     source, target = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, source)
-    assert fold_ledger_cells(source, target) == 1
+    assert stage_notebook(source, target) == 1
     tags = [c.metadata.get("tags", []) for c in nbformat.read(target, as_version=4).cells]
     assert tags == [[], [LEDGER_TAG, FOLD_TAG], [LEDGER_TAG, FOLD_TAG], [LEDGER_TAG]]
     assert nbformat.read(source, as_version=4).cells[1].metadata["tags"] == [LEDGER_TAG]
+    staged = target.read_text(encoding="utf-8")
+    assert "papermill" not in staged and "_build" not in staged and "iopub" not in staged
 
 
 @pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception),
@@ -146,3 +152,14 @@ def test_config_names_the_repository_in_one_place_only():
 
 SELF = {"tests/test_book_pages.py"}  # names example URLs on purpose
 TEXT = {".md", ".py", ".yml", ".yaml", ".toml", ".cff", ".sh", ".txt", ".css", ".html", ".cfg"}
+
+
+def test_workflow_runs_the_readme_command_and_deploys_only_from_main():
+    flow = yaml.safe_load((REPO / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8"))
+    build = flow["jobs"]["build"]
+    assert build["env"]["CI"] == "true"  # the browser test runs rather than skips
+    assert any(step.get("run") == "bash .ci/run" for step in build["steps"])
+    assert "scripts/test.sh" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    deploy = flow["jobs"]["deploy"]
+    assert deploy["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert "pull_request" in flow[True]  # PyYAML reads the key `on` as True

@@ -24,7 +24,7 @@ from .chapters import ParameterError, find_chapters
 from .claims import write_json_atomic
 from .runner import LEDGER, RunJob, RunResult, run_many, timing_table
 
-__all__ = ["build_book", "fold_ledger_cells", "toc_chapters"]
+__all__ = ["build_book", "stage_notebook", "toc_chapters"]
 
 
 def toc_chapters(root: Path) -> list[str]:
@@ -61,7 +61,7 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                                      encoding="utf-8")
     for result in results:
-        fold_ledger_cells(result.out / f"{result.chapter}.ipynb",
+        stage_notebook(result.out / f"{result.chapter}.ipynb",
                           src / "notebooks" / f"{result.chapter}.ipynb")
     return src
 
@@ -72,19 +72,26 @@ LEDGER_TAG = "nbval-check-output"
 FOLD_TAG = "hide-input"
 
 
-def fold_ledger_cells(source: Path, target: Path) -> int:
-    """Copy an executed notebook, folding the code of its ledger cells; returns how many.
+def stage_notebook(source: Path, target: Path) -> int:
+    """Copy an executed notebook for the page and its download; returns how many cells it folded.
 
-    A cell tagged ``nbval-check-output`` records claims: its ``ledger.check_*`` call is long
-    boilerplate, its output (the claims table) is what a reader wants. The copy tags such cells
-    ``hide-input`` as well, so the page shows the table and keeps the code one click away. The
-    chapter's text source is not changed.
+    * A cell tagged ``nbval-check-output`` records claims: its ``ledger.check_*`` call is long
+      boilerplate, its output (the claims table) is what a reader wants. The copy tags such cells
+      ``hide-input`` as well, so the page shows the table and keeps the code one click away.
+    * The copy drops papermill's metadata: the notebook's holds a second copy of the whole notebook
+      (``input_path``) and the build's own paths (``output_path``), each cell's the run's times.
+      The downloaded ``.ipynb`` opens in Jupyter or Colab without them.
+
+    The chapter's text source is not changed.
     """
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
+    nb.metadata.pop("papermill", None)
     folded = 0
     for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
         tags = cell.get("metadata", {}).get("tags", [])
         if cell.get("cell_type") == "code" and LEDGER_TAG in tags and FOLD_TAG not in tags:
             cell.metadata["tags"] = [*tags, FOLD_TAG]
