@@ -106,3 +106,25 @@ def test_a_wide_figure_shrinks_its_text():
     ax.set_xlabel("a label")
     size, _ = plot_style.displayed_text_sizes(fig)[0]
     assert size < 8.0  # 9 pt drawn, shown at about half size in the column
+
+
+def test_sweep_figure_is_legible_at_display_width(tmp_path):
+    """The region-of-validity figure of a 13-claim sweep (issue 18: titles were ~5 px)."""
+    from test_browser import figure_text_sizes
+
+    from selfdistill.sweep_report import SweepData, _write_figure
+
+    ids = [f"paper.claim-number-{i}" for i in range(13)]
+    records = []
+    for eps in (0.01, 0.1, 0.3):
+        for length in (0.02, 1.0):
+            claims = tuple(types.SimpleNamespace(id=c, value=eps * (i + 1), bound="≤ 10",
+                                                 passed=True, floor=0.0)
+                           for i, c in enumerate(ids))
+            records.append(types.SimpleNamespace(parameters={"eps": eps, "length": length},
+                                                 expected=tuple(ids), claims=claims))
+    data = SweepData(tmp_path, {}, ("eps", "length"), tuple(records))
+    svg = next(p for p in _write_figure(data, tmp_path) if p.suffix == ".svg")
+    width_pt, sizes = figure_text_sizes(svg)
+    shown = min(1.0, plot_style.COLUMN_INCHES * 72 / width_pt)
+    assert min(sizes) * shown >= 8.0, f"{min(sizes):.1f} pt drawn, shown at {shown:.0%}"
