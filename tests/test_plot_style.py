@@ -128,3 +128,24 @@ def test_sweep_figure_is_legible_at_display_width(tmp_path):
     width_pt, sizes = figure_text_sizes(svg)
     shown = min(1.0, plot_style.COLUMN_INCHES * 72 / width_pt)
     assert min(sizes) * shown >= 8.0, f"{min(sizes):.1f} pt drawn, shown at {shown:.0%}"
+
+
+def test_alignment_draws_fixed_c_dashed_and_every_series_its_own_marker():
+    from selfdistill import plots_rounds
+
+    ax = plots_rounds.plot_alignment({"self-distillation, m = 1": RNG.random(5),
+                                      "self-distillation, m = 3": RNG.random(5),
+                                      "fixed c = c_0, m = 1": RNG.random(5)})
+    lines = ax.get_lines()
+    assert [ln.get_linestyle() for ln in lines] == ["-", "-", "--"]  # as the caption says
+    assert len({ln.get_marker() for ln in lines}) == 3
+
+
+def test_risk_curve_axis_starts_at_step_zero():
+    from selfdistill import plots_ntk
+
+    steps = np.arange(0, 200)
+    curve = types.SimpleNamespace(bias=np.exp(-steps / 20), variance=1 - np.exp(-steps / 20),
+                                  total=np.ones(200))
+    ax = plots_ntk.plot_risk_curve(steps, curve, np.ones(200), 0.01 * np.ones(200), 40, every=10)
+    assert ax.get_xlim()[0] == 0  # no half-axis of negative steps

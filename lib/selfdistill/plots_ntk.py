@@ -86,6 +86,8 @@ def plot_risk_curve(steps, curve, measured, measured_sem, k_star, every=1, ax=No
                 fmt="o", ms=3, color="C3",
                 label="network, mean over noise draws (±2 s.e.)")
     ax.axvline(k_star, color="0.5", lw=1, label=f"optimal stop $k^*$ = {k_star}")
-    ax.set(xscale="symlog", xlabel="GD step $k$", ylabel=r"$\|u(k)-y^\star\|^2$")
+    # symlog from step 0: linear below step 1, logarithmic above; no negative half-axis
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set(xlim=(0, float(steps.max())), xlabel="GD step $k$", ylabel=r"$\|u(k)-y^\star\|^2$")
     ax.legend()
     return ax

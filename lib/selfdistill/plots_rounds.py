@@ -39,20 +39,25 @@ def plot_norms_and_c(spec, refit, eps: float, K: int):
     return fig
 
 
-def _per_round(series: dict[str, np.ndarray], ax, **labels):
-    """One line per entry of ``series`` over the rounds ``0, 1, …``, with a legend."""
+def _per_round(series: dict[str, np.ndarray], ax, dashed: tuple[str, ...] = (), **labels):
+    """One line per entry of ``series`` over the rounds ``0, 1, …``, with a legend; each series
+    its own marker, solid, or dashed where its label starts with one of ``dashed``."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
-    for label, values in series.items():
+    for i, (label, values) in enumerate(series.items()):
         values = _np(values)
-        ax.plot(np.arange(len(values)), values, "o-", label=label)
+        ls = "--" if label.startswith(dashed) else "-"
+        marker = plot_style.MARKERS[i % len(plot_style.MARKERS)]
+        ax.plot(np.arange(len(values)), values, ls=ls, marker=marker, label=label)
     ax.set(xlabel="round $t$", **labels)
     ax.legend()
     return ax
 
 
 def plot_alignment(align: dict[str, np.ndarray], ax=None):
-    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label."""
-    return _per_round(align, ax, ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label; the
+    fixed-``c`` comparison (labels starting "fixed") dashed, self-distillation solid."""
+    return _per_round(align, ax, dashed=("fixed",),
+                      ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
 
 
 def plot_b_diagonals(B, d):
