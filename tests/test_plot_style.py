@@ -149,3 +149,18 @@ def test_risk_curve_axis_starts_at_step_zero():
                                   total=np.ones(200))
     ax = plots_ntk.plot_risk_curve(steps, curve, np.ones(200), 0.01 * np.ones(200), 40, every=10)
     assert ax.get_xlim()[0] == 0  # no half-axis of negative steps
+
+
+def test_residual_decay_legend_sits_outside_the_data():
+    from selfdistill import plots_ntk
+
+    steps = np.arange(100)
+    predicted = np.exp(-np.outer(steps, [0.5, 0.1, 0.02, 0.001]))
+    ax = plots_ntk.plot_residual_decay(steps, predicted * 1.01, predicted,
+                                       [f"$i={i}$" for i in (1, 3, 9, 31)])
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # right of the axes, not over the curves
+    assert len({str(ln.get_linestyle()) for ln in ax.get_lines()[::2]}) == 4
+    assert plot_style.displayed_text_sizes(fig)[0][0] >= 8.0

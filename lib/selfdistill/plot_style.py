@@ -20,8 +20,8 @@ from __future__ import annotations
 import matplotlib as mpl
 from cycler import cycler
 
-__all__ = ["COLUMN_INCHES", "MARKERS", "MAX_WIDTH_INCHES", "OKABE_ITO", "SMALLEST_PT", "STYLE",
-           "apply_style", "displayed_text_sizes", "legend_outside"]
+__all__ = ["COLUMN_INCHES", "LINESTYLES", "MARKERS", "MAX_WIDTH_INCHES", "OKABE_ITO",
+           "SMALLEST_PT", "STYLE", "apply_style", "displayed_text_sizes", "legend_outside"]
 
 #: Okabe–Ito colours without black (used for reference lines): blue, orange, bluish green,
 #: vermilion, reddish purple, sky blue, yellow

@@ -66,10 +66,11 @@ def plot_residual_decay(steps, measured, predicted, labels, ax=None):
     """|v_iᵀ(u(k) − y)| measured (markers) against (1 − ηλ_i)^k |v_iᵀ(u(0) − y)| (lines)."""
     ax = _axes(ax)
     for j, label in enumerate(labels):
-        ax.semilogy(steps, np.abs(predicted[:, j]), "-", color=f"C{j}", label=label)
+        ls = plot_style.LINESTYLES[j % len(plot_style.LINESTYLES)]
+        ax.semilogy(steps, np.abs(predicted[:, j]), ls=ls, color=f"C{j}", label=label)
         ax.semilogy(steps, np.abs(measured[:, j]), "o", color=f"C{j}", ms=3)
     ax.set(xlabel="GD step $k$", ylabel=r"$|v_i^\top(u(k)-y)|$")
-    ax.legend(title="lines: $(1-\\eta\\lambda_i)^k$; dots: network")
+    plot_style.legend_outside(ax, title="lines: $(1-\\eta\\lambda_i)^k$\ndots: network")
     return ax
 
 
