@@ -32,6 +32,7 @@ def test_config_executes_every_build_and_raises():
 
 def _build(tmp_path: Path, cell: str) -> subprocess.CompletedProcess:
     shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(REPO / "_static", tmp_path / "_static")  # the favicon and CSS it names
     (tmp_path / "book").mkdir()
     shutil.copy(REPO / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: ch\n")

@@ -24,7 +24,7 @@ from .chapters import ParameterError, find_chapters
 from .claims import write_json_atomic
 from .runner import LEDGER, RunJob, RunResult, check_out, run_many, timing_table
 
-__all__ = ["build_book", "toc_chapters"]
+__all__ = ["build_book", "stage_notebook", "toc_chapters"]
 
 
 def toc_chapters(root: Path) -> list[str]:
@@ -61,9 +61,43 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                                      encoding="utf-8")
     for result in results:
-        shutil.copy(result.out / f"{result.chapter}.ipynb",
-                    src / "notebooks" / f"{result.chapter}.ipynb")
+        stage_notebook(result.out / f"{result.chapter}.ipynb",
+                          src / "notebooks" / f"{result.chapter}.ipynb")
     return src
+
+
+#: the tag of the cells that record claims (compared by nbval); the page folds their code
+LEDGER_TAG = "nbval-check-output"
+#: Jupyter Book's tag for a cell whose code is folded behind a "Show code cell source" toggle
+FOLD_TAG = "hide-input"
+
+
+def stage_notebook(source: Path, target: Path) -> int:
+    """Copy an executed notebook for the page and its download; returns how many cells it folded.
+
+    * A cell tagged ``nbval-check-output`` records claims: its ``ledger.check_*`` call is long
+      boilerplate, its output (the claims table) is what a reader wants. The copy tags such cells
+      ``hide-input`` as well, so the page shows the table and keeps the code one click away.
+    * The copy drops papermill's metadata: the notebook's holds a second copy of the whole notebook
+      (``input_path``) and the build's own paths (``output_path``), each cell's the run's times.
+      The downloaded ``.ipynb`` opens in Jupyter or Colab without them.
+
+    The chapter's text source is not changed.
+    """
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata.pop("papermill", None)
+    folded = 0
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") == "code" and LEDGER_TAG in tags and FOLD_TAG not in tags:
+            cell.metadata["tags"] = [*tags, FOLD_TAG]
+            folded += 1
+    nbformat.write(nb, target)
+    return folded
 
 
 def _collect_ledgers(build: Path, results: list[RunResult]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = ["plot_c_of_eps", "plot_convergence", "plot_domain", "plot_fits", "use_svg"]
 
 
@@ -36,7 +38,7 @@ def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
         ax.plot(grid, values, label=label)
     ax.plot(x, y, "ko", ms=4, label="training data")
     ax.set(xlabel="$x$", ylabel="$f(x)$")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(ncol=2)
     return ax
 
 
@@ -49,7 +51,7 @@ def plot_c_of_eps(sweep, ax=None):
     ax.plot(sweep.eps[ok], sweep.c[ok], "C0-", label="$c$, the root for each $\\epsilon$")
     ax.axvline(sweep.collapse_eps, color="C3", ls="--", label=r"collapse: $\epsilon=\|y\|^2/K$")
     ax.set(xscale="log", yscale="log", xlabel=r"$\epsilon$", ylabel="$c$")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -60,7 +62,7 @@ def plot_convergence(study, length: float, ax=None):
     ax.loglog(study.h, study.err_c, "s-", label=r"$|c_h-c|/c$")
     ax.loglog(study.h, (study.h / length) ** 2, "k--", label=r"bound $(h/\ell)^2$")
     ax.set(xlabel="grid spacing $h$", ylabel="relative error")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -71,5 +73,5 @@ def plot_domain(paddings, diff, length: float, ax=None):
     ref = diff[-1] * np.exp(-2 * (paddings - paddings[-1]) / length)
     ax.semilogy(paddings / length, ref, "k--", label=r"rate $e^{-2P/\ell}$")
     ax.set(xlabel=r"padding $P/\ell$", ylabel="relative difference")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax

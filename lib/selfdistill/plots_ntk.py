@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = [
     "plot_energy_profiles",
     "plot_residual_decay",
@@ -29,7 +31,7 @@ def plot_width_scaling(widths, errors, slope, intercept, ax=None):
     ax.loglog(widths, errors[0] * np.sqrt(widths[0] / widths), ":", color="C3",
               label="slope $-1/2$")
     ax.set(xlabel="width $m$", ylabel="relative error")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -44,8 +46,8 @@ def plot_energy_profiles(profiles: dict[str, np.ndarray], ax=None, title=None):
     ax.set(xlabel="share of eigen-directions (largest λ first)", ylabel="cumulative energy",
            xlim=(0, 1), ylim=(0, 1.02))
     if title:
-        ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small")
+        ax.set_title(title)
+    ax.legend()
     return ax
 
 
@@ -56,7 +58,7 @@ def plot_spectra(spectra: dict[str, np.ndarray], ax=None):
         values = np.asarray(values)
         ax.semilogy(np.arange(1, len(values) + 1) / len(values), values, label=label)
     ax.set(xlabel="share of eigen-directions (largest λ first)", ylabel="eigenvalue λ")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -64,10 +66,11 @@ def plot_residual_decay(steps, measured, predicted, labels, ax=None):
     """|v_iᵀ(u(k) − y)| measured (markers) against (1 − ηλ_i)^k |v_iᵀ(u(0) − y)| (lines)."""
     ax = _axes(ax)
     for j, label in enumerate(labels):
-        ax.semilogy(steps, np.abs(predicted[:, j]), "-", color=f"C{j}", label=label)
+        ls = plot_style.LINESTYLES[j % len(plot_style.LINESTYLES)]
+        ax.semilogy(steps, np.abs(predicted[:, j]), ls=ls, color=f"C{j}", label=label)
         ax.semilogy(steps, np.abs(measured[:, j]), "o", color=f"C{j}", ms=3)
     ax.set(xlabel="GD step $k$", ylabel=r"$|v_i^\top(u(k)-y)|$")
-    ax.legend(fontsize="small", title="lines: $(1-\\eta\\lambda_i)^k$; dots: network")
+    plot_style.legend_outside(ax, title="lines: $(1-\\eta\\lambda_i)^k$\ndots: network")
     return ax
 
 
@@ -84,6 +87,8 @@ def plot_risk_curve(steps, curve, measured, measured_sem, k_star, every=1, ax=No
                 fmt="o", ms=3, color="C3",
                 label="network, mean over noise draws (±2 s.e.)")
     ax.axvline(k_star, color="0.5", lw=1, label=f"optimal stop $k^*$ = {k_star}")
-    ax.set(xscale="symlog", xlabel="GD step $k$", ylabel=r"$\|u(k)-y^\star\|^2$")
-    ax.legend(fontsize="small")
+    # symlog from step 0: linear below step 1, logarithmic above; no negative half-axis
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set(xlim=(0, float(steps.max())), xlabel="GD step $k$", ylabel=r"$\|u(k)-y^\star\|^2$")
+    ax.legend()
     return ax

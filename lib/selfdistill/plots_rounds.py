@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = [
     "plot_alignment",
     "plot_alignment_vs_eps",
@@ -25,7 +27,8 @@ def _np(v):
 
 def plot_norms_and_c(spec, refit, eps: float, K: int):
     """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 3.4), layout="constrained")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+                             layout="constrained")
     t = np.arange(spec.n_rounds + 1)
     a.plot(t, _np(spec.norms()), "o-", label="spectral engine")
     a.plot(t, _np(refit.y.flatten(1).norm(dim=1)), "k+", ms=10, label="refit every round")
@@ -34,37 +37,43 @@ def plot_norms_and_c(spec, refit, eps: float, K: int):
     b.semilogy(t[:-1], _np(spec.c), "o-", label="spectral engine")
     b.semilogy(t[:-1], _np(refit.c), "k+", ms=10, label="refit every round")
     b.set(xlabel="round $t$", ylabel="$c_t$")
-    a.legend(fontsize="small")
-    b.legend(fontsize="small")
+    a.legend()
+    b.legend()
     return fig
 
 
-def _per_round(series: dict[str, np.ndarray], ax, **labels):
-    """One line per entry of ``series`` over the rounds ``0, 1, …``, with a legend."""
+def _per_round(series: dict[str, np.ndarray], ax, dashed: tuple[str, ...] = (), **labels):
+    """One line per entry of ``series`` over the rounds ``0, 1, …``, with a legend; each series
+    its own marker, solid, or dashed where its label starts with one of ``dashed``."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
-    for label, values in series.items():
+    for i, (label, values) in enumerate(series.items()):
         values = _np(values)
-        ax.plot(np.arange(len(values)), values, "o-", label=label)
+        ls = "--" if label.startswith(dashed) else "-"
+        marker = plot_style.MARKERS[i % len(plot_style.MARKERS)]
+        ax.plot(np.arange(len(values)), values, ls=ls, marker=marker, label=label)
     ax.set(xlabel="round $t$", **labels)
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
 def plot_alignment(align: dict[str, np.ndarray], ax=None):
-    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label."""
-    return _per_round(align, ax, ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label; the
+    fixed-``c`` comparison (labels starting "fixed") dashed, self-distillation solid."""
+    return _per_round(align, ax, dashed=("fixed",),
+                      ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
 
 
 def plot_b_diagonals(B, d):
     """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map."""
     B, d = _np(B), _np(d)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8.4, 3.4), layout="constrained")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+                             layout="constrained")
     colours = plt.cm.viridis(np.linspace(0, 1, len(B)))
     for t, (row, colour) in enumerate(zip(B, colours, strict=True)):
         label = f"t = {t}" if t in (0, len(B) - 1) else None
         a.loglog(d, row, "o-", color=colour, ms=3, label=label)
     a.set(xlabel="eigenvalue $d_k$", ylabel=r"$\mathbf{B}_t[k,k]$")
-    a.legend(fontsize="small")
+    a.legend()
     rel = B / B.max(axis=1, keepdims=True)
     im = b.imshow(np.log10(rel[:, ::-1]), aspect="auto", cmap="magma", vmin=-3, vmax=0,
                   origin="lower", interpolation="nearest")
@@ -80,7 +89,7 @@ def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
     ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds of the ratio")
     ax.semilogy(t, _np(ratio), "o-", label=label)
     ax.set(xlabel="round $t$", ylabel="ratio of diagonal entries")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -97,7 +106,7 @@ def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
     b = a.twinx()
     b.semilogx(eps, rounds, "s--", color="C1", label=r"rounds before collapse $t_\star$")
     b.set(ylabel=r"$t_\star$")
-    a.legend(handles=a.get_lines() + b.get_lines(), fontsize="small")
+    a.legend(handles=a.get_lines() + b.get_lines())
     return fig
 
 
@@ -107,21 +116,21 @@ def plot_collapse_sweeps(sweeps: dict[str, object]):
     n = len(sweeps)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.6 * rows + 0.6),
+                             layout="constrained", squeeze=False)
     for ax, (title, s) in zip(axes.flat, sweeps.items(), strict=False):
         ax.fill_between(s.r0, s.lower_notes, s.upper, color="0.85", label="between the bounds")
-        ax.plot(s.r0, s.upper, "C3-", lw=1, label=r"$\lceil\kappa(r_0-1)\rceil$")
+        ax.plot(s.r0, s.upper, "C3-.", lw=1, label=r"$\lceil\kappa(r_0-1)\rceil$")
         ax.plot(s.r0, s.lower, "C2-", lw=1, label=r"$\lceil r_0-1\rceil$")
         ax.plot(s.r0, s.lower_notes, "C0--", lw=1, label=r"$(r_0-1)/\kappa$")
         ax.plot(s.r0, s.count, "k.", label=r"observed $t_\star$")
         top = max(3 * float(s.count.max()), 2.0)
         ax.set(xlabel="$r_0$", ylim=(0, top), title=f"{title}\nκ = {s.kappa:.3g}")
-        ax.title.set_fontsize("small")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].set_ylabel(r"rounds before collapse $t_\star$")
-    axes.flat[0].legend(fontsize="x-small", loc="upper left")
+    # one legend for all panels, below them: never over the data
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     return fig
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = [
     "plot_error_grid",
     "plot_errors_over_rounds",
@@ -21,7 +23,7 @@ __all__ = [
 def _axes(ax, ncols: int = 1):
     if ax is not None:
         return ax
-    width = 6.4 if ncols == 1 else 9.6
+    width = 6.4 if ncols == 1 else plot_style.MAX_WIDTH_INCHES
     return plt.subplots(1, ncols, figsize=(width, 3.8), layout="constrained")[1]
 
 
@@ -38,7 +40,7 @@ def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
                   label=f"$B_{{{t}}}$" if t in (0, len(B) - 1) or len(B) <= 6 else None)
     ax.loglog(d, _np(best_filter), "k--", label=f"best single fit $A(c)$, $c$ = {best_c:.3g}")
     ax.set(xlabel="eigenvalue $d_k$", ylabel="filter entry")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(ncol=2)
     return ax
 
 
@@ -52,7 +54,7 @@ def plot_pair_ratios(ratio_over_q, lower, upper, ax=None):
     ax.semilogy(t, lower, "C2:", label=r"lower bound $(d_k/d_j)^{t}$")
     ax.axhline(1.0, color="C3", lw=1, label=r"any single fit lies above this line")
     ax.set(xlabel="round $t$", ylabel="ratio over $d_k/d_j$")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -64,7 +66,7 @@ def plot_residuals(best, matched, fraction_below, ax=None):
     ax[0].semilogy(t, np.maximum(best, 1e-16), "o-", label="best single fit (any $c$)")
     ax[0].semilogy(t, np.maximum(matched, 1e-16), "s-", label="same training error ($\\epsilon'$)")
     ax[0].set(xlabel="round $t$", ylabel="relative distance to $f_t(X)$")
-    ax[0].legend(fontsize="small")
+    ax[0].legend()
     ax[1].plot(t, fraction_below, "o-", color="C3")
     ax[1].set(xlabel="round $t$", ylabel="fraction of pairs below $d_k/d_j$", ylim=(-0.03, 1.03))
     return ax
@@ -77,12 +79,12 @@ def plot_equivalent_over_rounds(norm_sq, trace, bound, test_error, ax=None):
     ax[0].semilogy(t, trace, "o-", label=r"$\mathrm{tr}\,G^\dagger_t$")
     ax[0].semilogy(t, norm_sq, "s-", label=r"$\|f_t\|^2_{H^\dagger}$")
     ax[0].set(xlabel="round $t$")
-    ax[0].legend(fontsize="small")
+    ax[0].legend()
     label = r"bound $\|f_t\|_{H^\dagger}\sqrt{\mathrm{tr}\,G^\dagger_t/K}$"
     ax[1].plot(t, bound, "o-", label=label)
     ax[1].plot(t, test_error, "s-", label=r"test error against $\sin 2\pi x$")
     ax[1].set(xlabel="round $t$")
-    ax[1].legend(fontsize="small")
+    ax[1].legend()
     return ax
 
 
@@ -94,7 +96,7 @@ def plot_errors_over_rounds(curves: dict[str, tuple[np.ndarray, np.ndarray]], ax
         ax.plot(t, test, "o-", color=f"C{i}", label=f"{label}: test")
         ax.plot(t, train, "s:", color=f"C{i}", ms=3, label=f"{label}: training")
     ax.set(xlabel="round $t$", ylabel="mean squared error")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -105,5 +107,5 @@ def plot_error_grid(curves: dict[str, np.ndarray], ax=None):
         ax.plot(np.arange(len(test)), np.asarray(test) / test[0], "o-", ms=3, label=label)
     ax.axhline(1.0, color="0.5", lw=0.8)
     ax.set(xlabel="round $t$", ylabel="test error / test error of round 0")
-    ax.legend(fontsize="x-small", ncol=2)
+    ax.legend(ncol=2)
     return ax

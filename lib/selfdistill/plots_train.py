@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = ["plot_generations", "plot_noisy_curves", "plot_noisy_summary", "plot_rounds"]
 
 
@@ -16,29 +18,33 @@ def _errorbar(ax, xs, summary: dict, key: str, label: str | None = None, **kw):
 
 def plot_rounds(summary: dict):
     """Training MSE to the ground truth and test accuracy per round (mean ± std over seeds)."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.2),
+                             layout="constrained")
     rounds = list(summary)
     _errorbar(a, rounds, summary, "train_mse")
     a.set(xlabel="round $t$", ylabel="training MSE to one-hot truth")
     _errorbar(b, rounds, summary, "test_acc", label="test")
     _errorbar(b, rounds, summary, "train_acc", label="training (truth)")
     b.set(xlabel="round $t$", ylabel="accuracy")
-    b.legend(fontsize="small")
+    b.legend()
     return a, b
 
 
 def plot_generations(summary: dict, gains: np.ndarray, diversity: np.ndarray):
     """Accuracy, ECE and teacher entropy per method (mean ± std), and accuracy gain against the
     teacher's confidence diversity (one point per seed and generation)."""
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), layout="constrained")
+    fig, grid = plt.subplots(2, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 5.6),
+                             layout="constrained")
+    axes = grid.flat
     methods = list(summary)
     for ax, key, label in zip(axes, ("acc", "ece", "entropy"),
                               ("test accuracy", "test ECE", "entropy at $T$ (train)"),
                               strict=False):
-        _errorbar(ax, methods, summary, key)
-        ax.set_xticks(range(len(methods)), methods, rotation=45, fontsize="small")
+        # methods are categories: a point with its error bar each, never joined by a line
+        _errorbar(ax, methods, summary, key, ls="none")
+        ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
         ax.set(ylabel=label)
-    axes[3].plot(diversity, gains, "o")
+    axes[3].plot(diversity, gains, "o", ls="none")
     axes[3].axhline(0, color="0.6", ls=":")
     axes[3].set(xlabel="teacher diversity (nats)", ylabel="accuracy gain over CE")
     return axes
@@ -47,7 +53,8 @@ def plot_generations(summary: dict, gains: np.ndarray, diversity: np.ndarray):
 def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
     """Test accuracy over epochs per arm, and accuracy on the corrupted training examples against
     their true labels (labels corrected) and against their wrong labels (memorised), seed 0."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+                             layout="constrained")
     for arm in arms:
         row = next(r for r in rows if r["arm"] == arm and r["seed"] == 0)
         epochs = np.arange(1, len(row["test"]) + 1)
@@ -56,14 +63,14 @@ def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
         b.plot(epochs, row["memorised"], color=line.get_color(), ls="--")
     a.set(xlabel="epoch", ylabel="test accuracy")
     b.set(xlabel="epoch", ylabel="corrupted training examples")
-    a.legend(fontsize="small")
-    b.legend(fontsize="x-small", title="dashed: wrong label", title_fontsize="x-small")
+    a.legend()
+    b.legend(title="dashed: wrong label")
     return a, b
 
 
 def plot_noisy_summary(table: dict[str, dict], arms: tuple[str, ...]):
     """Last-epoch test accuracy (mean ± std over seeds) per noise setting and arm."""
-    fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(plot_style.MAX_WIDTH_INCHES, 3.2), layout="constrained")
     settings = list(table)
     width = 0.8 / len(arms)
     for i, arm in enumerate(arms):
@@ -72,5 +79,5 @@ def plot_noisy_summary(table: dict[str, dict], arms: tuple[str, ...]):
         ax.bar(np.arange(len(settings)) + i * width, mean, width, yerr=std, capsize=2, label=arm)
     ax.set_xticks(np.arange(len(settings)) + 0.4 - width / 2, settings)
     ax.set(ylabel="last-epoch test accuracy", ylim=(0, 1))
-    ax.legend(fontsize="small", ncol=len(arms))
+    ax.legend(ncol=len(arms))
     return ax

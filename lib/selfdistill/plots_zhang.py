@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style  # noqa: F401 - importing applies the figure style
+
 __all__ = [
     "plot_diversity",
     "plot_ece_vs_n",
@@ -31,7 +33,7 @@ def plot_targets(rows: dict[str, object], label: int, ax=None):
         ax.bar(np.arange(C) + (j - len(rows) / 2 + 0.5) * width, _np(m), width, label=name)
     ax.set(xlabel=f"class $k$ (true class $y={label}$)", ylabel="target mass $m_k$",
            yscale="log", xticks=np.arange(C))
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -45,22 +47,23 @@ def plot_map_check(closed, numeric, ax=None):
     lim = [min(x.min(), y.min()) / 2, 1.5]
     ax.loglog(lim, lim, "k--", lw=1, label="equality")
     ax.set(xlabel="closed form", ylabel="Newton on the simplex")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
 def plot_diversity(true_mass: dict[str, object], bins, entropies: dict[str, object]):
     """Left: histograms of the targets' true-class mass; right: histogram entropy vs bins."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.6),
+                                   layout="constrained")
     edges = np.linspace(0, 1, 41)
     for name, mass in true_mass.items():
         left.hist(_np(mass), bins=edges, histtype="step", lw=1.5, label=name)
     left.set(xlabel=r"true-class mass $1-\varepsilon_i$", ylabel="examples", yscale="log")
-    left.legend(fontsize="small")
+    left.legend()
     for name, values in entropies.items():
         right.plot(bins, _np(values), "o-", label=name)
     right.set(xlabel="number of bins", ylabel="histogram entropy (nats)", xscale="log")
-    right.legend(fontsize="small")
+    right.legend()
     return fig
 
 
@@ -74,7 +77,7 @@ def plot_order_statistics(closed, mc_mean, mc_se, approx, ax=None):
                 label="Monte Carlo ± 2 SE")
     ax.plot(k, _np(approx), "k:", label=r"quantile map $(k/(n+1))^{1/a}$")
     ax.set(xlabel="rank $k$ (1 = least confident)", ylabel=r"$E[b_{(k)}]$")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -90,7 +93,7 @@ def plot_smoothing_amounts(confidence, eps, ax=None):
 
 def plot_reliability(diagrams: dict[str, object]):
     """One reliability diagram per predictor: per-bin accuracy against confidence."""
-    fig, axes = plt.subplots(1, len(diagrams), figsize=(4.3 * len(diagrams), 3.8),
+    fig, axes = plt.subplots(1, len(diagrams), figsize=(plot_style.MAX_WIDTH_INCHES, 3.8),
                              layout="constrained", squeeze=False)
     for ax, (name, rel) in zip(axes[0], diagrams.items(), strict=True):
         edges, acc = _np(rel.edges), _np(rel.accuracy)
@@ -99,7 +102,7 @@ def plot_reliability(diagrams: dict[str, object]):
         ax.bar(centers[ok], acc[ok], width[ok], edgecolor="k", alpha=0.6, label="accuracy")
         ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
         ax.set(title=name, xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
-        ax.legend(fontsize="small", loc="upper left")
+        ax.legend(loc="upper left")
     return fig
 
 
@@ -113,7 +116,7 @@ def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
     ax.axhline(gap, color="C1", ls="--", lw=1, label="population gap (closed form)")
     ax.set(xscale="log", yscale="log", xlabel="sample size $n$", ylabel="binned ECE")
     ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 

@@ -260,11 +260,14 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from . import plot_style  # the book's figure style: legible at the column's width
+
     ids, (xname, *rest) = data.claim_ids(), data.names
     group = rest[0] if rest else None
-    cols = min(3, len(ids))
+    cols = min(2, len(ids))  # two panels a row: the text stays >= 8 pt in the book's column
     rows = math.ceil(len(ids) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.5 * rows),
+                             squeeze=False)
     groups = list(dict.fromkeys(r.parameters.get(group) for r in data.records)) if group \
         else [None]
     for ax, cid in zip(axes.flat, ids, strict=False):
@@ -302,14 +305,13 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
                     and all(v > 0 for v in levels)):
             ax.set_yscale("log")
         low = f" (log; values < {clip:.0e} drawn at it)" if clip and min(vals) < clip else ""
-        ax.set_title(f"{cid}\nbound {bound}{low}", fontsize=8)
+        ax.set_title(f"{cid.split('.', 1)[-1]}\nbound {bound}{low}")
         ax.set_xlabel(xname)
         if group and ax is axes.flat[0]:
-            ax.legend(fontsize=7)
+            ax.legend()
     for ax in list(axes.flat)[len(ids):]:
         ax.set_visible(False)
-    fig.suptitle("measured value (solid) over the grid; dashed: its bound; red ×: claim failed",
-                 fontsize=9)
+    fig.suptitle("measured value (solid) over the grid; dashed: its bound; red ×: claim failed")
     fig.tight_layout()
     paths = [out / "region-of-validity.png", out / "region-of-validity.svg"]
     with atomic_path(paths[0]) as tmp:
