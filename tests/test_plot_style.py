@@ -119,7 +119,7 @@ def test_sweep_figure_is_legible_at_display_width(tmp_path):
     for eps in (0.01, 0.1, 0.3):
         for length in (0.02, 1.0):
             claims = tuple(types.SimpleNamespace(id=c, value=eps * (i + 1), bound="≤ 10",
-                                                 passed=True, floor=0.0)
+                                                 passed=True, band=lambda: 1e-14)
                            for i, c in enumerate(ids))
             records.append(types.SimpleNamespace(parameters={"eps": eps, "length": length},
                                                  expected=tuple(ids), claims=claims))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plot_style
+
 __all__ = ["plot_arm_errors"]
 
-_MARKERS = {"oracle": "o", "honest": "s"}
-_COLOURS = {"oracle": "#0072B2", "honest": "#D55E00"}  # Okabe–Ito: colour-blind safe
+_MARKERS = {"oracle": plot_style.MARKERS[0], "honest": plot_style.MARKERS[1]}
+_COLOURS = {"oracle": plot_style.OKABE_ITO[0], "honest": plot_style.OKABE_ITO[3]}
 
 
 def plot_arm_errors(panels: dict[str, dict[str, dict[str, tuple[float, float, float]]]],
@@ -31,8 +33,7 @@ def plot_arm_errors(panels: dict[str, dict[str, dict[str, tuple[float, float, fl
                         marker=_MARKERS[tuning], color=_COLOURS[tuning], capsize=3,
                         label=f"{tuning} tuning")
         ax.set_xticks(np.arange(len(names)), names)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
         ax.set_ylabel("test MSE")
-        ax.tick_params(labelsize=9)
-    axes[0].legend(fontsize=9, loc="upper right")
+    axes[0].legend(loc="upper right")
     return axes

@@ -138,7 +138,7 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
     """Three panels over the rounds, mean ± standard deviation over the seeds (rows of each
     ``(seeds, rounds)`` array of ``table``): ``mse_labels``; ``shrink`` with ``epochs`` on a
     second axis; ``test_acc`` and ``train_acc``."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(plot_style.MAX_WIDTH_INCHES, 3.0), layout="constrained")
     t = np.arange(table["mse_labels"].shape[1])
 
     def bar(ax, key, fmt, label=None, **kw):
@@ -154,11 +154,11 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
     bar(twin, "epochs", "s", "steps to reach $\\epsilon$", color="C1")
     twin.set_ylabel("steps to reach $\\epsilon$")
     axes[1].legend(handles=[axes[1].containers[0], twin.containers[0]],
-                   fontsize="small", loc="lower left")
+                   loc="lower left")
     bar(axes[2], "test_acc", "o", "test (clean labels)")
     bar(axes[2], "train_acc", "^", "training (noisy labels)", color="C2")
     axes[2].set(xlabel="round $t$", ylabel="accuracy")
-    axes[2].legend(fontsize="small")
+    axes[2].legend()
     return axes
 
 
@@ -174,7 +174,7 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
     ax.loglog(sweep.eps, sweep.at_guaranteed, "s", label=r"rounds, after $\lceil r_0-1\rceil$")
     ax.loglog(sweep.eps, sweep.last, "^", label="rounds, last before collapse")
     ax.set(xlabel=r"$\epsilon$", ylabel=r"$\mathbf{B}_t[k,k]/\mathbf{B}_t[j,j]$")
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
     return ax
 
 
@@ -186,5 +186,5 @@ def plot_alignment_vs_eps(eps, final, start: float, ax=None):
     ax.semilogx(eps, final, "o", label="last round before collapse")
     ax.axhline(start, color="0.4", ls="--", label="round 0")
     ax.set(xlabel=r"$\epsilon$", ylabel="cos² with the top two eigenvectors", ylim=(0, 1.02))
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(loc="lower left")
     return ax

@@ -133,7 +133,7 @@ def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[s
             ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
                     color="0.6", ms=4, ls="none")
             ax.plot(i, v.mean(), marker="os^Dv<>"[i % 7], color=f"C{i}", ms=8, ls="none")
-        ax.set_xticks(x, methods, rotation=45, fontsize="small")
+        ax.set_xticks(x, methods, rotation=45)
         ax.set(ylabel=label, xlim=(-0.6, len(methods) - 0.4))
     return fig
 
@@ -151,7 +151,7 @@ def plot_teacher_students(rows: list[dict], temperatures):
             ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
                     color="0.6", ms=4, ls="none")
             ax.plot(i, v.mean(), marker="os^D"[i % 4], color=f"C{i}", ms=8, ls="none")
-        ax.set_xticks(range(len(names)), names, fontsize="small")
+        ax.set_xticks(range(len(names)), names)
         ax.set(title=f"$T={T:g}$", xlabel="teacher", xlim=(-0.6, len(names) - 0.4))
     axes[0][0].set(ylabel="student test accuracy")
     return fig
