@@ -126,8 +126,8 @@ def test_interval_claims_decide_by_the_interval(tmp_path, capsys):
     ledger.check_interval("dong2019.tie", _interval([-0.01, 0.02, 0.0, -0.02, 0.01]),
                           contains=0.0, provenance="extension", **TEXT)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == ("PASS dong2019.wins: +0.04, 95% CI [0.02, 0.06], n = 5 "
-                      "(bound: CI > 0, student-t with 4 df)")
+    assert out[:2] == ["PASS dong2019.wins:",  # too wide for the page: it continues
+                       "    +0.04, 95% CI [0.02, 0.06], n = 5 (bound: CI > 0, student-t with 4 df)"]
     with pytest.raises(ClaimFailed):  # a mean above zero whose interval reaches below it
         ledger.check_interval("dong2019.unsure", _interval([0.1, -0.05, 0.08, -0.04, 0.02]),
                               above=0.0, provenance="stated", **TEXT)
@@ -290,3 +290,17 @@ def test_trained_interval_claims_compare_where_the_interval_lies(tmp_path, capsy
     with pytest.raises(ClaimFailed, match="interval not above the bound"):
         ledger.check_interval("mobahi2020.down", _interval([0.1, -0.05, 0.08, -0.04, 0.02]),
                               above=0.0, trained=True, provenance="stated", **TEXT)
+
+
+def test_a_claim_line_too_wide_for_the_page_continues_indented(tmp_path, capsys):
+    from selfdistill.claims import PRINT_WIDTH
+
+    ledger = Ledger(chapter="demo", paper="dong2019", path=tmp_path / "c.json", expected=[])
+    ledger.check_interval("dong2019.a-rather-long-claim-identifier-about-early-stopping",
+                          _interval([0.03, 0.05, 0.04, 0.06, 0.02]), above=0.0,
+                          provenance="stated", **TEXT)
+    ledger.check_true("dong2019.short", True, provenance="derived", **TEXT)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "PASS dong2019.a-rather-long-claim-identifier-about-early-stopping:"
+    assert lines[1].startswith("    +0.04, 95% CI") and lines[2].startswith("PASS dong2019.short")
+    assert max(map(len, lines)) <= PRINT_WIDTH

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from .chapters import ParameterError, find_chapters
-from .claims import write_json_atomic
+from .claims import PRINT_WIDTH, write_json_atomic  # one width for the page and the ledger
 from .runner import LEDGER, RunJob, RunResult, check_out, run_many, timing_table
 
 __all__ = ["build_book", "stage_notebook", "toc_chapters"]
@@ -106,10 +106,6 @@ def _collect_ledgers(build: Path, results: list[RunResult]) -> None:
     claims.mkdir(parents=True)
     for result in results:
         shutil.copy(result.out / LEDGER, claims / f"{result.chapter}.json")
-
-
-#: characters of printed output the page shows before cutting a line off
-PRINT_WIDTH = 88
 
 
 def wide_printed_lines(results: list[RunResult], width: int = PRINT_WIDTH) -> list[str]:

@@ -80,6 +80,10 @@ ROUNDING_ULPS = 64
 #: unit roundoff u of the dtypes a claim can be computed in
 UNIT_ROUNDOFF: dict[str, float] = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
 
+#: characters of printed output the book's page shows at 1280 px (the book build refuses wider
+#: lines); a longer claim line continues, indented, on a second line
+PRINT_WIDTH = 88
+
 #: the kinds of check a claim can be, each with its verdict recomputed from the stored numbers
 KINDS = ("at_most", "at_least", "close", "true", "interval")
 
@@ -219,7 +223,9 @@ class Claim:
         the golden notebooks compare. It is the same on every CPU path, thread count and CUDA as
         long as the claim's ``scale``, ``digits`` and ``trained`` are honest."""
         status = "PASS" if self.passed else "FAIL"
-        return f"{status} {self.id}: {self.compared_value()} (bound: {self.bound})"
+        head, tail = f"{status} {self.id}:", f"{self.compared_value()} (bound: {self.bound})"
+        line = f"{head} {tail}"
+        return line if len(line) <= PRINT_WIDTH else f"{head}\n    {tail}"
 
 
 def write_json_atomic(path: Path, payload: object) -> None:
