@@ -18,7 +18,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 SYNCED = Path(__file__).resolve().parent / "_nbval"  # written by conftest.py before collection
 
 CHAPTERS = sorted(find_chapters())
-_SUMMARY = re.compile(r"^(?:PASS|FAIL) ([\w.-]+): ", re.M)
+_SUMMARY = re.compile(r"^(?:PASS|FAIL) ([\w.-]+):(?: |$)", re.M)  # a wide line continues below
 
 
 def _tagged(nb) -> list:
