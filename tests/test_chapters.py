@@ -149,3 +149,11 @@ def test_equation_and_figure_labels_are_unique_across_the_book():
             assert label not in seen, f"label {label} in {name} and {seen[label]}"
             seen[label] = name
 
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_glue_keys_are_glued_once(name):
+    """A key glued twice is a warning, and the book builds with warnings as errors."""
+    keys = re.findall(r"\bglue\(\s*[\"']([^\"']+)[\"']", find_chapters()[name].text())
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    assert not twice, f"{name}: glued twice: {twice}"
