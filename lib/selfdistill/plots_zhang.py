@@ -124,10 +124,14 @@ def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[s
     """One panel per metric (``panels``: row key -> axis label): every seed as a small grey dot
     and the mean over seeds as a marker, per method; methods are categories on the horizontal
     axis, so nothing joins them."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.3),
+    cols = min(3, len(panels))  # the page is MAX_WIDTH_INCHES wide: at most three panels a row
+    rows_ = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.7 * rows_),
                              layout="constrained", squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     x = np.arange(len(methods))
-    for ax, (key, label) in zip(axes[0], panels.items(), strict=True):
+    for ax, (key, label) in zip(axes.flat, panels.items(), strict=False):
         for i, m in enumerate(methods):
             v = np.array([r[key] for r in rows if r["method"] == m])
             ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
@@ -141,7 +145,8 @@ def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[s
 def plot_teacher_students(rows: list[dict], temperatures):
     """Students' test accuracy per teacher (categories, no lines), one panel per temperature;
     the cross-entropy student (teacher ``"none"``) in every panel."""
-    fig, axes = plt.subplots(1, len(temperatures), figsize=(3.6 * len(temperatures), 3.3),
+    width = min(3.6 * len(temperatures), plot_style.MAX_WIDTH_INCHES)
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(width, 3.3),
                              layout="constrained", sharey=True, squeeze=False)
     names = list(dict.fromkeys(r["teacher"] for r in rows))
     for ax, T in zip(axes[0], temperatures, strict=True):
