@@ -35,5 +35,7 @@ def plot_arm_errors(panels: dict[str, dict[str, dict[str, tuple[float, float, fl
         ax.set_xticks(np.arange(len(names)), names)
         ax.set_title(title)
         ax.set_ylabel("test MSE")
-    axes[0].legend(loc="upper right")
+    # below the panels, outside the data (constrained layout makes room for it)
+    axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                          ncol=2)
     return axes
