@@ -56,6 +56,16 @@ os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
 sync_golden_notebooks()
 
 
+@pytest.fixture(scope="session")
+def digits():
+    """192 digits as flat vectors, seed 0: the data of the training-protocol tests."""
+    import torch
+
+    from selfdistill.data import load_dataset
+
+    return load_dataset("digits-vec", torch.device("cpu"), seed=0, train_size=192)
+
+
 @pytest.fixture
 def one_thread():
     """One intra-op torch thread for tests of many tiny products: on a shared 2-core machine,

@@ -14,6 +14,7 @@ import torch
 __all__ = [
     "TOLERANCES",
     "Tolerances",
+    "TINY_TRAINING",
     "assert_close",
     "tol",
     "unit_roundoff",
@@ -118,3 +119,14 @@ def assert_close(actual, expected, rtol: float, atol: float = 0.0, what: str = "
         f"  max rel error {float(rel_err[i_rel]):.6e} at index {tuple(int(i) for i in i_rel)}: "
         f"actual {float(a[i_rel])!r}, expected {float(e_b[i_rel])!r}"
     )
+
+
+def _tiny_training():
+    from selfdistill.train import TrainConfig
+
+    return TrainConfig(epochs=2, batch_size=64, width=8, lr=0.5)
+
+
+#: the smallest training that still runs every phase: the experiment-protocol tests use it with
+#: the ``digits`` fixture of conftest.py
+TINY_TRAINING = _tiny_training()

@@ -11,58 +11,44 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_TRAINING
 from torchmetrics.classification import MulticlassCalibrationError
 
 from selfdistill import experiments
 from selfdistill.data import load_dataset
 from selfdistill.objectives import CrossEntropy
-from selfdistill.train import TrainConfig, train
+from selfdistill.train import train
 
 CPU = torch.device("cpu")
 torch.set_num_threads(1)
-TINY = TrainConfig(epochs=2, batch_size=64, width=8, lr=0.5)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits-vec", CPU, seed=0, train_size=192)
 
 
 def test_deep_rounds_rows(digits):
-    rows = experiments.deep_rounds(replace(TINY, epochs=1), digits, 2, 2)
+    rows = experiments.deep_rounds(replace(TINY_TRAINING, epochs=1), digits, 2, 2)
     assert [(r["seed"], r["round"]) for r in rows] == [(s, t) for s in range(2) for t in range(2)]
     for r in rows:
         assert 0 < r["train_mse"] < 1 and 0 <= r["test_acc"] <= 1 and r["output_norm"] > 0
 
 
-def test_zhang_methods_rows(digits):
-    rows = experiments.zhang_methods(replace(TINY, epochs=1), digits, 1, 1, n_bins=10)
-    assert [r["method"] for r in rows] == ["ce", "sd-1", "ls", "cp", "beta"]
-    for r in rows:
-        assert 0 <= r["ece"] <= 1 and 0 <= r["diversity"] <= np.log(10) + 1e-12
-        torch.testing.assert_close(r["probs"].sum(1), torch.ones(r["probs"].shape[0],
-                                                                  dtype=torch.float64))
-
-
 def test_noisy_label_arms_rows(digits):
-    rows = experiments.noisy_label_arms(replace(TINY, epochs=3), digits, "pair", 0.4, 1,
+    rows = experiments.noisy_label_arms(replace(TINY_TRAINING, epochs=3), digits, "pair", 0.4, 1,
                                         warmup=1, ramp=1)
     assert [r["arm"] for r in rows] == ["ce", "distil", "sd-A", "sd-B", "sd-C"]
     assert all(len(r["test"]) == 3 and len(r["corrupt"]) == 3 for r in rows)
     assert abs(rows[0]["realised_rate"] - 0.4) < 0.15
     with pytest.raises(ValueError, match="noise"):
-        experiments.noisy_label_arms(TINY, digits, "uniform", 0.4, 1)
+        experiments.noisy_label_arms(TINY_TRAINING, digits, "uniform", 0.4, 1)
 
 
 def test_noisy_label_arms_converged_teacher(digits):
-    rows = experiments.noisy_label_arms(replace(TINY, epochs=3), digits, "symmetric", 0.4, 1,
-                                        warmup=1, ramp=1, rules=("B",),
+    rows = experiments.noisy_label_arms(replace(TINY_TRAINING, epochs=3), digits, "symmetric",
+                                        0.4, 1, warmup=1, ramp=1, rules=("B",),
                                         teachers=("best", "last"))
     assert [r["arm"] for r in rows] == ["ce", "distil", "distil-last", "sd-B"]
     with pytest.raises(ValueError, match="teachers"):
-        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, teachers=("first",))
+        experiments.noisy_label_arms(TINY_TRAINING, digits, "pair", 0.4, 1, teachers=("first",))
     with pytest.raises(ValueError, match="rules"):
-        experiments.noisy_label_arms(TINY, digits, "pair", 0.4, 1, rules=("D",))
+        experiments.noisy_label_arms(TINY_TRAINING, digits, "pair", 0.4, 1, rules=("D",))
 
 
 def test_summarise_against_numpy():
@@ -73,7 +59,7 @@ def test_summarise_against_numpy():
 
 
 def test_interrupted_run_difference_is_zero(tmp_path, digits):
-    check = experiments.interrupted_run_difference(replace(TINY, epochs=3), digits,
+    check = experiments.interrupted_run_difference(replace(TINY_TRAINING, epochs=3), digits,
                                                    CrossEntropy, 1, tmp_path)
     assert check == {"max_weight_difference": 0.0, "histories_equal": 1.0, "resumed_from": 1.0}
 
@@ -135,6 +121,6 @@ def test_paper_configuration_of_generations_builds_resnet34():
 def test_paper_scale_without_data_refuses(tmp_path, monkeypatch):
     monkeypatch.setenv("SELFDISTILL_DATA", str(tmp_path))
     with pytest.raises(ValueError, match="scale = 'paper' needs cifar10.*SELFDISTILL_DATA"):
-        experiments.book_or_paper("deep-rounds", "paper", CPU, TINY, 0)
+        experiments.book_or_paper("deep-rounds", "paper", CPU, TINY_TRAINING, 0)
     with pytest.raises(ValueError, match="scale"):
-        experiments.book_or_paper("deep-rounds", "huge", CPU, TINY, 0)
+        experiments.book_or_paper("deep-rounds", "huge", CPU, TINY_TRAINING, 0)

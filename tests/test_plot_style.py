@@ -80,8 +80,6 @@ def _figures():
         "plot_collapse_sweeps": lambda: plots_rounds.plot_collapse_sweeps(
             {f"kernel {i}": _sweep(1.5 + i) for i in range(5)}),
         "plot_rounds": lambda: plots_train.plot_rounds({t: _stats(0.9) for t in range(4)}),
-        "plot_generations": lambda: plots_train.plot_generations(
-            {m: _stats(0.9) for m in ("CE", "LS", "SD", "Beta")}, RNG.random(8), RNG.random(8)),
         "plot_noisy_curves": lambda: plots_train.plot_noisy_curves(rows, arms),
         "plot_noisy_summary": lambda: plots_train.plot_noisy_summary(
             {s: {a: {"last_acc": (0.8, 0.02)} for a in arms} for s in ("sym 0.2", "sym 0.4")},

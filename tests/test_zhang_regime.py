@@ -9,21 +9,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_TRAINING
 
 from selfdistill import diversity_teachers as dt
 from selfdistill import metrics as mt
 from selfdistill import zhang_regime as zr
-from selfdistill.data import load_dataset
-from selfdistill.train import TrainConfig, train
+from selfdistill.train import train
 
 CPU = torch.device("cpu")
 torch.set_num_threads(1)
-TINY = TrainConfig(epochs=2, batch_size=64, width=8, lr=0.5)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits-vec", CPU, seed=0, train_size=192)
 
 
 def test_matched_eps_ls_is_the_mean_beta_amount():
@@ -36,7 +30,7 @@ def test_matched_eps_ls_is_the_mean_beta_amount():
 
 
 def test_generations_regime_rows(digits):
-    rows = zr.generations_regime(TINY, digits, 2, 2, n_bins=10)
+    rows = zr.generations_regime(TINY_TRAINING, digits, 2, 2, n_bins=10)
     methods = ["ce", "sd-1", "sd-2", "ls", "beta"]
     assert [r["method"] for r in rows] == methods * 2
     for r in rows:
@@ -49,7 +43,7 @@ def test_generations_regime_rows(digits):
 
 
 def test_ties_last_keeps_the_later_epoch(digits):
-    cfg = replace(TINY, epochs=6, lr=1e-9)  # the weights barely move: every epoch ties
+    cfg = replace(TINY_TRAINING, epochs=6, lr=1e-9)  # the weights barely move: every epoch ties
     first, last = (train(cfg, digits, ties=t) for t in ("first", "last"))
     accs = [h["val_acc"] for h in first.history]
     assert len(set(accs)) == 1
@@ -77,7 +71,7 @@ def test_teachers_match_entropy_and_diversity(digits):
 
 def test_student_accuracy_rows(digits):
     teachers = dt.make_teachers(digits)
-    rows = dt.student_accuracy(TINY, digits, teachers, (1.0, 4.0), 2)
+    rows = dt.student_accuracy(TINY_TRAINING, digits, teachers, (1.0, 4.0), 2)
     assert len(rows) == 2 * (1 + 2 * 3)
     a, b = dt.accuracy_pairs(rows, "diverse", "flat", 4.0)
     assert a.shape == b.shape == (2,)
@@ -87,12 +81,12 @@ def test_student_accuracy_rows(digits):
     (lambda d: dt.make_teachers(d, c_low=0.4), "c_low"),
     (lambda d: dt.make_teachers(d, shift=0.3), "shift"),
     (lambda d: dt.make_teachers(d, width=0.0), "width"),
-    (lambda d: dt.student_accuracy(TINY, d, {}, (0.0,), 1), "temperatures"),
-    (lambda d: dt.student_accuracy(TINY, d, {"x": torch.ones(3, 10) / 10}, (1.0,), 1),
+    (lambda d: dt.student_accuracy(TINY_TRAINING, d, {}, (0.0,), 1), "temperatures"),
+    (lambda d: dt.student_accuracy(TINY_TRAINING, d, {"x": torch.ones(3, 10) / 10}, (1.0,), 1),
      "teachers"),
     (lambda d: dt.describe_teacher(torch.ones(3, 10) / 10, torch.zeros(3, dtype=torch.long),
                                    -1.0), "T"),
-    (lambda d: zr.generations_regime(TINY, d, 0), "seeds"),
+    (lambda d: zr.generations_regime(TINY_TRAINING, d, 0), "seeds"),
     (lambda d: zr.sd_objective(1.5, 4.0), "alpha"),
     (lambda d: zr.describe(torch.nn.Linear(64, 10), d, 4.0, 1), "n_bins"),
 ])

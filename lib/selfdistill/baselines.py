@@ -33,9 +33,6 @@ __all__ = [
     "gd_filters", "picks_better", "ridge_filters", "sd_round_filters", "toy_design",
 ]
 
-#: Newton steps per c_t: monotone, quadratic convergence from the c-bounds bracket
-_NEWTON_STEPS = 10
-
 #: the arms, in the order they are reported
 ARMS = ("ridge", "sd", "gd", "gd-rounds")
 
@@ -105,38 +102,18 @@ def sd_round_filters(d: np.ndarray, Z: np.ndarray, eps: np.ndarray, max_rounds: 
     B : ndarray (draws, E, max_rounds, K) — ``B_t``; zero from the collapse round on.
     live : ndarray (draws, E, max_rounds), bool — round ``t`` exists (not collapsed).
 
-    Each ``c_t`` is found by bisection in ``log c`` on its bracket ``[d_min/(r−1), d_max/(r−1)]``
-    (c-bounds, ``r = ‖z_t‖/√(Kε)``) by Newton's method on ``1/‖p(1/c)‖`` (Reinsch).
+    One row per (draw, budget) of :func:`selfdistill.draws.batch_rounds`, the batched engine.
     """
+    from .draws import batch_rounds
+
     n, K = Z.shape
     E = eps.shape[1]
-    z = np.broadcast_to(Z[:, None, :], (n, E, K)).copy()
+    rows, c = batch_rounds(d, np.repeat(Z, E, axis=0), eps.reshape(-1), max_rounds)
+    T = rows.shape[0]
     B = np.zeros((n, E, max_rounds, K))
     live = np.zeros((n, E, max_rounds), dtype=bool)
-    cum = np.ones((n, E, K))
-    for t in range(max_rounds):
-        sq = (z * z).sum(-1)
-        alive = sq > K * eps
-        if not alive.any():
-            break
-        r = np.sqrt(np.where(alive, sq, 4.0 * K * eps) / (K * eps))
-        # λ = 1/c solves ‖z/(1 + λd)‖ = √(Kε), a trust-region secular equation: Newton on
-        # ψ(λ) = 1/‖p(λ)‖ − 1/√(Kε), concave and increasing, converges monotonically from the
-        # bracket's lower end λ = (r − 1)/d_max (Reinsch; Moré and Sorensen)
-        lam, lam_hi = (r - 1) / d[-1], (r - 1) / d[0]
-        z2, target = z * z, 1.0 / np.sqrt(K * eps)
-        for _ in range(_NEWTON_STEPS):
-            q = 1.0 / (1.0 + lam[..., None] * d)
-            norm2 = (z2 * q * q).sum(-1)
-            psi = 1.0 / np.sqrt(norm2) - target
-            slope = (d * z2 * q ** 3).sum(-1) / norm2 ** 1.5
-            lam = np.clip(lam - psi / slope, (r - 1) / d[-1], lam_hi)
-        c = 1.0 / lam
-        a = d / (c[..., None] + d)
-        cum = cum * np.where(alive[..., None], a, 0.0)
-        z = z * a
-        B[:, :, t] = cum
-        live[:, :, t] = alive
+    B[:, :, :T] = rows.transpose(1, 0, 2).reshape(n, E, T, K)
+    live[:, :, :T] = np.isfinite(c).T.reshape(n, E, T)
     return B, live
 
 

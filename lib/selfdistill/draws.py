@@ -3,8 +3,8 @@
 With the inputs fixed, every draw of the label noise shares one Gram matrix, so every arm is a
 spectral filter on one eigenbasis: round ``t`` of self-distillation at budget ε is the filter
 ``B_t`` of :mod:`selfdistill.rounds`, one ridge fit at constant ``c`` the filter ``d/(c + d)``.
-:func:`batch_rounds` runs the rounds of all draws together (vectorised bisection for each round's
-``c_t`` on the ``c``-equation, between the bounds ``d_min/(r − 1) ≤ c ≤ d_max/(r − 1)``);
+:func:`batch_rounds` runs the rounds of all draws together (vectorised Newton steps for each
+round's ``c_t`` on the ``c``-equation, from the bounds ``d_min/(r − 1) ≤ c ≤ d_max/(r − 1)``);
 :func:`filter_errors` turns filters into test errors against a known function by a quadratic form,
 without evaluating any fit on the grid.
 
@@ -23,27 +23,38 @@ from .validate import check_in_range, check_int
 __all__ = ["DrawStudy", "SineDraws", "batch_rounds", "draw_study", "filter_errors", "sine_draws"]
 
 
-def _solve_c(d: np.ndarray, z: np.ndarray, target: np.ndarray, iters: int = 200) -> np.ndarray:
+#: Newton steps per c_t at most: monotone, quadratic convergence from the c-bounds bracket
+_NEWTON_STEPS = 40
+
+
+def _solve_c(d: np.ndarray, z: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per row of ``z`` (shape ``(n, K)``), the root ``c`` of ``Σ_k (c z_k/(c + d_k))² =
-    target`` (shape ``(n,)``, each below ``‖z‖²``), by bisection on ``log c``."""
+    target`` (shape ``(n,)``, each below ``‖z‖²``).
+
+    ``λ = 1/c`` solves ``‖z/(1 + λd)‖ = √target``, a trust-region secular equation: Newton's
+    method on ``ψ(λ) = 1/‖p(λ)‖ − 1/√target``, concave and increasing, converges monotonically
+    from the lower end ``λ = (r − 1)/d_max`` of the c-bounds bracket (Reinsch; Moré and
+    Sorensen), ``r = ‖z‖/√target``; it stops when no row moves by more than a few ulps."""
     r = np.sqrt((z**2).sum(1) / target)
-    lo, hi = np.log(d.min() / (r - 1)), np.log(d.max() / (r - 1))
-    lo, hi = lo - 1e-9, hi + 1e-9
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        c = np.exp(mid)[:, None]
-        above = ((c * z / (c + d)) ** 2).sum(1) > target
-        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
-        if float(np.max(hi - lo)) < 1e-15:
+    lam, lam_hi = (r - 1) / d.max(), (r - 1) / d.min()
+    z2, inv = z * z, 1.0 / np.sqrt(target)
+    for _ in range(_NEWTON_STEPS):
+        q = 1.0 / (1.0 + lam[:, None] * d)
+        norm2 = (z2 * q * q).sum(1)
+        step = (1.0 / np.sqrt(norm2) - inv) / ((d * z2 * q**3).sum(1) / norm2**1.5)
+        new = np.clip(lam - step, (r - 1) / d.max(), lam_hi)
+        done = bool(np.all(np.abs(new - lam) <= 4 * np.finfo(np.float64).eps * new))
+        lam = new
+        if done:
             break
-    return np.exp(0.5 * (lo + hi))
+    return 1.0 / lam
 
 
-def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float, max_rounds: int = 200
+def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float | np.ndarray, max_rounds: int = 200
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Rounds at budget ``eps`` for every draw: ``Z`` (shape ``(n, K)``) holds the coordinates
     ``z_0 = V y_0`` of ``n`` label vectors in the eigenbasis with eigenvalues ``d`` (shape
-    ``(K,)``, positive).
+    ``(K,)``, positive); ``eps`` is one budget for all rows, or one per row (shape ``(n,)``).
 
     Returns
     -------
@@ -59,10 +70,15 @@ def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float, max_rounds: int = 200
         raise ValueError(f"Z has shape {Z.shape}; expected (n, {d.shape[0]})")
     if not bool((d > 0).all()):
         raise ValueError("d must be positive (a positive-definite Gram matrix)")
-    check_in_range("eps", eps, 0.0, np.inf, lower_open=True)
-    check_int("max_rounds", max_rounds, 1, 10**5)
     n, K = Z.shape
-    target = K * eps
+    eps_rows = np.broadcast_to(np.asarray(eps, dtype=np.float64), (n,))
+    if np.ndim(eps) == 0:
+        check_in_range("eps", float(eps), 0.0, np.inf, lower_open=True)
+    elif np.shape(eps) != (n,) or not bool(np.all(np.isfinite(eps_rows) & (eps_rows > 0))):
+        raise ValueError(f"eps has shape {np.shape(eps)}; accepted: one positive finite budget, "
+                         f"or one per row, shape ({n},)")
+    check_int("max_rounds", max_rounds, 1, 10**5)
+    target = K * eps_rows
     Bs, cs = [], []
     b = np.ones((n, K))
     for _ in range(max_rounds):
@@ -71,7 +87,7 @@ def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float, max_rounds: int = 200
         if not alive.any():
             break
         c = np.full(n, np.inf)
-        c[alive] = _solve_c(d, y[alive], np.full(int(alive.sum()), target))
+        c[alive] = _solve_c(d, y[alive], target[alive])
         a = np.where(alive[:, None], d / (c[:, None] + d), 0.0)
         b = b * a
         Bs.append(b.copy())

@@ -6,9 +6,8 @@ dicts, one row per seed and round/generation/arm) that the chapters plot and che
 - :func:`deep_rounds` (mobahi2020 §7): round 0 fits one-hot labels by MSE; round t a fresh network
   fits round t − 1's outputs by MSE. Rows: training MSE and accuracy against the ground truth,
   test accuracy.
-- :func:`zhang_methods` (zhang2020 §5): cross-entropy, label smoothing, confidence penalty, Beta
-  smoothing, and self-distillation over generations. Rows: test accuracy, NLL, ECE, the model's
-  confidence diversity and mean entropy (at temperature T) on the training inputs.
+- zhang2020's generations and smoothing methods live in :mod:`selfdistill.zhang_regime` (the
+  released code's conventions).
 - :func:`noisy_label_arms` (dong2019 §6, our protocol): plain training (last and best epoch),
   distillation from an early-stopped teacher, the self-distillation rules A/B/C. Rows carry the
   per-epoch curves (test, clean and corrupted training subsets, memorisation of wrong labels).
@@ -23,14 +22,13 @@ import torch.nn.functional as F
 
 from . import metrics, noisy_targets, targets
 from .data import Dataset, load_dataset
-from .models import build_model
 from .noise import pair_flip, symmetric_noise
-from .objectives import MSE, BetaSmoothing, CrossEntropy, EpochTargets, LossFunction
+from .objectives import MSE, CrossEntropy, EpochTargets, LossFunction
 from .train import TrainConfig, generations, predict_logits, train
 from .validate import check_choice, check_in_range, check_int
 
 __all__ = ["PAPER", "book_or_paper", "deep_rounds", "interrupted_run_difference",
-           "ece_float32_top_bin", "noisy_label_arms", "summarise", "zhang_methods"]
+           "ece_float32_top_bin", "noisy_label_arms", "summarise"]
 
 #: paper-scale settings (ours; the papers' exact protocols are unknown beyond the notes): CIFAR on a
 #: GPU, data from SELFDISTILL_DATA. zhang2020's released code: SGD 0.1, momentum 0.9, wd 1e-4,
@@ -118,55 +116,6 @@ def deep_rounds(config: TrainConfig, data: Dataset, rounds: int, seeds: int) -> 
                          "train_acc": float((out.argmax(1) == data.y_train).float().mean()),
                          "test_acc": res.last["test_acc"], "test_mse": res.last["test_mse"],
                          "output_norm": float(out.pow(2).mean().sqrt())})
-    return rows
-
-
-def _describe(model, data: Dataset, T: float, n_bins: int) -> dict[str, float]:
-    p_test = torch.softmax(predict_logits(model, data.x_test).double(), 1)
-    p_train = torch.softmax(predict_logits(model, data.x_train).double() / T, 1)
-    div = metrics.confidence_diversity(p_train, data.y_train, n_bins)
-    return {"probs": p_test, "acc": float(metrics.accuracy(p_test, data.y_test)),
-            "nll": float(metrics.nll(p_test, data.y_test)),
-            "ece": float(metrics.ece(p_test, data.y_test, n_bins)),
-            "diversity": float(div.entropy), "variance": float(div.variance),
-            "entropy": float(metrics.predictive_entropy(p_train).mean())}
-
-
-def zhang_methods(config: TrainConfig, data: Dataset, seeds: int, generations_: int = 3,
-                  alpha: float = 0.4, T: float = 4.0, eps_ls: float = 0.1, beta_cp: float = 0.1,
-                  alpha_beta: float = 0.6, a: float = 3.0, ema_decay: float = 0.999,
-                  n_bins: int = 20) -> list[dict]:
-    """zhang2020's comparison: one row per seed and method (``"ce"``, ``"ls"``, ``"cp"``,
-    ``"beta"``, ``"sd-1"`` … ``"sd-G"``; ``"ce"`` is generation 0). Metrics of the best-validation
-    model: test ``acc``, ``nll``, ``ece`` (``n_bins`` bins); on the training inputs at temperature
-    T: confidence ``diversity`` (histogram entropy), ``variance`` and mean ``entropy``; ``probs``
-    the test probabilities (float64, for independent checks). Each SD
-    generation is taught by the previous one's best-validation model, frozen."""
-    check_int("generations_", generations_, 0, 10)
-    check_in_range("alpha", alpha, 0.0, 1.0)
-    rows = []
-    for s in _seeds(seeds):
-        cfg = replace(config, seed=config.seed + 100 * s)
-
-        def sd(g: int):
-            if g == 0:
-                return CrossEntropy()
-            return LossFunction(lambda lg, b: targets.sd_loss(lg, b.y, b.teacher, alpha, T),
-                                "self-distillation", True, alpha=alpha, T=T)
-
-        chain = generations(cfg, data, sd, generations_ + 1, "best")
-        arms = {"ce": chain[0]} | {f"sd-{g}": r for g, r in enumerate(chain) if g}
-        arms["ls"] = train(cfg, data, LossFunction(
-            lambda lg, b: targets.label_smoothing_loss(lg, b.y, eps_ls), "ls", eps=eps_ls))
-        arms["cp"] = train(cfg, data, LossFunction(
-            lambda lg, b: targets.confidence_penalty_loss(lg, b.y, beta_cp), "cp", beta=beta_cp))
-        torch.manual_seed(cfg.seed + 7919)  # the EMA model's own initialisation
-        ema = build_model(cfg.model, data.shape, data.num_classes, cfg.width, cfg.depth)
-        arms["beta"] = train(cfg, data, BetaSmoothing(ema.to(data.x_train.device), alpha_beta, a,
-                                                      ema_decay))
-        for name, res in arms.items():
-            rows.append({"seed": s, "method": name, "best_epoch": res.best_epoch,
-                         **_describe(res.best_model, data, T, n_bins)})
     return rows
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import plot_style  # noqa: F401 - importing applies the figure style
 
-__all__ = ["plot_generations", "plot_noisy_curves", "plot_noisy_summary", "plot_rounds"]
+__all__ = ["plot_noisy_curves", "plot_noisy_summary", "plot_rounds"]
 
 
 def _errorbar(ax, xs, summary: dict, key: str, label: str | None = None, **kw):
@@ -28,26 +28,6 @@ def plot_rounds(summary: dict):
     b.set(xlabel="round $t$", ylabel="accuracy")
     b.legend()
     return a, b
-
-
-def plot_generations(summary: dict, gains: np.ndarray, diversity: np.ndarray):
-    """Accuracy, ECE and teacher entropy per method (mean ± std), and accuracy gain against the
-    teacher's confidence diversity (one point per seed and generation)."""
-    fig, grid = plt.subplots(2, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 5.6),
-                             layout="constrained")
-    axes = grid.flat
-    methods = list(summary)
-    for ax, key, label in zip(axes, ("acc", "ece", "entropy"),
-                              ("test accuracy", "test ECE", "entropy at $T$ (train)"),
-                              strict=False):
-        # methods are categories: a point with its error bar each, never joined by a line
-        _errorbar(ax, methods, summary, key, ls="none")
-        ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
-        ax.set(ylabel=label)
-    axes[3].plot(diversity, gains, "o", ls="none")
-    axes[3].axhline(0, color="0.6", ls=":")
-    axes[3].set(xlabel="teacher diversity (nats)", ylabel="accuracy gain over CE")
-    return axes
 
 
 def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
