@@ -30,6 +30,8 @@ import platform
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,8 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Claim", "ClaimFailed", "Ledger", "LedgerError", "LedgerRecord", "PROVENANCE", "SCHEMA",
-    "declared_claims", "ledger_digest", "load_claims", "load_ledgers", "rounding_band",
-    "write_json_atomic", "write_ledger",
+    "atomic_path", "declared_claims", "ledger_digest", "load_claims", "load_ledgers",
+    "rounding_band", "write_json_atomic", "write_ledger", "write_text_atomic",
 ]
 
 #: version of the ledger's JSON layout; readers refuse other versions
@@ -228,20 +230,33 @@ class Claim:
         return line if len(line) <= PRINT_WIDTH else f"{head}\n    {tail}"
 
 
-def write_json_atomic(path: Path, payload: object) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename (mode 0644)."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``path`` (a unique name, so two writers never
+    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, allow_nan=True)
-            handle.write("\n")
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))  # no newline translation: the bytes given
+
+
+def write_json_atomic(path: Path, payload: object) -> None:
+    """Write JSON to ``path`` atomically (:func:`atomic_path`), creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=True) + "\n")
 
 
 def ledger_digest(payload: dict[str, Any]) -> str:

@@ -11,18 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .claims import Claim, LedgerError, LedgerRecord, load_ledgers
+from .claims import Claim, LedgerError, LedgerRecord, atomic_path, load_ledgers, write_text_atomic
 
 __all__ = ["SweepData", "is_sweep", "read_manifest", "read_sweep", "sweep_summary", "write_report"]
 
@@ -49,28 +45,6 @@ def read_manifest(path: Path, error: type[Exception] = LedgerError) -> dict[str,
         raise error(f"{path} is not a sweep's record: its 'grid' is not a mapping of "
                     f"parameter names to lists of values ({str(grid)[:80]!r})")
     return data
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a fresh temporary path beside ``path`` (a unique name, so two writers never
-    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes."""
-    path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(text.encode("utf-8"))  # no newline translation: the bytes given
 
 
 def is_sweep(location: Path) -> bool:
