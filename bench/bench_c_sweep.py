@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from selfdistill.device import resolve_device
-from selfdistill.hilbert import eigenbasis, gram, solve_c
-from selfdistill.kernels import ExponentialKernel
+from selfdistill.core.device import resolve_device
+from selfdistill.mobahi2020.hilbert import eigenbasis, gram, solve_c
+from selfdistill.mobahi2020.kernels import ExponentialKernel
 
 
 def usual_route(G: torch.Tensor, y: torch.Tensor, eps: float) -> float:

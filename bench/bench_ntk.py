@@ -34,8 +34,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
-from selfdistill.device import resolve_device  # noqa: E402
-from selfdistill.ntk import TwoLayerReLU, ntk_empirical, ntk_infinite, ntk_two_layer  # noqa: E402
+from selfdistill.core.device import resolve_device  # noqa: E402
+from selfdistill.dong2019.ntk import TwoLayerReLU, ntk_empirical, ntk_infinite, ntk_two_layer  # noqa: E402
 
 
 def _route(route, K, m, d, dtype_name, device_name, block, out_path, queue):

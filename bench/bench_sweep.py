@@ -25,9 +25,9 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "notebooks"
 os.environ["SELFDISTILL_NOTEBOOKS"] = str(FIXTURES)
 
-from selfdistill.chapters import get_chapter  # noqa: E402
-from selfdistill.claims import load_ledgers  # noqa: E402
-from selfdistill.sweep import connect_dask, plan_sweep, run_sweep  # noqa: E402
+from selfdistill.core.chapters import get_chapter  # noqa: E402
+from selfdistill.core.ledger import load_ledgers  # noqa: E402
+from selfdistill.core.sweep import connect_dask, plan_sweep, run_sweep  # noqa: E402
 
 
 def one_sweep(points: int, executor: str, workers: int, client=None) -> tuple[float, list]:

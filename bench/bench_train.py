@@ -1,7 +1,7 @@
 """Benchmark: the training engine's throughput against the bare forward-backward step.
 
-* engine: :func:`selfdistill.train.train` for E epochs (seeded shuffling, batch indexing on the
-  device, augmentation where asked, the objective, lr schedule, per-epoch evaluation of the
+* engine: :func:`selfdistill.training.loop.train` for E epochs (seeded shuffling, batch indexing on
+  the device, augmentation where asked, the objective, lr schedule, per-epoch evaluation of the
   validation and test sets, best-model copy; no checkpoint file);
 * bare: the same model, optimiser, batch size and number of steps on pre-sliced batches of the
   same device tensors: ``opt.zero_grad(); loss = CE(model(x), y); loss.backward(); opt.step()``.
@@ -22,10 +22,10 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from selfdistill.data import Dataset, load_dataset
-from selfdistill.device import resolve_device
-from selfdistill.models import build_model
-from selfdistill.train import TrainConfig, _autocast, train
+from selfdistill.core.device import resolve_device
+from selfdistill.data.classification import Dataset, load_dataset
+from selfdistill.training.loop import TrainConfig, _autocast, train
+from selfdistill.training.models import build_model
 
 
 def synthetic_cifar(device: torch.device, n: int) -> Dataset:

@@ -19,7 +19,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -e ".[book,test,sweep]"
   echo "$want" > "$stamp"
 fi
-# the browser tests (tests/test_browser.py) drive the system chromium; Playwright never downloads one
+# the browser tests (tests/core/test_browser.py) drive the system chromium; Playwright never downloads one
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
    && [ -z "${CHROMIUM:-}" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "setup-env: installing the system chromium for the browser tests (at most 10 minutes)"

@@ -35,7 +35,7 @@ def sync_golden_notebooks() -> list[Path]:
     for golden in sorted(GOLDEN.glob("*.ipynb")):
         source = REPO / "notebooks" / f"{golden.stem}.md"
         if not source.exists():
-            continue  # tests/test_golden.py reports golden notebooks without a source
+            continue  # tests/core/test_golden.py reports golden notebooks without a source
         combined = combine_inputs_with_outputs(
             jupytext.read(source), nbformat.read(golden, as_version=4), fmt="md:myst"
         )
@@ -61,7 +61,7 @@ def digits():
     """192 digits as flat vectors, seed 0: the data of the training-protocol tests."""
     import torch
 
-    from selfdistill.data import load_dataset
+    from selfdistill.data.classification import load_dataset
 
     return load_dataset("digits-vec", torch.device("cpu"), seed=0, train_size=192)
 

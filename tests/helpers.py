@@ -122,7 +122,7 @@ def assert_close(actual, expected, rtol: float, atol: float = 0.0, what: str = "
 
 
 def _tiny_training():
-    from selfdistill.train import TrainConfig
+    from selfdistill.training.loop import TrainConfig
 
     return TrainConfig(epochs=2, batch_size=64, width=8, lr=0.5)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from selfdistill.hilbert import (
+from selfdistill.mobahi2020.hilbert import (
     collapse_threshold,
     collapses,
     eigenbasis,
@@ -19,10 +19,10 @@ from selfdistill.hilbert import (
     gram,
     squared_norm,
 )
-from selfdistill.kernels import ExponentialKernel
-from selfdistill.metrics import bin_edges, bin_index, reliability
-from selfdistill.rounds import refit_rounds, self_distill
-from selfdistill.targets import beta_smoothing_amounts
+from selfdistill.mobahi2020.kernels import ExponentialKernel
+from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
+from selfdistill.zhang2020.metrics import bin_edges, bin_index, reliability
+from selfdistill.zhang2020.targets import beta_smoothing_amounts
 
 F64 = torch.float64
 U = 2.0**-53  # unit roundoff of float64

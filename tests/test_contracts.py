@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from selfdistill.data import toy_sine
-from selfdistill.device import as_tensor, seed_everything
-from selfdistill.finite_difference import solve_discretised
-from selfdistill.hilbert import (
+from selfdistill.core.device import as_tensor, seed_everything
+from selfdistill.data.toy import toy_sine
+from selfdistill.mobahi2020.finite_difference import solve_discretised
+from selfdistill.mobahi2020.hilbert import (
     Eigenbasis,
     c_bounds,
     collapse_threshold,
@@ -23,8 +23,12 @@ from selfdistill.hilbert import (
     gram,
     solve_c,
 )
-from selfdistill.kernels import ExponentialKernel, GaussianKernel, NeumannExponentialKernel
-from selfdistill.verify import c_by_bisection, eps_sweep, near_collapse_prediction
+from selfdistill.mobahi2020.kernels import (
+    ExponentialKernel,
+    GaussianKernel,
+    NeumannExponentialKernel,
+)
+from selfdistill.mobahi2020.oracles import c_by_bisection, eps_sweep, near_collapse_prediction
 
 F64 = torch.float64
 X, Y = toy_sine()
@@ -82,7 +86,7 @@ def test_fit_greens_converts_float32_to_float64():
     [
         (KERNEL, X + 0j, Y, r"^x is complex; accepted: real numbers only"),
         (KERNEL, X, torch.as_tensor(Y) * (1 + 1j), r"^y is complex"),
-        ("exp", X, Y, r"^kernel = 'exp' is not a selfdistill.kernels.Kernel"),
+        ("exp", X, Y, r"^kernel = 'exp' is not a selfdistill.mobahi2020.kernels.Kernel"),
         (KERNEL, X, Y[:5], r"^x has 11 rows but y has 5; they must match"),
     ],
 )
@@ -193,7 +197,7 @@ def test_solve_discretised_converts_float32_and_tensors():
 # --------------------------------------------------------------------------- collapse, seeds
 
 
-@pytest.mark.filterwarnings("ignore::selfdistill.hilbert.IllConditionedWarning")
+@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.hilbert.IllConditionedWarning")
 def test_collapse_threshold_has_one_home():
     # every route decides collapse with hilbert.collapses on the fsum of the squares: at one
     # ulp either side of the threshold they agree

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from selfdistill import hilbert, kernels, metrics, noisy_targets, rounds, spectral, targets
-from selfdistill.data import read_cifar
+from selfdistill.data.cifar import read_cifar
+from selfdistill.dong2019 import sd_rules as noisy_targets
+from selfdistill.mobahi2020 import hilbert, kernels, rounds, spectral
+from selfdistill.zhang2020 import metrics, targets
 
 F64 = torch.float64
 X = np.linspace(0.0, 1.0, 6)

@@ -5,47 +5,51 @@ smoothing), dong2019 (distillation and early stopping). Modules, by concern:
 
 The core (what a reader of the book never needs to call):
 
-* :mod:`~selfdistill.validate`, :mod:`~selfdistill.device`, :mod:`~selfdistill.paths` — argument
-  checks that name the parameter and its accepted range; device (``"auto"``), seeding, threads;
-  the repository root
-* :mod:`~selfdistill.claims` — the claim ledger; :mod:`~selfdistill.statements` — the registry of
-  the papers' statements (``statements/<paper>.yaml``) and their reproduction status;
-  :mod:`~selfdistill.chapters` — chapters and
-  their ``parameters`` cells; :mod:`~selfdistill.runner` — atomic, parallel chapter runs;
-  :mod:`~selfdistill.book`, :mod:`~selfdistill.golden`, :mod:`~selfdistill.sweep`,
-  :mod:`~selfdistill.sweep_report` — the book build, golden notebooks, parameter sweeps;
-  :mod:`~selfdistill.cli` — the ``selfdistill`` command; :mod:`~selfdistill.sphinx_claims`
-  (the claims page), :mod:`~selfdistill.sphinx_status` (the reproduction status pages),
-  :mod:`~selfdistill.sphinx_bib` — Sphinx extensions of the book
+* :mod:`~selfdistill.core.validate`, :mod:`~selfdistill.core.device`, :mod:`~selfdistill.core.paths`
+  — argument checks that name the parameter and its accepted range; device (``"auto"``), seeding,
+  threads; the repository root
+* :mod:`~selfdistill.core.ledger` — the claim ledger; :mod:`~selfdistill.core.registry` — the
+  registry of the papers' statements (``statements/<paper>.yaml``) and their reproduction status;
+  :mod:`~selfdistill.core.chapters` — chapters and their ``parameters`` cells;
+  :mod:`~selfdistill.core.runner` — atomic, parallel chapter runs; :mod:`~selfdistill.core.build`,
+  :mod:`~selfdistill.core.golden`, :mod:`~selfdistill.core.sweep`,
+  :mod:`~selfdistill.core.sweep_report` — the book build, golden notebooks, parameter sweeps;
+  :mod:`~selfdistill.core.cli` — the ``selfdistill`` command; :mod:`~selfdistill.core.sphinx_claims`
+  (the claims page), :mod:`~selfdistill.core.sphinx_status` (the reproduction status pages),
+  :mod:`~selfdistill.core.sphinx_bib` — Sphinx extensions of the book
 
 mobahi2020:
 
-* :mod:`~selfdistill.kernels` (Green's functions), :mod:`~selfdistill.hilbert` (the closed form),
-  :mod:`~selfdistill.finite_difference` and :mod:`~selfdistill.verify` (the discretised check),
-  :mod:`~selfdistill.rounds` and :mod:`~selfdistill.rounds_study` (all rounds of
+* :mod:`~selfdistill.mobahi2020.kernels` (Green's functions), :mod:`~selfdistill.mobahi2020.hilbert`
+  (the closed form), :mod:`~selfdistill.mobahi2020.finite_difference` and
+  :mod:`~selfdistill.mobahi2020.oracles` (the discretised check),
+  :mod:`~selfdistill.mobahi2020.rounds` and :mod:`~selfdistill.mobahi2020.studies` (all rounds of
   self-distillation from one eigendecomposition, the refit route, collapse bounds),
-  :mod:`~selfdistill.spectral` (single-fit filters, the equivalent kernel)
+  :mod:`~selfdistill.mobahi2020.spectral` (single-fit filters, the equivalent kernel)
 
 zhang2020:
 
-* :mod:`~selfdistill.targets` (label smoothing, self-distillation, Dirichlet MAP, confidence
-  penalty, Beta smoothing), :mod:`~selfdistill.metrics` (accuracy, NLL, ECE, confidence
-  diversity), :mod:`~selfdistill.synthetic` and :mod:`~selfdistill.verify_zhang` (synthetic
-  teachers and predictors, independent routes)
+* :mod:`~selfdistill.zhang2020.targets` (label smoothing, self-distillation, Dirichlet MAP,
+  confidence penalty, Beta smoothing), :mod:`~selfdistill.zhang2020.metrics` (accuracy, NLL, ECE,
+  confidence diversity), :mod:`~selfdistill.zhang2020.synthetic` and
+  :mod:`~selfdistill.zhang2020.oracles` (synthetic teachers and predictors, independent routes)
 
 dong2019:
 
-* :mod:`~selfdistill.ntk` (infinite-width and empirical NTK), :mod:`~selfdistill.dynamics`
-  (spectral GD dynamics, early-stopping risk), :mod:`~selfdistill.gd` (full-batch GD),
-  :mod:`~selfdistill.datasets_small`, :mod:`~selfdistill.verify_ntk`, :mod:`~selfdistill.noise`
-  (label noise), :mod:`~selfdistill.noisy_targets` (self-distillation rules A/B/C),
-  :mod:`~selfdistill.sd_kernel`, :mod:`~selfdistill.distill_nets`, :mod:`~selfdistill.sd_digits`
+* :mod:`~selfdistill.dong2019.ntk` (infinite-width and empirical NTK),
+  :mod:`~selfdistill.dong2019.dynamics` (spectral GD dynamics, early-stopping risk),
+  :mod:`~selfdistill.dong2019.gd` (full-batch GD), :mod:`~selfdistill.data.sphere`,
+  :mod:`~selfdistill.dong2019.oracles`, :mod:`~selfdistill.data.noise` (label noise),
+  :mod:`~selfdistill.dong2019.sd_rules` (self-distillation rules A/B/C),
+  :mod:`~selfdistill.dong2019.kernel_model`, :mod:`~selfdistill.dong2019.network_sd`,
+  :mod:`~selfdistill.dong2019.digits_sd`
 
 Training (the deep-network chapters of all three papers):
 
-* :mod:`~selfdistill.data` (embedded sets, CIFAR from a folder, augmentation),
-  :mod:`~selfdistill.models`, :mod:`~selfdistill.objectives`, :mod:`~selfdistill.train`,
-  :mod:`~selfdistill.checkpoint`, :mod:`~selfdistill.experiments`
+* :mod:`~selfdistill.data.classification` (embedded sets, CIFAR from a folder, augmentation),
+  :mod:`~selfdistill.training.models`, :mod:`~selfdistill.training.objectives`,
+  :mod:`~selfdistill.training.loop`,
+  :mod:`~selfdistill.training.checkpoint`, :mod:`~selfdistill.training.protocol`
 
 Plots live in ``plots*`` modules beside the mathematics they draw.
 """

@@ -1,0 +1,119 @@
+"""Sphinx extension: every page's scripts loaded once, and a version, commit and date stamp.
+
+* **Scripts once.** sphinx-thebe and sphinx-togglebutton add their inline configuration scripts on
+  an event Jupyter Book fires twice, so every page declared ``const THEBE_JS_URL`` twice and
+  Chromium reported ``Identifier 'THEBE_JS_URL' has already been declared`` (issue 18 §9). The page
+  context keeps the first of identical scripts.
+* **Mode.** The theme's ``default_mode`` page variable is ``auto``: unset, a reader's first
+  visit logged ``Got invalid theme mode: .`` in the console.
+* **One search box.** ``navbar_persistent`` is empty: newer pydata-sphinx-theme releases draw a
+  second search box in a top bar that sphinx-book-theme does not use.
+* **One repository URL.** ``repository: url:`` in ``_config.yml`` turns the repository, issue,
+  edit and launch buttons on together; while it is empty they are all off
+  (:func:`repository_options`).
+* **Stamp.** The footer of every page says which version of the library, which commit (``-dirty``
+  when the work tree had changes) and which commit date built it: :func:`build_stamp`.
+"""
+
+from __future__ import annotations
+
+import html
+import subprocess
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+__all__ = ["build_stamp", "repository_options", "unique_scripts"]
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def build_stamp(root: Path) -> str:
+    """``selfdistill 0.1.0 · commit abc1234 · 2026-12-07`` for the book at ``root``.
+
+    The date is the commit's (so a rebuild of one commit stamps the same page); without git the
+    stamp says ``commit unknown``.
+    """
+    from selfdistill import __version__
+
+    commit = _git(root, "rev-parse", "--short=10", "HEAD")
+    if commit is None:
+        return f"selfdistill {__version__} · commit unknown"
+    if _git(root, "status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"
+    date = (_git(root, "log", "-1", "--format=%cs") or "").strip()
+    return f"selfdistill {__version__} · commit {commit}" + (f" · {date}" if date else "")
+
+
+def unique_scripts(scripts: list) -> list:
+    """The scripts in order, each (file, attributes and body) kept once."""
+    seen: set[tuple] = set()
+    kept = []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        # the same inline script is registered once with filename None and once with ""
+        key = (str(getattr(script, "filename", script) or ""), getattr(script, "priority", 0),
+               tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    return kept
+
+
+#: the header buttons that one repository URL turns on (sphinx-book-theme options)
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+#: where the launch buttons open a chapter (with the repository URL)
+LAUNCH_BUTTONS = {"binderhub_url": "https://mybinder.org",
+                  "colab_url": "https://colab.research.google.com",
+                  "notebook_interface": "jupyterlab"}
+
+
+def repository_options(options: dict) -> dict:
+    """Theme options with every repository-driven button on if a repository URL is set, else off.
+
+    ``repository: url:`` in ``_config.yml`` is the one place the book's repository is named
+    (Jupyter Book passes it on as ``repository_url``): it drives the repository, open-issue and
+    edit-this-page buttons and the Binder and Colab launch buttons together.
+    """
+    url = str(options.get("repository_url") or "").strip()
+    updated = dict(options)
+    for key in REPOSITORY_BUTTONS:
+        updated[key] = bool(url)
+    updated["launch_buttons"] = dict(LAUNCH_BUTTONS) if url else {}
+    if not url:
+        updated.pop("repository_url", None)
+    return updated
+
+
+def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if pagename.startswith("notebooks/") and context.get("page_source_suffix") == ".ipynb":
+        context["page_source_suffix"] = ".md"  # edit the text source, not the executed copy
+    if "script_files" in context:
+        context["script_files"] = unique_scripts(context["script_files"])
+    # without it a first visit (empty localStorage) sets the mode "" and the theme logs an error
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
+def _on_config(app: Sphinx, config: Config) -> None:
+    stamp = html.escape(build_stamp(Path(app.srcdir)))
+    options = repository_options(config.html_theme_options or {})
+    # one search box, in the sidebar: pydata-sphinx-theme >= 0.16 adds a second one in a top bar
+    options.setdefault("navbar_persistent", [])
+    footer = options.get("extra_footer", "")
+    options["extra_footer"] = f'{footer}<p class="selfdistill-stamp">Built from {stamp}.</p>'
+    config.html_theme_options = options
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _on_config)
+    app.connect("html-page-context", _on_page, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -1,0 +1,231 @@
+"""Studies over the self-distillation rounds (mobahi2020, §3–§4): sweeps of ε and basis counts.
+
+The chapters ``sd-rounds``, ``bt-sparsification`` and ``collapse-bound`` call these; the engine
+itself is :mod:`selfdistill.mobahi2020.rounds`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from selfdistill.core.validate import check_in_range, check_ndim, check_positive
+from selfdistill.mobahi2020.hilbert import Eigenbasis
+from selfdistill.mobahi2020.rounds import collapse_bounds, refit_rounds, self_distill
+
+__all__ = ["CollapseSweep", "RatioSweep", "collapse_sweep", "count_above", "data_free_ratio_bound",
+           "data_free_ratio_limit", "data_free_worst", "final_alignment", "ratio_sweep",
+           "sparsity_sweep", "top_alignment"]
+
+
+def count_above(b: torch.Tensor, tau: float) -> torch.Tensor:
+    """Basis functions whose weight is at least ``τ`` times the largest: ``#{k: b_k ≥ τ max b}``.
+
+    Relative to the largest weight because ``B_t`` shrinks as a whole every round. For the
+    diagonals of ``B_t`` this count never grows from one round to the next: by thm-bt-ratio every
+    ratio ``B_t[k]/B_t[top]`` falls. ``b`` of shape ``(..., K)``, ``τ`` in ``(0, 1]``; returns
+    ``(...)``.
+    """
+    tau = check_in_range("tau", tau, 0.0, 1.0, lower_open=True)
+    check_ndim("b", b, (1, 2))
+    return (b >= tau * b.max(dim=-1, keepdim=True).values).sum(-1)
+
+
+def top_alignment(y: torch.Tensor, basis: Eigenbasis, m: int = 1) -> torch.Tensor:
+    """``cos²`` between each ``y_t`` (rows of ``y``, shape ``(n, K)``) and the span of the ``m``
+    eigenvectors of largest eigenvalue: ``Σ_{top m} z_k² / ‖z‖²``. Returns ``(n,)``."""
+    check_ndim("y", y, (2,))
+    z = y @ basis.V.T.to(y.device)
+    return z[:, -m:].square().sum(1) / z.square().sum(1)
+
+
+@dataclass(frozen=True)
+class CollapseSweep:
+    """Collapse rounds over a sweep of ε (arrays of the sweep's length, NumPy float64/int).
+
+    ``count`` the collapse round ``t⋆`` (= number of non-collapsed rounds); ``r0``;
+    ``lower_notes`` ``(r0 − 1)/κ``; ``lower`` ``⌈r0 − 1⌉``; ``upper`` ``⌈κ(r0 − 1)⌉``;
+    ``steps`` the per-round drops ``r_t − r_{t+1}`` of every ε, concatenated.
+    """
+
+    eps: np.ndarray
+    r0: np.ndarray
+    count: np.ndarray
+    lower_notes: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    kappa: float
+    steps: np.ndarray
+
+
+def collapse_sweep(G: torch.Tensor, y0: torch.Tensor, eps: np.ndarray, kappa: float, *,
+                   basis: Eigenbasis | None = None) -> CollapseSweep:
+    """Run every ε of a sweep to collapse and record ``t⋆`` with its bounds.
+
+    With ``basis`` the spectral engine runs; without it the refit route (dense solves, no
+    eigendecomposition). ``kappa`` is ``d_max/d_min``, given by the caller so that the bounds can
+    come from an eigensolver other than the one under test.
+    """
+    eps = np.asarray(eps, dtype=np.float64)
+    check_positive("kappa", kappa)
+    K = y0.shape[0]
+    sq = float(y0.square().sum())
+    counts, r0s, steps = [], [], []
+    for e in eps:
+        e = check_positive("eps", float(e))
+        if basis is None:
+            ys = refit_rounds(G, y0, e)
+            y, t_star = ys.y, ys.collapse_round
+        else:
+            rs = self_distill(basis, y0, e)
+            y, t_star = rs.y, rs.collapse_round
+        r = y.flatten(1).norm(dim=1).cpu().numpy() / np.sqrt(K * e)
+        counts.append(t_star)
+        r0s.append(np.sqrt(sq / (K * e)))
+        steps.append(r[:-1] - r[1:])
+    bounds = [collapse_bounds(r0, kappa) for r0 in r0s]
+    return CollapseSweep(
+        eps=eps, r0=np.array(r0s), count=np.array(counts),
+        lower_notes=np.array([b.lower_notes for b in bounds]),
+        lower=np.array([b.lower for b in bounds]), upper=np.array([b.upper for b in bounds]),
+        kappa=float(kappa), steps=np.concatenate(steps) if steps else np.zeros(0))
+
+
+def sparsity_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, tau: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """For each ε: the rounds before collapse ``t⋆`` and ``count_above(B_{t⋆−1}, τ)``, the
+    count at the last non-collapsed round (``K`` where round 0 already collapses)."""
+    rounds, counts = [], []
+    for e in np.asarray(eps, dtype=np.float64):
+        rs = self_distill(basis, y0, float(e))
+        rounds.append(rs.collapse_round)
+        last = rs.B[-1] if rs.n_rounds else torch.ones_like(basis.d)
+        counts.append(int(count_above(last, tau)))
+    return np.array(rounds), np.array(counts)
+
+
+def data_free_ratio_bound(d_k: float, d_j: float, d_min: float, r0: float, t: int) -> float:
+    """Data-free bound on ``B_t[k,k]/B_t[j,j]`` for ``d_k < d_j`` (bt-sparsification).
+
+    The ratio bound ``φ(c_0)^{t+1}`` with ``c_0`` replaced by its lower bound
+    ``c̄ = d_min/(r_0 − 1)``: since ``φ`` decreases in ``c`` and every ``c_i ≥ c_0 ≥ c̄``,
+
+    ``ratio ≤ φ(c̄)^{t+1} = ((1 + a/(r_0 − 1)) / (1 + b/(r_0 − 1)))^{t+1}``,
+    ``a = d_min/d_j``, ``b = d_min/d_k``,
+
+    a bound in the eigenvalues and ``r_0 = ‖y_0‖/√(Kε) > 1`` alone (no ``c_0``, no root-find).
+    """
+    d_k, d_j = check_positive("d_k", d_k), check_positive("d_j", d_j)
+    d_min = check_positive("d_min", d_min)
+    if not d_min <= d_k < d_j:
+        raise ValueError(f"need d_min <= d_k < d_j; got d_min = {d_min!r}, d_k = {d_k!r}, "
+                         f"d_j = {d_j!r}")
+    check_in_range("r0", r0, 1.0, math.inf, lower_open=True)
+    if not (isinstance(t, (int, np.integer)) and t >= 0):
+        raise ValueError(f"t = {t!r} is outside the accepted range: integers >= 0")
+    m = r0 - 1.0
+    a, b = d_min / d_j, d_min / d_k
+    return float(((1 + a / m) / (1 + b / m)) ** (t + 1))
+
+
+def data_free_ratio_limit(d_k: float, d_j: float, d_min: float) -> float:
+    """The ε → 0 limit of :func:`data_free_ratio_bound` at round ``t + 1 = r_0 − 1``:
+    ``((1 + a/m)/(1 + b/m))^m → e^{a − b}`` as ``m = r_0 − 1 → ∞``, with ``a = d_min/d_j`` and
+    ``b = d_min/d_k``. Below 1 for ``d_k < d_j``: the guaranteed sparsification before collapse
+    does not vanish near interpolation, while one fit's ratio ``φ(c_0) → 1`` (``c_0 → 0``)."""
+    d_k, d_j = check_positive("d_k", d_k), check_positive("d_j", d_j)
+    d_min = check_positive("d_min", d_min)
+    return float(math.exp(d_min / d_j - d_min / d_k))
+
+
+@dataclass(frozen=True)
+class RatioSweep:
+    """Per ε of a sweep: ``r0``, the non-collapsed rounds ``t_star``, and the ratio
+    ``B_t[k,k]/B_t[j,j]`` of the pair ``(k, j)`` at the last non-collapsed round (``last``),
+    at round ``⌈r_0 − 1⌉ − 1`` (``at_guaranteed``; non-collapsed by the collapse lemma, NaN if
+    it is collapsed) and of
+    one fit (``one_fit = φ(c_0)``). All arrays of shape ``(len(eps),)``."""
+
+    eps: np.ndarray
+    r0: np.ndarray
+    t_star: np.ndarray
+    last: np.ndarray
+    at_guaranteed: np.ndarray
+    one_fit: np.ndarray
+
+
+def ratio_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, k: int, j: int
+                ) -> RatioSweep:
+    """The pair ``(k, j)``'s weight ratio over a sweep of ε, for ε below the collapse threshold
+    ``‖y_0‖²/K`` (``ValueError`` otherwise). ``k``, ``j`` index ``basis.d`` (ascending)."""
+    K = int(basis.d.shape[0])
+    norm = float(torch.linalg.vector_norm(y0))
+    rows = []
+    for e in np.asarray(eps, dtype=np.float64):
+        if not 0 < e < norm**2 / K:
+            raise ValueError(f"eps = {e!r} is outside the accepted range (0, ‖y_0‖²/K = "
+                             f"{norm**2 / K:.4g})")
+        rs = self_distill(basis, y0, float(e))
+        B = rs.B.cpu().double()
+        r0 = norm / math.sqrt(K * e)
+        g = max(math.ceil(r0 - 1) - 1, 0)
+        ratio = (B[:, k] / B[:, j]).numpy()
+        # NaN where round g is collapsed (the collapse lemma would be violated)
+        at_g = ratio[g] if g < len(ratio) else math.nan
+        rows.append((r0, rs.collapse_round, ratio[-1], at_g, ratio[0]))
+    r0, t_star, last, at_g, one = (np.array(v) for v in zip(*rows, strict=True))
+    return RatioSweep(np.asarray(eps, dtype=np.float64), r0, t_star.astype(int), last, at_g, one)
+
+
+def data_free_worst(d: np.ndarray, y0: torch.Tensor, basis: Eigenbasis, eps: np.ndarray
+                    ) -> float:
+    """How loose the data-free bound (:func:`data_free_ratio_bound`) is, at its tightest: the
+    smallest ``log(B_t[k,k]/B_t[j,j]) / log φ(c̄)^{t+1}`` over every ε of ``eps``, every pair
+    ``d_k < d_j`` and every non-collapsed round. The bound holds iff this is at least 1 (both
+    logarithms are negative); for close eigenvalues it is about the mean of ``c_i/c̄``.
+
+    ``B_t`` comes from the engine on ``basis``; the bound from the eigenvalues ``d`` (shape
+    ``(K,)``, ascending; pass another eigensolver's) and ``r_0`` alone. Entries where a weight
+    underflows to 0 are skipped (the bound then holds trivially).
+    """
+    d = np.asarray(d, dtype=np.float64)
+    K = d.shape[0]
+    norm = float(torch.linalg.vector_norm(y0))
+    k, j = np.triu_indices(K, 1)
+    keep = d[k] < d[j]
+    k, j = k[keep], j[keep]
+    worst = math.inf
+    for e in np.asarray(eps, dtype=np.float64):
+        B = self_distill(basis, y0, float(e)).B.cpu().double().numpy()
+        m = norm / math.sqrt(K * e) - 1.0
+        a, b = d[0] / d[j], d[0] / d[k]
+        t = np.arange(B.shape[0])[:, None]
+        log_bound = (t + 1) * (np.log1p(a / m) - np.log1p(b / m))
+        ok = (B[:, k] > 0) & (B[:, j] > 0)
+        with np.errstate(divide="ignore"):
+            log_ratio = np.log(B[:, k]) - np.log(B[:, j])
+        worst = min(worst, float((log_ratio / log_bound)[ok].min(initial=math.inf)))
+    return worst
+
+
+def final_alignment(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, m: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """For each ε of ``eps`` (each below the collapse threshold ``‖y_0‖²/K``): the
+    :func:`top_alignment` of the targets ``y_t`` with the top ``m`` eigenvectors at the last
+    non-collapsed round, and that round's index. Shapes ``(len(eps),)``."""
+    check_ndim("y0", y0, (1,))
+    K = int(y0.shape[0])
+    threshold = float(y0.square().sum()) / K
+    out, last = [], []
+    for e in np.asarray(eps, dtype=np.float64):
+        if not 0 < e < threshold:
+            raise ValueError(f"eps = {e!r} is outside the accepted range (0, ‖y_0‖²/K = "
+                             f"{threshold:.4g})")
+        rs = self_distill(basis, y0, float(e))
+        t = rs.n_rounds - 1
+        out.append(float(top_alignment(rs.y[t:t + 1], basis, m)[0]))
+        last.append(t)
+    return np.array(out), np.array(last)

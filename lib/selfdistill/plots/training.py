@@ -1,0 +1,63 @@
+"""Figures of the deep-network chapters; each function draws one figure and returns its axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+
+__all__ = ["plot_noisy_curves", "plot_noisy_summary", "plot_rounds"]
+
+
+def _errorbar(ax, xs, summary: dict, key: str, label: str | None = None, **kw):
+    mean = np.array([summary[x][key][0] for x in xs])
+    std = np.array([summary[x][key][1] for x in xs])
+    ax.errorbar(range(len(xs)), mean, yerr=std, capsize=3, marker="o", label=label, **kw)
+
+
+def plot_rounds(summary: dict):
+    """Training MSE to the ground truth and test accuracy per round (mean ± std over seeds)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.2),
+                             layout="constrained")
+    rounds = list(summary)
+    _errorbar(a, rounds, summary, "train_mse")
+    a.set(xlabel="round $t$", ylabel="training MSE to one-hot truth")
+    _errorbar(b, rounds, summary, "test_acc", label="test")
+    _errorbar(b, rounds, summary, "train_acc", label="training (truth)")
+    b.set(xlabel="round $t$", ylabel="accuracy")
+    b.legend()
+    return a, b
+
+
+def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
+    """Test accuracy over epochs per arm, and accuracy on the corrupted training examples against
+    their true labels (labels corrected) and against their wrong labels (memorised), seed 0."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+                             layout="constrained")
+    for arm in arms:
+        row = next(r for r in rows if r["arm"] == arm and r["seed"] == 0)
+        epochs = np.arange(1, len(row["test"]) + 1)
+        (line,) = a.plot(epochs, row["test"], label=arm)
+        b.plot(epochs, row["corrupt"], color=line.get_color(), label=f"{arm}: true label")
+        b.plot(epochs, row["memorised"], color=line.get_color(), ls="--")
+    a.set(xlabel="epoch", ylabel="test accuracy")
+    b.set(xlabel="epoch", ylabel="corrupted training examples")
+    a.legend()
+    b.legend(title="dashed: wrong label")
+    return a, b
+
+
+def plot_noisy_summary(table: dict[str, dict], arms: tuple[str, ...]):
+    """Last-epoch test accuracy (mean ± std over seeds) per noise setting and arm."""
+    fig, ax = plt.subplots(figsize=(plot_style.MAX_WIDTH_INCHES, 3.2), layout="constrained")
+    settings = list(table)
+    width = 0.8 / len(arms)
+    for i, arm in enumerate(arms):
+        mean = [table[s][arm]["last_acc"][0] for s in settings]
+        std = [table[s][arm]["last_acc"][1] for s in settings]
+        ax.bar(np.arange(len(settings)) + i * width, mean, width, yerr=std, capsize=2, label=arm)
+    ax.set_xticks(np.arange(len(settings)) + 0.4 - width / 2, settings)
+    ax.set(ylabel="last-epoch test accuracy", ylim=(0, 1))
+    ax.legend(ncol=len(arms))
+    return ax

@@ -1,0 +1,162 @@
+"""Figures of the zhang2020 chapters: each function draws one captioned figure and returns it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+
+__all__ = [
+    "plot_diversity",
+    "plot_ece_vs_n",
+    "plot_generation_metrics",
+    "plot_teacher_students",
+    "plot_map_check",
+    "plot_order_statistics",
+    "plot_reliability",
+    "plot_smoothing_amounts",
+    "plot_targets",
+]
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def plot_targets(rows: dict[str, object], label: int, ax=None):
+    """Grouped bars: one target vector (C,) per method for one example of class ``label``."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
+    C, width = len(_np(next(iter(rows.values())))), 0.8 / len(rows)
+    for j, (name, m) in enumerate(rows.items()):
+        ax.bar(np.arange(C) + (j - len(rows) / 2 + 0.5) * width, _np(m), width, label=name)
+    ax.set(xlabel=f"class $k$ (true class $y={label}$)", ylabel="target mass $m_k$",
+           yscale="log", xticks=np.arange(C))
+    ax.legend()
+    return ax
+
+
+def plot_map_check(closed, numeric, ax=None):
+    """Closed-form MAP entries against the numerical maximiser's (damped Newton), on log axes,
+    with the diagonal."""
+    if ax is None:
+        ax = plt.subplots(figsize=(4.4, 4.0), layout="constrained")[1]
+    x, y = _np(closed).ravel(), _np(numeric).ravel()
+    ax.loglog(x, y, "o", ms=3, label="entries $z^*_{ik}$")
+    lim = [min(x.min(), y.min()) / 2, 1.5]
+    ax.loglog(lim, lim, "k--", lw=1, label="equality")
+    ax.set(xlabel="closed form", ylabel="Newton on the simplex")
+    ax.legend()
+    return ax
+
+
+def plot_diversity(true_mass: dict[str, object], bins, entropies: dict[str, object]):
+    """Left: histograms of the targets' true-class mass; right: histogram entropy vs bins."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.6),
+                                   layout="constrained")
+    edges = np.linspace(0, 1, 41)
+    for name, mass in true_mass.items():
+        left.hist(_np(mass), bins=edges, histtype="step", lw=1.5, label=name)
+    left.set(xlabel=r"true-class mass $1-\varepsilon_i$", ylabel="examples", yscale="log")
+    left.legend()
+    for name, values in entropies.items():
+        right.plot(bins, _np(values), "o-", label=name)
+    right.set(xlabel="number of bins", ylabel="histogram entropy (nats)", xscale="log")
+    right.legend()
+    return fig
+
+
+def plot_order_statistics(closed, mc_mean, mc_se, approx, ax=None):
+    """Mean of the k-th of n Beta(a, 1) draws: closed form, Monte Carlo (±2 SE), quantile map."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
+    k = np.arange(1, len(_np(closed)) + 1)
+    ax.plot(k, _np(closed), "C0-", label="closed form")
+    ax.errorbar(k, _np(mc_mean), yerr=2 * _np(mc_se), fmt="C1.", ms=3, lw=0.8,
+                label="Monte Carlo ± 2 SE")
+    ax.plot(k, _np(approx), "k:", label=r"quantile map $(k/(n+1))^{1/a}$")
+    ax.set(xlabel="rank $k$ (1 = least confident)", ylabel=r"$E[b_{(k)}]$")
+    ax.legend()
+    return ax
+
+
+def plot_smoothing_amounts(confidence, eps, ax=None):
+    """Smoothing amount per example against the EMA model's true-class confidence."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
+    ax.plot(_np(confidence), _np(eps), "o", ms=3)
+    ax.set(xlabel="EMA model's true-class confidence",
+           ylabel=r"smoothing amount $\varepsilon_i=\alpha(1-b_i)$")
+    return ax
+
+
+def plot_reliability(diagrams: dict[str, object]):
+    """One reliability diagram per predictor: per-bin accuracy against confidence."""
+    fig, axes = plt.subplots(1, len(diagrams), figsize=(plot_style.MAX_WIDTH_INCHES, 3.8),
+                             layout="constrained", squeeze=False)
+    for ax, (name, rel) in zip(axes[0], diagrams.items(), strict=True):
+        edges, acc = _np(rel.edges), _np(rel.accuracy)
+        ok = ~np.isnan(acc)
+        centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        ax.bar(centers[ok], acc[ok], width[ok], edgecolor="k", alpha=0.6, label="accuracy")
+        ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+        ax.set(title=name, xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
+        ax.legend(loc="upper left")
+    return fig
+
+
+def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
+    """Mean binned ECE against n for a calibrated and an over-confident predictor."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
+    for name, m in mean.items():
+        ax.errorbar(ns, _np(m), yerr=2 * _np(stderr[name]), fmt="o-", ms=4, label=name)
+    ax.plot(ns, _np(predicted), "k:", label="bias, normal approximation")
+    ax.axhline(gap, color="C1", ls="--", lw=1, label="population gap (closed form)")
+    ax.set(xscale="log", yscale="log", xlabel="sample size $n$", ylabel="binned ECE")
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
+    ax.legend()
+    return ax
+
+
+def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[str, str]):
+    """One panel per metric (``panels``: row key -> axis label): every seed as a small grey dot
+    and the mean over seeds as a marker, per method; methods are categories on the horizontal
+    axis, so nothing joins them."""
+    cols = min(3, len(panels))  # the page is MAX_WIDTH_INCHES wide: at most three panels a row
+    rows_ = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.7 * rows_),
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    x = np.arange(len(methods))
+    for ax, (key, label) in zip(axes.flat, panels.items(), strict=False):
+        for i, m in enumerate(methods):
+            v = np.array([r[key] for r in rows if r["method"] == m])
+            ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
+                    color="0.6", ms=4, ls="none")
+            ax.plot(i, v.mean(), marker="os^Dv<>"[i % 7], color=f"C{i}", ms=8, ls="none")
+        ax.set_xticks(x, methods, rotation=45)
+        ax.set(ylabel=label, xlim=(-0.6, len(methods) - 0.4))
+    return fig
+
+
+def plot_teacher_students(rows: list[dict], temperatures):
+    """Students' test accuracy per teacher (categories, no lines), one panel per temperature;
+    the cross-entropy student (teacher ``"none"``) in every panel."""
+    width = min(3.6 * len(temperatures), plot_style.MAX_WIDTH_INCHES)
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(width, 3.3),
+                             layout="constrained", sharey=True, squeeze=False)
+    names = list(dict.fromkeys(r["teacher"] for r in rows))
+    for ax, T in zip(axes[0], temperatures, strict=True):
+        for i, name in enumerate(names):
+            v = np.array([r["acc"] for r in rows if r["teacher"] == name
+                          and (name == "none" or r["T"] == float(T))])
+            ax.plot(np.full(v.size, i) + np.linspace(-0.12, 0.12, v.size), v, ".",
+                    color="0.6", ms=4, ls="none")
+            ax.plot(i, v.mean(), marker="os^D"[i % 4], color=f"C{i}", ms=8, ls="none")
+        ax.set_xticks(range(len(names)), names)
+        ax.set(title=f"$T={T:g}$", xlabel="teacher", xlim=(-0.6, len(names) - 0.4))
+    axes[0][0].set(ylabel="student test accuracy")
+    return fig

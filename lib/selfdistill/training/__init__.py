@@ -1,0 +1,67 @@
+"""Deep-network training shared by the three papers.
+
+* :mod:`~selfdistill.training.models` — the networks;
+* :mod:`~selfdistill.training.objectives` — how a batch's logits become a loss (the one soft
+  cross-entropy);
+* :mod:`~selfdistill.training.loop` — the one training loop;
+* :mod:`~selfdistill.training.checkpoint` — checkpoints, written atomically;
+* :mod:`~selfdistill.training.protocol` — book or paper scale, seeds, summaries over seeds.
+"""
+
+from __future__ import annotations
+
+from selfdistill.training import (
+    checkpoint,
+    loop,
+    models,
+    objectives,
+    protocol,
+)
+from selfdistill.training.checkpoint import (
+    check_writable,
+    cut,
+    fingerprint,
+    load,
+    precision_settings,
+    provenance,
+    save,
+    write_results,
+)
+from selfdistill.training.loop import (
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    generations,
+    predict_logits,
+    train,
+)
+from selfdistill.training.models import (
+    MODELS,
+    build_model,
+)
+from selfdistill.training.objectives import (
+    MSE,
+    Batch,
+    CrossEntropy,
+    EpochTargets,
+    LossFunction,
+    Objective,
+    SoftTargets,
+    soft_cross_entropy,
+)
+from selfdistill.training.protocol import (
+    PAPER,
+    book_or_paper,
+    interrupted_run_difference,
+    seed_range,
+    summarise,
+)
+
+__all__ = [
+    "checkpoint", "loop", "models", "objectives", "protocol", "Batch", "CrossEntropy",
+    "EpochTargets", "LossFunction", "MODELS", "MSE", "Objective", "PAPER", "SoftTargets",
+    "TrainConfig", "TrainResult", "book_or_paper", "build_model", "check_writable", "cut",
+    "evaluate", "fingerprint", "generations", "interrupted_run_difference", "load",
+    "precision_settings", "predict_logits", "provenance", "save", "seed_range",
+    "soft_cross_entropy", "summarise", "train", "write_results",
+]

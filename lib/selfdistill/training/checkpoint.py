@@ -1,0 +1,188 @@
+"""Checkpoints and results, written atomically, with a fingerprint of the configuration.
+
+A checkpoint is refused (``ValueError``, before any training, nothing overwritten) when its
+fingerprint differs from the run's: another configuration, data set, size, inputs, labels,
+objective or teacher. Checkpoints hold only tensors and plain containers and are read with
+``torch.load(..., weights_only=True)``: a file that needs anything else (a crafted pickle that
+would run code) is refused without running it. A checkpoint that lacks a key the run needs is
+refused naming the file and the key; :func:`check_writable` refuses a path that cannot be written
+before any training.
+Results are JSON with provenance (:func:`provenance`): command, commit, device, seeds, library
+versions, date, dtype, TF32 and determinism settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["check_writable", "cut", "fingerprint", "load", "precision_settings", "provenance",
+           "save", "write_results"]
+
+
+def _model_digest(model: torch.nn.Module | None) -> str | None:
+    if model is None:
+        return None
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _tensor_digest(*tensors: torch.Tensor) -> str:
+    """SHA-256 (16 hex digits) over the dtype, shape and bytes of each tensor, in order."""
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def fingerprint(config, data, objective, teacher) -> dict[str, Any]:
+    """What a checkpoint must match: config, data set name and sizes, digests of the training
+    inputs, the training labels and the validation set (which picks the best epoch), objective,
+    teacher digest."""
+    return json.loads(json.dumps({
+        "config": asdict(config), "data": data.name, "n_train": int(data.x_train.shape[0]),
+        "n_val": int(data.x_val.shape[0]), "inputs": _tensor_digest(data.x_train),
+        "labels": _tensor_digest(data.y_train),
+        "validation": _tensor_digest(data.x_val, data.y_val),
+        "objective": objective.describe(), "teacher": _model_digest(teacher)}, default=str))
+
+
+def cut(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters in the middle (a path keeps its file name)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def check_writable(path: str | Path) -> Path:
+    """Refuse (``ValueError``) a checkpoint path that :func:`save` could not write, before any work.
+
+    The path must not be a folder, and its nearest existing ancestor must be a folder in which a
+    file can be created (probed with a temporary file, removed at once; nothing else is written,
+    no folder is created).
+    """
+    path = Path(path)
+    name = cut(repr(str(path)))
+    if path.is_dir():
+        raise ValueError(f"checkpoint = {name} is a folder; accepted: a file path")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"checkpoint = {name} cannot be written: {cut(str(ancestor))} is not "
+                         "a folder; accepted: a path in a writable folder")
+    try:
+        handle, probe = tempfile.mkstemp(dir=ancestor, prefix=".selfdistill-probe-")
+    except OSError as err:
+        raise ValueError(f"checkpoint = {name} cannot be written ({err.strerror}); accepted: "
+                         "a path in a writable folder") from None
+    os.close(handle)
+    os.unlink(probe)
+    return path
+
+
+def save(path: str | Path, fp: dict[str, Any], state: dict[str, Any]) -> None:
+    """Write ``state`` with its fingerprint to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save({"fingerprint": fp, "state": state}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load(path: str | Path, fp: dict[str, Any], device: torch.device,
+         required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The saved state if ``path`` exists, ``None`` if not.
+
+    Read with ``weights_only=True`` (tensors and plain containers only; no code runs). Raises
+    ``ValueError`` naming the file when it cannot be read that way, when its fingerprint differs
+    from ``fp``, or when its state lacks one of the ``required`` keys (naming the key).
+    """
+    path = Path(path)
+    name = cut(repr(str(path)))
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # noqa: BLE001 (any unreadable file is a bad checkpoint)
+        reason = cut(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+        raise ValueError(f"checkpoint = {name} cannot be read as a checkpoint of tensors and "
+                         f"plain containers ({reason}); remove it or choose another path") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"checkpoint = {name} holds a {type(saved).__name__}, not a "
+                         "checkpoint; remove it or choose another path")
+    for key in ("fingerprint", "state"):
+        if key not in saved or not isinstance(saved[key], dict):
+            raise ValueError(f"checkpoint = {name} lacks the key {key!r} (or it is not a dict); "
+                             "remove it or choose another path")
+    other = saved["fingerprint"]
+    if other != fp:
+        keys = sorted(k for k in set(fp) | set(other) if fp.get(k) != other.get(k))
+        raise ValueError(f"checkpoint = {name} comes from another configuration "
+                         f"(differs in {cut(str(keys))}); remove it or choose another path")
+    state = saved["state"]
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise ValueError(f"checkpoint = {name} lacks the key {missing[0]!r} of its state "
+                         f"(needs {list(required)}); remove it or choose another path")
+    return state
+
+
+def precision_settings(device: torch.device) -> dict[str, Any]:
+    """dtype, TF32 and determinism settings in force for a run on ``device``."""
+    return {
+        "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
+        "channels_last": device.type == "cuda",
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "deterministic_algorithms": bool(torch.are_deterministic_algorithms_enabled()),
+        "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+    }
+
+
+def provenance(device: torch.device, seeds: list[int]) -> dict[str, Any]:
+    """Command, commit, device, seeds, library versions, date and precision settings."""
+    import numpy
+
+    from selfdistill.core.ledger import git_commit
+
+    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else platform.processor() or platform.machine())
+    return {"command": " ".join(sys.argv), "commit": git_commit(), "device": str(device),
+            "device_name": name, "seeds": list(seeds),
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "numpy": numpy.__version__},
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **precision_settings(device)}
+
+
+def write_results(path: str | Path, results: dict[str, Any], device: torch.device,
+                  seeds: list[int]) -> dict[str, Any]:
+    """Write ``{"provenance": ..., "results": results}`` as JSON atomically; return it."""
+    from selfdistill.core.ledger import write_json_atomic
+
+    payload = {"provenance": provenance(device, seeds), "results": results}
+    write_json_atomic(Path(path), payload)
+    return payload

@@ -1,0 +1,201 @@
+"""zhang2020's generations in the released code's regime (the ``generations`` chapter).
+
+The authors' released code (ZhiluZhang123/neurips_2020_distillation, read for its conventions):
+
+- ``train_distillation.py``: generation 0 trains with cross-entropy; generation g > 0 trains a
+  fresh network on ``(1 − α) CE(y, p) + α CE(softmax(t / T), p)``: only the teacher is softened,
+  there is no ``T²`` factor, defaults α = 0.4, T = 4, and the teacher is the previous
+  generation's best-validation checkpoint. Every model is evaluated at T = 1 (``evaluate_test``
+  is called with ``temp=1``): test accuracy, NLL and ECE with 20 equal-width bins.
+- ``train_smoothing.py``: label smoothing with ε over the *other* classes, the confidence
+  penalty ``CE − β H(p)``, and Beta smoothing (α = 0.6, a = 3, EMA cap λ = 0.999, the EMA counter
+  incremented before ``min(1 − 1/(step + 1), λ)``; :class:`selfdistill.zhang2020.targets.EMA`
+  follows it).
+- The soft cross-entropies take ``log(p + 1e-8)``; the library takes ``log_softmax`` (the
+  ``beta-smoothing`` chapter measures the difference).
+
+:func:`generations_regime` runs, per seed, the generation chain and the smoothing baselines,
+each model described by :func:`describe`. "Teachers that fit their training data": the book's
+setting trains long enough that generation 0 reaches (near) 100 % training accuracy, as a
+ResNet-34 does on CIFAR-100 in 150 epochs; the chapter checks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from selfdistill.core.validate import check_in_range, check_int, check_positive
+from selfdistill.data.classification import Dataset
+from selfdistill.training.loop import TrainConfig, generations, predict_logits, train
+from selfdistill.training.models import build_model
+from selfdistill.training.objectives import Batch, CrossEntropy, LossFunction, Objective
+from selfdistill.zhang2020 import metrics, targets
+from selfdistill.zhang2020.targets import EMA, beta_smoothing_loss
+
+__all__ = ["BetaSmoothing", "describe", "generations_regime", "matched_eps_ls", "paired",
+           "sd_objective"]
+
+
+def sd_objective(alpha: float, T: float) -> Objective:
+    """The released self-distillation loss as a trainer objective (zhang2020, §1 of the notes).
+
+    Parameters
+    ----------
+    alpha : float
+        Teacher weight α in [0, 1] of ``(1 − α) CE(e_y, p) + α CE(softmax(t/T), p)``.
+    T : float
+        Teacher temperature, > 0; only the teacher is softened, no ``T²`` factor.
+
+    Returns
+    -------
+    Objective
+        Reads the frozen teacher's logits (n, C) from each batch
+        (:func:`selfdistill.zhang2020.targets.sd_loss`).
+
+    Examples
+    --------
+    >>> sd_objective(0.4, 4.0).describe()
+    {'name': 'self-distillation', 'alpha': 0.4, 'T': 4.0}
+    """
+    check_in_range("alpha", alpha, 0.0, 1.0)
+    check_positive("T", T)
+    return LossFunction(lambda lg, b: targets.sd_loss(lg, b.y, b.teacher, alpha, T),
+                        "self-distillation", True, alpha=alpha, T=T)
+
+
+def matched_eps_ls(alpha_bs: float, a: float) -> float:
+    """Label smoothing that moves the same mean mass off the label as Beta smoothing.
+
+    Parameters
+    ----------
+    alpha_bs : float
+        Beta smoothing's mixing weight α in [0, 1].
+    a : float
+        Shape of ``Beta(a, 1)``, > 0 (mean ``a/(a + 1)``).
+
+    Returns
+    -------
+    float
+        ``ε = α (1 − E b) = α / (a + 1)``, for label smoothing over the other classes.
+
+    Examples
+    --------
+    >>> matched_eps_ls(0.6, 3.0)
+    0.15
+    """
+    check_in_range("alpha_bs", alpha_bs, 0.0, 1.0)
+    check_positive("a", a)
+    return alpha_bs / (a + 1)
+
+
+def describe(model: torch.nn.Module, data: Dataset, T: float, n_bins: int) -> dict:
+    """Metrics of one trained model, float64.
+
+    Test set at T = 1 (as the released code evaluates): ``acc``, ``nll``, ``ece`` (``n_bins``
+    equal-width bins), ``probs`` (n_test, K). Training inputs: ``train_acc``; at temperature T
+    (what the model hands on as a teacher): ``diversity`` (entropy of the histogram of true-class
+    confidences, ``n_bins`` bins, nats), ``variance`` of those confidences and the mean
+    predictive ``entropy`` (nats); ``diversity_1`` the same histogram entropy at T = 1.
+    """
+    n_bins = check_int("n_bins", n_bins, 2, 1000)
+    test = torch.softmax(predict_logits(model, data.x_test).double(), 1)
+    logits = predict_logits(model, data.x_train).double()
+    p1, pT = torch.softmax(logits, 1), torch.softmax(logits / T, 1)
+    div = metrics.confidence_diversity(pT, data.y_train, n_bins)
+    return {"probs": test, "acc": float(metrics.accuracy(test, data.y_test)),
+            "nll": float(metrics.nll(test, data.y_test)),
+            "ece": float(metrics.ece(test, data.y_test, n_bins)),
+            "train_acc": float(metrics.accuracy(p1, data.y_train)),
+            "diversity": float(div.entropy), "variance": float(div.variance),
+            "entropy": float(metrics.predictive_entropy(pT).mean()),
+            "diversity_1": float(metrics.confidence_diversity(p1, data.y_train,
+                                                              n_bins).entropy)}
+
+
+def generations_regime(config: TrainConfig, data: Dataset, seeds: int, generations_: int = 2,
+                       alpha: float = 0.4, T: float = 4.0, alpha_bs: float = 0.6, a: float = 3.0,
+                       ema_decay: float = 0.999, n_bins: int = 20) -> list[dict]:
+    """One row per seed and method, the metrics of :func:`describe` of its best-validation model
+    (the last epoch of equal best validation accuracy, as the released code keeps).
+
+    Methods: ``"ce"`` (generation 0), ``"sd-1"`` … ``"sd-G"`` (each taught by the previous
+    generation's best-validation model, frozen), ``"beta"`` (Beta smoothing, α_BS, a, EMA cap)
+    and ``"ls"`` (label smoothing over the other classes at the matched amount
+    :func:`matched_eps_ls`). Seed ``s`` runs with ``config.seed + 100 s``; all methods of a seed
+    share the data and the initialisation of generation 0 (paired by seed).
+    """
+    seeds = check_int("seeds", seeds, 1, 100)
+    generations_ = check_int("generations_", generations_, 1, 10)
+    eps = matched_eps_ls(alpha_bs, a)
+    rows = []
+    for s in range(seeds):
+        cfg = replace(config, seed=config.seed + 100 * s)
+        chain = generations(cfg, data, lambda g: CrossEntropy() if g == 0 else
+                            sd_objective(alpha, T), generations_ + 1, "best", ties="last")
+        arms = {"ce": chain[0]} | {f"sd-{g}": r for g, r in enumerate(chain) if g}
+        arms["ls"] = train(cfg, data, LossFunction(
+            lambda lg, b: targets.label_smoothing_loss(lg, b.y, eps), "ls", eps=eps),
+            ties="last")
+        torch.manual_seed(cfg.seed + 7919)  # the EMA model's own initialisation
+        ema = build_model(cfg.model, data.shape, data.num_classes, cfg.width, cfg.depth)
+        arms["beta"] = train(cfg, data, BetaSmoothing(ema.to(data.x_train.device), alpha_bs, a,
+                                                      ema_decay), ties="last")
+        for name, res in arms.items():
+            rows.append({"seed": s, "method": name, "best_epoch": res.best_epoch,
+                         **describe(res.best_model, data, T, n_bins)})
+    return rows
+
+
+def paired(rows: list[dict], key: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values of ``key`` for methods ``a`` and ``b``, each (seeds,), paired by seed."""
+    def values(method: str) -> np.ndarray:
+        sub = sorted((r for r in rows if r["method"] == method), key=lambda r: r["seed"])
+        if not sub:
+            raise ValueError(f"method = {method!r} is not in the rows")
+        return np.array([r[key] for r in sub], dtype=np.float64)
+
+    va, vb = values(a), values(b)
+    if va.shape != vb.shape:
+        raise ValueError(f"methods {a!r} and {b!r} have {va.size} and {vb.size} seeds")
+    return va, vb
+
+
+class BetaSmoothing(Objective):
+    """Beta smoothing (zhang2020, released code) as a trainer objective.
+
+    ``ema_model`` is a network of the student's architecture with its own initialisation; it becomes
+    the EMA teacher (:class:`~selfdistill.zhang2020.targets.EMA`, decay cap ``ema_decay``), is run
+    on the same augmented batch in train mode without gradients, and its true-class confidences rank
+    the batch for the sorted ``Beta(a, 1)`` assignment
+    (:func:`~selfdistill.zhang2020.targets.beta_smoothing_loss`, mixing weight ``alpha``). The run's
+    seeded generator draws the Beta values, so a resumed run draws the same ones.
+    """
+
+    name = "beta-smoothing"
+
+    def __init__(self, ema_model: torch.nn.Module, alpha: float = 0.6, a: float = 3.0,
+                 ema_decay: float = 0.999) -> None:
+        self.ema, self.alpha, self.a = EMA(ema_model, ema_decay), alpha, a
+
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        with torch.no_grad():
+            ema_logits = self.ema.model(batch.x).float()
+        return beta_smoothing_loss(logits, batch.y, ema_logits, self.alpha, self.a,
+                                   batch.generator)
+
+    def after_step(self, model: torch.nn.Module, batch: Batch) -> None:
+        self.ema.update(model)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.ema.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.ema.load_state_dict(state)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "alpha": self.alpha, "a": self.a,
+                "ema_decay": self.ema.ema_decay}
