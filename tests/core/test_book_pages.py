@@ -9,10 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from core import test_browser
 import yaml
 from sphinx.builders.html._assets import _JavaScript
 
+from core import test_browser
 from selfdistill import __version__
 from selfdistill.core.build import FOLD_TAG, LEDGER_TAG, stage_notebook
 from selfdistill.core.sphinx_page import (
