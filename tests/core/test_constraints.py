@@ -76,3 +76,20 @@ def test_symmetry_tolerance_is_rounding_of_n_term_sums():
     with pytest.raises(ValueError, match="G is not symmetric"):
         check_symmetric("G", G + 1e-9 * G.abs().max() * torch.triu(torch.ones(200, 200,
                                                                                dtype=G.dtype), 1))
+
+
+def test_one_label_check_accepts_every_integer_dtype_and_names_the_range():
+    from selfdistill.core.validate import check_labels
+
+    for dtype in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        out = check_labels("labels", torch.tensor([0, 2, 1], dtype=dtype), 3, rows=3)
+        assert out.dtype == torch.long
+    for bad, match in [(torch.tensor([0.0, 1.0]), "dtype torch.float32"),
+                       (torch.tensor([True, False]), "dtype torch.bool"),
+                       (torch.tensor([[0, 1]]), "shape"),
+                       (torch.tensor([0, 3]), r"ranges over \[0, 3\]; accepted: \[0, 2\]"),
+                       ([0, 1], "dtype list")]:
+        with pytest.raises(ValueError, match=match):
+            check_labels("labels", bad, 3)
+    with pytest.raises(ValueError, match="2 entries; accepted: 3"):
+        check_labels("labels", torch.tensor([0, 1]), 3, rows=3)

@@ -38,6 +38,7 @@ __all__ = [
     "check_finite",
     "check_in_range",
     "check_int",
+    "check_labels",
     "check_ndim",
     "check_positive",
     "check_real",
@@ -180,6 +181,48 @@ def check_symmetric(name: str, matrix: torch.Tensor) -> torch.Tensor:
                          f"{tol:.3g} (= {SYMMETRY_ULPS} n u max |{name}|, max |{name}| = "
                          f"{scale:.3g})")
     return matrix
+
+
+def check_labels(name: str, labels: Any, num_classes: int, *, rows: int | None = None,
+                 device: Any = None) -> torch.Tensor:
+    """The one class-label check: a 1-D tensor of integer class indices (any integer dtype, never
+    ``bool`` or floating point) with values in ``[0, num_classes − 1]``, ``rows`` entries and on
+    ``device`` when given; returned as ``torch.long``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    labels : torch.Tensor
+        Shape ``(n,)``, an integer dtype.
+    num_classes : int
+        ``C``; the labels must lie in ``[0, C − 1]``.
+    rows : int, optional
+        The number of rows the labels must match (a batch's size).
+    device : torch.device, optional
+        The device the labels must be on (that of the tensor they label).
+
+    Returns
+    -------
+    torch.Tensor
+        ``labels`` as ``torch.long``, shape ``(n,)``, on its device.
+    """
+    import torch
+
+    integer = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in integer:
+        got = labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"{name} has dtype {got}; accepted: a tensor of integer class indices")
+    check_ndim(name, labels, (1,))
+    if rows is not None and labels.shape[0] != rows:
+        raise ValueError(f"{name} has {labels.shape[0]} entries; accepted: {rows}, one per row")
+    if device is not None and labels.device != torch.device(device):
+        raise ValueError(f"{name} is on {labels.device}; accepted: {device}, the device of the "
+                         "tensor it labels")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(f"{name} ranges over [{int(labels.min())}, {int(labels.max())}]; "
+                         f"accepted: [0, {num_classes - 1}] for {num_classes} classes")
+    return labels.long()
 
 
 #: the symmetry tolerance of :func:`check_symmetric`, in units of ``n u max |M|``
