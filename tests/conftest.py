@@ -76,3 +76,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(saved)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The golden notebooks (nbval) run whole chapters: they are ``slow``, like the tests marked so
+    by hand, so ``pytest -m "not slow"`` runs the unit tests alone."""
+    for item in items:
+        if SYNCED.name in item.nodeid.split("/") or item.nodeid.startswith("tests/_nbval"):
+            item.add_marker(pytest.mark.slow)
