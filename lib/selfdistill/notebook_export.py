@@ -404,8 +404,11 @@ def _scrub(value: Any, roots: list[str]) -> Any:
     return value
 
 
-def _markdown(text: str) -> dict:
-    return {"cell_type": "markdown", "metadata": {}, "source": text}
+def _markdown(text: str, beside: str | None = None) -> dict:
+    cell: dict[str, Any] = {"cell_type": "markdown", "metadata": {}, "source": text}
+    if beside is not None:  # nbformat 4.5 cells have ids: derive one from the code cell's
+        cell["id"] = f"{beside[:56]}-figure"
+    return cell
 
 
 def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None = None,
@@ -468,7 +471,7 @@ def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None =
             number = ctx.figure(figure["name"]) if figure.get("name") else None
             head = f"**Figure {number}.** " if number else ""
             caption = " ".join(_convert(ctx, str(figure["caption"]).split("\n")))
-            cells.append(_markdown(head + caption))
+            cells.append(_markdown(head + caption, cell.get("id")))
     if strict and ctx.unresolved:
         raise ValueError(f"references in {docname} to nothing numbered in it or in elsewhere: "
                          f"{', '.join(ctx.unresolved)[:200]}")
