@@ -5,8 +5,8 @@
 ``_build/claims/``, stages the book's sources with the *executed* notebooks in ``_build/src/`` and
 builds it there with Jupyter Book, execution off and warnings as errors, into ``_build/html``.
 Each chapter therefore executes exactly once per build, and the page offers the executed ``.ipynb``
-for download, made Jupyter-ready (:mod:`selfdistill.notebook_export`). ``jupyter-book build .`` still works on its own (``execute_notebooks: force``), one
-chapter after another.
+for download, made Jupyter-ready (:mod:`selfdistill.notebook_export`). ``jupyter-book build .``
+still works on its own (``execute_notebooks: force``), one chapter after another.
 """
 
 from __future__ import annotations
