@@ -232,3 +232,10 @@ def test_every_chapter_of_the_book_exports_with_nothing_left_unresolved():
         nbformat.validate(nbformat.from_dict(out))
         # every citation found its author-year label: no bare BibTeX key is left
         assert not re.search(r"[(;] ?[a-z]+\d{4}\w*[;)]", _markdown(out)), docname
+
+
+def test_inline_math_code_and_numbered_references_of_every_kind():
+    nb = _notebook("{math}`a^2`, {code}`x = 1`, {numref}`e1`, {numref}`Eq. %s <e1>`, "
+                   "{ref}`e1`, {doc}`sd-rounds`.", "$$ a $$ (e1)")
+    out = _markdown(export_notebook(nb, strict=True))
+    assert "$a^2$, `x = 1`, equation 1, Eq. 1, equation (1), *sd-rounds*." in out

@@ -106,7 +106,6 @@ class _Context:
         self.equations: dict[str, int] = {}
         self.figures: dict[str, int] = {}
         self.proofs: dict[str, tuple[str, int, str]] = {}  # label -> (kind, number, title)
-        self.targets: set[str] = set()
         self._kinds: dict[str, int] = {}
 
     def equation(self, label: str) -> int:
@@ -130,7 +129,7 @@ def _explicit(body: str) -> tuple[str | None, str]:
 
 
 def _doc_key(target: str, docname: str) -> str:
-    parts = [p for p in Path(docname).parent.parts]
+    parts = list(Path(docname).parent.parts)
     for piece in target.split("/"):
         if piece == "..":
             parts = parts[:-1]
@@ -163,11 +162,12 @@ def _role(ctx: _Context, name: str, body: str) -> str:
         return f"({ctx.equations[target]})" if text is None else text
     if name == "numref":
         if target in ctx.figures:
-            number = ctx.figures[target]
-            return f"Figure {number}" if text is None else text.replace("%s", str(number))
-        if target in ctx.proofs:
-            kind, number, _ = ctx.proofs[target]
-            return f"{kind} {number}" if text is None else text.replace("%s", str(number))
+            number, word = ctx.figures[target], "Figure"
+        elif target in ctx.proofs:
+            word, number, _ = ctx.proofs[target]
+        else:
+            number, word = ctx.equations[target], "equation"
+        return f"{word} {number}" if text is None else text.replace("%s", str(number))
     if name in ("prf:ref", "ref"):
         if text is not None:
             return text
@@ -182,13 +182,17 @@ def _role(ctx: _Context, name: str, body: str) -> str:
     if name == "doc":
         key = _doc_key(target, ctx.docname)
         title = ctx.titles.get(key)
-        return text or (f"*{title}*" if title else f"*{key}*")
+        return text or f"*{title or key.rsplit('/', 1)[-1]}*"
     if name.startswith("cite"):
         keys = [k.strip() for k in target.split(",") if k.strip()]
         labels = [ctx.citations.get(k, k) for k in keys]
         if name in ("cite:t", "cite:ts", "cite:author"):
             return "; ".join(_narrative(label) for label in labels)
         return "(" + "; ".join(labels) + ")"
+    if name == "math":
+        return f"${body}$"
+    if name in ("code", "literal", "samp", "file", "command"):
+        return f"`{text if text is not None else target}`"
     return text if text is not None else target
 
 
@@ -258,9 +262,6 @@ def _scan(ctx: _Context, lines: list[str]) -> None:
                 match = _LABELLED_MATH_END.match(line)
                 if match:
                     ctx.equation(match["label"])
-                target = _TARGET.match(line)
-                if target:
-                    ctx.targets.add(target["label"])
         elif kind == "directive":
             name, arg, body = block
             options, rest = _split_options(body)
