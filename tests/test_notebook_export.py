@@ -52,7 +52,7 @@ def _notebook(*markdown: str, outputs: list | None = None, figure: dict | None =
 
 
 def _markdown(nb: dict) -> str:
-    return "\n\n".join(c["source"] for c in nb["cells"] if c["cell_type"] == "markdown")
+    return "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
 
 
 THEOREM = """\
@@ -239,3 +239,54 @@ def test_inline_math_code_and_numbered_references_of_every_kind():
                    "{ref}`e1`, {doc}`sd-rounds`.", "$$ a $$ (e1)")
     out = _markdown(export_notebook(nb, strict=True))
     assert "$a^2$, `x = 1`, equation 1, Eq. 1, equation (1), *sd-rounds*." in out
+
+
+CHAPTER = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# A chapter
+
+$$
+a = b
+$$ (first)
+
+```{code-cell} ipython3
+from myst_nb import glue
+glue("half", 0.5, display=False)
+```
+
+By {eq}`first`, half is {glue:text}`half:.0%`.
+"""
+
+
+def test_a_direct_jupyter_book_build_serves_a_jupyter_ready_download(tmp_path):
+    """``jupyter-book build .`` (chapters executed from their text) offers the .ipynb too."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(REPO / "_static", tmp_path / "_static")
+    (tmp_path / "book").mkdir()
+    shutil.copy(REPO / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/ch\n")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "ch.md").write_text(CHAPTER)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jupyter_book), "build", str(tmp_path), "--all", "-W",
+                           "--keep-going"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = tmp_path / "_build" / "html"
+    download = html / "_sources" / "notebooks" / "ch.ipynb"
+    nb = json.loads(download.read_text(encoding="utf-8"))
+    assert myst_leftovers(nb) == [] and build_paths(nb, [str(tmp_path)]) == []
+    assert "By (1), half is 50%." in _markdown(nb)
+    assert "$$\na = b\n\\tag{1}\n$$" in _markdown(nb)
+    page = (html / "notebooks" / "ch.html").read_text(encoding="utf-8")
+    assert 'href="../_sources/notebooks/ch.ipynb"' in page
+    assert "source_map" not in nb["metadata"]  # MyST-NB's line map of the text source

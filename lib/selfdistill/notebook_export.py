@@ -17,8 +17,8 @@ anywhere:
   ``{prf:ref}`` becomes ``Lemma N``; admonitions become block quotes, dropdowns ``<details>``;
 * ``{cite}`` becomes author–year text, ``{doc}`` the page's title, other roles their text;
 * papermill's metadata (which holds a second copy of the notebook and the build's paths), the
-  run's timings and Jupytext's pairing metadata are dropped, and the build's absolute paths are
-  cut out of every output.
+  run's timings, Jupytext's pairing metadata and MyST-NB's source map are dropped, and the
+  build's absolute paths are cut out of every output.
 
 The numbers in the prose are those of the book's run: rerunning the notebook with other
 parameters recomputes the outputs, not the prose. Pure Python; imports no torch.
@@ -415,6 +415,7 @@ def _markdown(text: str, beside: str | None = None) -> dict:
 def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None = None,
                     citations: Mapping[str, str] | None = None, roots: Iterable[str] = (),
                     docname: str = "notebooks/chapter", elsewhere: Mapping[str, str] | None = None,
+                    glue: Mapping[str, Mapping[str, Any]] | None = None,
                     strict: bool = False) -> dict:
     """A Jupyter-ready copy of an executed MyST notebook (the input is not changed).
 
@@ -432,6 +433,9 @@ def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None =
         The notebook's docname, to resolve relative ``{doc}`` targets.
     elsewhere : mapping, optional
         Texts of labels numbered in other chapters (:func:`reference_texts`).
+    glue : mapping, optional
+        Glued values (mimebundles) by key that the notebook's outputs no longer hold: MyST-NB
+        moves them out of its executed copy into ``<name>.glue.json`` (:func:`jupyter_ready`).
     strict : bool
         Raise on an ``{eq}``, ``{numref}`` or ``{prf:ref}`` that resolves nowhere (else its
         label is left as text).
@@ -451,7 +455,8 @@ def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None =
         raise TypeError(f"nb must be an nbformat-4 notebook with a list of cells, got "
                         f"{type(nb).__name__}: {str(nb)[:80]}")
     out = copy.deepcopy(dict(nb))
-    ctx = _Context(_glue(out), titles or {}, citations or {}, docname, elsewhere)
+    ctx = _Context({**(glue or {}), **_glue(out)}, titles or {}, citations or {}, docname,
+                   elsewhere)
     roots = sorted({str(r).rstrip("/") for r in roots if str(r).strip("/")}, key=len,
                    reverse=True)
     _number(ctx, out)
@@ -478,7 +483,7 @@ def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None =
                          f"{', '.join(ctx.unresolved)[:200]}")
     out["cells"] = cells
     metadata = dict(out.get("metadata", {}))
-    for key in ("papermill", "jupytext", "selfdistill"):
+    for key in ("papermill", "jupytext", "selfdistill", "source_map"):
         metadata.pop(key, None)
     out["metadata"] = _scrub(metadata, roots)
     return out
@@ -520,13 +525,18 @@ def jupyter_ready(source: Path, target: Path, **options: Any) -> Path:
     """Write :func:`export_notebook` of the notebook at ``source`` to ``target``; returns it.
 
     ``options`` are :func:`export_notebook`'s; ``docname`` defaults to
-    ``notebooks/<source stem>``.
+    ``notebooks/<source stem>``. A MyST-NB ``<source stem>.glue.json`` beside the source (its
+    executed copies keep their glued values there) supplies ``glue``.
     """
     import nbformat
 
     source, target = Path(source), Path(target)
     nb = json.loads(source.read_text(encoding="utf-8"))
     options.setdefault("docname", f"notebooks/{source.stem}")
+    glued = source.with_name(f"{source.stem}.glue.json")
+    if "glue" not in options and glued.is_file():
+        options["glue"] = {key: output.get("data", {}) for key, output
+                           in json.loads(glued.read_text(encoding="utf-8")).items()}
     ready = export_notebook(nb, **options)
     node = nbformat.from_dict(ready)
     target.parent.mkdir(parents=True, exist_ok=True)
