@@ -52,12 +52,10 @@ _LABELLED_MATH_END = re.compile(r"^(?P<body>.*?)\$\$\s*\((?P<label>[^)\s]+)\)\s*
 _TARGET = re.compile(r"^\((?P<label>[\w:.-]+)\)=\s*$")
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 
-_PROOF_KINDS = {"theorem": "Theorem", "lemma": "Lemma", "proposition": "Proposition",
-                "corollary": "Corollary", "definition": "Definition", "example": "Example",
-                "remark": "Remark", "conjecture": "Conjecture", "axiom": "Axiom",
-                "criterion": "Criterion", "algorithm": "Algorithm", "property": "Property",
-                "observation": "Observation", "assumption": "Assumption",
-                "exercise": "Exercise", "solution": "Solution"}
+#: sphinx-proof's numbered kinds, by directive name
+_PROOF_KINDS = {kind: kind.capitalize() for kind in (
+    "theorem lemma proposition corollary definition example remark conjecture axiom criterion "
+    "algorithm property observation assumption exercise solution").split()}
 _ADMONITIONS = {"note", "tip", "important", "warning", "caution", "attention", "danger",
                 "error", "hint", "seealso"}
 
