@@ -14,7 +14,7 @@ from sphinx.builders.html._assets import _JavaScript
 
 from core import test_browser
 from selfdistill import __version__
-from selfdistill.core.build import FOLD_TAG, LEDGER_TAG, stage_notebook
+from selfdistill.core.build import FOLD_TAG, LEDGER_TAG, stage_notebook, toc_chapters
 from selfdistill.core.sphinx_page import (
     REPOSITORY_BUTTONS,
     _on_page,
@@ -119,7 +119,7 @@ def test_buttons_follow_the_one_repository_url():
     url = "https://github.com/someone/selfdistill"
     on = repository_options({"repository_url": url})
     assert all(on[key] for key in REPOSITORY_BUTTONS) and on["repository_url"] == url
-    assert on["launch_buttons"]["binderhub_url"] and on["launch_buttons"]["colab_url"]
+    assert on["launch_buttons"]["binderhub_url"] and "colab_url" not in on["launch_buttons"]
 
 
 def test_config_names_the_repository_in_one_place_only():
@@ -133,8 +133,7 @@ def test_config_names_the_repository_in_one_place_only():
                        r"|colab\.research\.google\.com)/?[^\s\"'`)<>]*")
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
                            check=True).stdout.split()
-    allowed = {"lib/selfdistill/core/sphinx_page.py": {"https://mybinder.org",
-                                                  "https://colab.research.google.com"}}
+    allowed = {"lib/selfdistill/core/sphinx_page.py": {"https://mybinder.org"}}
     stray = []
     for name in files:
         path = REPO / name
@@ -163,3 +162,55 @@ def test_workflow_runs_the_readme_command_and_deploys_only_from_main():
     deploy = flow["jobs"]["deploy"]
     assert deploy["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert "pull_request" in flow[True]  # PyYAML reads the key `on` as True
+
+
+def _launch_links(theme: dict, pagename: str, source: Path) -> list[dict]:
+    """The launch buttons the theme draws for a chapter, after this book's page handler."""
+    from types import SimpleNamespace
+
+    from sphinx_book_theme.header_buttons.launch import add_launch_buttons
+
+    options = repository_options(theme)
+    org, repo = options["repository_url"].rstrip("/").rsplit("/", 2)[1:]
+    app = SimpleNamespace(config={"html_theme_options": options}, outdir=str(source.parent),
+                          env=SimpleNamespace(doc2path=lambda name: str(source),
+                                              metadata={pagename: {"kernelspec": {}}}))
+    context = {"pagename": pagename, "sourcename": f"{pagename}{source.suffix}",
+               "page_source_suffix": source.suffix, "header_buttons": [],
+               "github_url": "https://github.com", "github_user": org, "github_repo": repo}
+    add_launch_buttons(app, pagename, "page.html", context, None)
+    _on_page(app, pagename, "page.html", context, None)
+    return [b for group in context["header_buttons"] if group["label"] == "launch-buttons"
+            for b in group["buttons"]]
+
+
+def test_launch_buttons_open_a_notebook_the_repository_holds(tmp_path):
+    """With a repository URL set, every launch link names a file in git that the service opens.
+
+    The book renders chapters from their executed copies (``_build/src/notebooks/*.ipynb``),
+    which the repository does not hold: Binder must open the Jupytext ``.md`` (a notebook for
+    JupyterLab with Jupytext), and Colab, which opens only GitHub ``.ipynb`` files, must be off.
+    """
+    from jupyter_book.config import get_final_config
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    config["repository"]["url"] = "https://github.com/someone/selfdistill"
+    sphinx, _ = get_final_config(user_yaml=config, cli_config={"latex_individualpages": False},
+                                 sourcedir=REPO, validate=False)
+    theme = sphinx["html_theme_options"]
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                                 check=True).stdout.split())
+    staged = tmp_path / "_build" / "src" / "notebooks"
+    checked = 0
+    for chapter in toc_chapters(REPO):
+        links = _launch_links(theme, f"notebooks/{chapter}", staged / f"{chapter}.ipynb")
+        assert [b["text"] for b in links] == ["Binder"], "Colab cannot open the text chapters"
+        for button in links:
+            branch = config["repository"]["branch"]
+            prefix = f"https://mybinder.org/v2/gh/someone/selfdistill/{branch}?urlpath=lab/tree/"
+            assert button["url"].startswith(prefix), button["url"]
+            path = button["url"][len(prefix):]
+            assert path in tracked, f"{chapter}: Binder would open {path}, not in the repository"
+            assert "jupytext:" in (REPO / path).read_text(encoding="utf-8")[:400], path
+            checked += 1
+    assert checked == len(toc_chapters(REPO)) > 0

@@ -375,6 +375,36 @@ def test_every_toc_page_was_read(reports):
     assert not missing, f"pages of _toc.yml missing from the build: {missing}"
 
 
+def test_chapter_downloads_are_jupyter_ready():
+    """Each chapter's ``.ipynb`` download reads in plain Jupyter: no MyST roles or directives, no
+    papermill metadata, no path of the build machine, and the run's outputs kept (no browser
+    needed, only the build)."""
+    if not (HTML / "index.html").exists():
+        missing = f"no built book at {HTML} (run `selfdistill book` first)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {missing}")
+        pytest.skip(missing)
+    import json
+
+    from selfdistill.core.notebook_export import build_paths, myst_leftovers
+
+    problems = []
+    for chapter in toc_chapters(REPO):
+        path = HTML / "_sources" / "notebooks" / f"{chapter}.ipynb"
+        if not path.is_file():
+            problems.append(f"{chapter}: no download at {path.relative_to(HTML)}")
+            continue
+        text = path.read_text(encoding="utf-8")
+        nb = json.loads(text)
+        problems += [f"{chapter}: {left}" for left in myst_leftovers(nb)]
+        problems += [f"{chapter}: names {p}" for p in build_paths(nb, [str(REPO), str(HTML)])]
+        if "papermill" in text or "jupytext" in nb.get("metadata", {}):
+            problems.append(f"{chapter}: papermill or Jupytext metadata left")
+        if not any(c.get("outputs") for c in nb["cells"]):
+            problems.append(f"{chapter}: no outputs (not the executed notebook)")
+    assert not problems, "downloads not Jupyter-ready:\n" + "\n".join(problems[:40])
+
+
 def main(argv: list[str]) -> int:
     """Print the counts per check and width (``-v``: and each problem)."""
     verbose = "-v" in argv

@@ -5,8 +5,8 @@
 ``_build/claims/``, stages the book's sources with the *executed* notebooks in ``_build/src/`` and
 builds it there with Jupyter Book, execution off and warnings as errors, into ``_build/html``.
 Each chapter therefore executes exactly once per build, and the page offers the executed ``.ipynb``
-for download. ``jupyter-book build .`` still works on its own (``execute_notebooks: force``), one
-chapter after another.
+for download, made Jupyter-ready (:mod:`selfdistill.core.notebook_export`). ``jupyter-book build .``
+still works on its own (``execute_notebooks: force``), one chapter after another.
 """
 
 from __future__ import annotations
@@ -83,9 +83,11 @@ def stage_notebook(source: Path, target: Path) -> int:
       ``hide-input`` as well, so the page shows the table and keeps the code one click away.
     * The copy drops papermill's metadata: the notebook's holds a second copy of the whole notebook
       (``input_path``) and the build's own paths (``output_path``), each cell's the run's times.
-      The downloaded ``.ipynb`` opens in Jupyter or Colab without them.
 
-    The chapter's text source is not changed.
+    The page is rendered from this copy, MyST markup and all; the ``.ipynb`` a reader downloads
+    is made from it after the build by :func:`selfdistill.core.notebook_export.jupyter_ready`
+    (``selfdistill.core.sphinx_page``), with the markup turned into plain Markdown. The chapter's
+    text source is not changed.
     """
     import nbformat
 
