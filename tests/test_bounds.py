@@ -55,6 +55,7 @@ def test_collapses_at_the_threshold_and_one_ulp_either_side():
         assert refit == expected, (eps, refit)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [None, 3])
 def test_all_routes_decide_collapse_alike_at_the_threshold(columns):
     # at ε = ‖y‖²/K and one ulp either side, fit_greens, self_distill and refit_rounds must
@@ -122,6 +123,7 @@ def test_a_confidence_on_an_edge_goes_to_the_bin_it_closes(M):
     assert torch.equal(bin_edges(M), torch.tensor(on, dtype=F64))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("M", [10, 15, 20, 25, 50, 100])
 def test_bins_of_random_confidences_match_exact_arithmetic(M):
     values = torch.rand(2000, generator=torch.Generator().manual_seed(M), dtype=F64)

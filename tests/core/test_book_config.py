@@ -48,6 +48,7 @@ def _build(tmp_path: Path, cell: str) -> subprocess.CompletedProcess:
     ("raise RuntimeError('a claim failed')", "failing cell"),
     ("import sys; print('trouble', file=sys.stderr)", "stderr output"),
 ])
+@pytest.mark.slow
 def test_build_fails_on_failing_cell_or_warning(tmp_path, cell, reason):
     proc = _build(tmp_path, cell)
     if reason is None:

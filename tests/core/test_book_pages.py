@@ -184,6 +184,7 @@ def _launch_links(theme: dict, pagename: str, source: Path) -> list[dict]:
             for b in group["buttons"]]
 
 
+@pytest.mark.slow
 def test_launch_buttons_open_a_notebook_the_repository_holds(tmp_path):
     """With a repository URL set, every launch link names a file in git that the service opens.
 

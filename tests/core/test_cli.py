@@ -32,6 +32,7 @@ def test_list_shows_chapters_parameters_and_ranges():
     assert "-p x 0.5  (numbers in [0, 1]) a number the claim doubles" in out.stdout
 
 
+@pytest.mark.slow
 def test_list_and_refusals_do_not_import_torch():
     code = ("import sys; from selfdistill.core.cli import main; main(['list']); "
             "assert 'torch' not in sys.modules, 'list imported torch'; "
@@ -41,6 +42,7 @@ def test_list_and_refusals_do_not_import_torch():
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_passing_run_writes_a_complete_ledger(tmp_path):
     out = tmp_path / "run"
     proc = selfdistill("run", "tiny", "-p", "x", "0.25", "--out", str(out))
@@ -62,6 +64,7 @@ def test_passing_run_writes_a_complete_ledger(tmp_path):
     ("crash", "the fixture chapter crashed on purpose"),
     ("skip-claim", "declared claims never checked: fixture.runs"),
 ])
+@pytest.mark.slow
 def test_failed_run_keeps_the_previous_result(tmp_path, mode, message):
     out = tmp_path / "run"
     assert selfdistill("run", "tiny", "--out", str(out)).returncode == 0
@@ -73,6 +76,7 @@ def test_failed_run_keeps_the_previous_result(tmp_path, mode, message):
     assert selfdistill("claims", str(out)).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["fail-claim", "crash", "skip-claim", "crash-late"])
 def test_failed_first_run_is_reported_as_failed_by_claims(tmp_path, mode):
     """crash-late records every declared claim, all passing: only `complete` tells."""
@@ -101,6 +105,7 @@ def _interrupt(out: Path) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+@pytest.mark.slow
 def test_interrupted_run_keeps_the_previous_result(tmp_path):
     out = tmp_path / "run"
     assert selfdistill("run", "tiny", "--out", str(out)).returncode == 0
@@ -111,6 +116,7 @@ def test_interrupted_run_keeps_the_previous_result(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
 
 
+@pytest.mark.slow
 def test_interrupted_first_run_is_reported_as_failed(tmp_path):
     out = tmp_path / "run"
     assert _interrupt(out).returncode == 130
@@ -129,6 +135,7 @@ def test_interrupted_first_run_is_reported_as_failed(tmp_path):
     (["run", "tinny"], "unknown chapter 'tinny' (did you mean 'tiny'?)"),
     (["golden", "tinny"], "unknown chapter 'tinny'"),
 ])
+@pytest.mark.slow
 def test_usage_errors_exit_2_before_anything_runs(tmp_path, args, message):
     out = tmp_path / "never"
     proc = selfdistill(*args, "--out", str(out)) if args[0] == "run" else selfdistill(*args)
@@ -137,6 +144,7 @@ def test_usage_errors_exit_2_before_anything_runs(tmp_path, args, message):
     assert not out.exists(), "nothing may run or be written for a refused command"
 
 
+@pytest.mark.slow
 def test_out_that_is_a_file_or_foreign_folder_is_refused(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("keep me")
@@ -159,11 +167,13 @@ def test_unwritable_out_is_refused(tmp_path):
     assert proc.returncode == 2 and "cannot be written" in proc.stderr
 
 
+@pytest.mark.slow
 def test_unwritable_out_is_refused_as_root_too(tmp_path):
     proc = selfdistill("run", "tiny", "--out", "/proc/selfdistill-run")
     assert proc.returncode == 2 and "cannot be written" in proc.stderr
 
 
+@pytest.mark.slow
 def test_cuda_where_there_is_none_is_refused(tmp_path):
     import torch
 
@@ -178,6 +188,7 @@ def test_cuda_where_there_is_none_is_refused(tmp_path):
     ("{broken", "is not a readable ledger"),
     ('{"something": "else"}', "is not a claims ledger"),
 ])
+@pytest.mark.slow
 def test_claims_on_corrupt_or_foreign_file_exits_2(tmp_path, content, message):
     (tmp_path / "claims.json").write_text(content)
     proc = selfdistill("claims", str(tmp_path / "claims.json"))
@@ -194,6 +205,7 @@ def test_malformed_parameters_comment_names_chapter_and_line(tmp_path):
     assert "chapter tiny, parameters cell line 1: malformed accepted-values comment" in proc.stderr
 
 
+@pytest.mark.slow
 def test_rerun_of_a_real_chapter_takes_effect(tmp_path):
     """One real chapter rerun with other parameters: the printed c is the one an independent
     call computes at the new parameters, not the default's."""
@@ -251,6 +263,7 @@ def _one_line_refusal(proc: subprocess.CompletedProcess, message: str) -> None:
     {"thesis-analysis.ipynb": '{"my":"analysis"}', "other.ipynb": "{}"},
     {"claims.json": "{}", "notes.txt": "precious", "data/keep": "1"},
 ])
+@pytest.mark.slow
 def test_a_folder_this_tool_did_not_write_is_never_replaced(tmp_path, files):
     folder = tmp_path / "d"
     for name, text in files.items():
@@ -263,6 +276,7 @@ def test_a_folder_this_tool_did_not_write_is_never_replaced(tmp_path, files):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"], "no staging: nothing ran"
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_marked_and_rerun_in_place(tmp_path):
     out = tmp_path / "run"
     assert selfdistill("run", "tiny", "--out", str(out)).returncode == 0
@@ -281,6 +295,7 @@ def test_a_run_folder_is_marked_and_rerun_in_place(tmp_path):
     ("", "is empty"),
     ("a" * 300, "has 300 bytes"),
 ])
+@pytest.mark.slow
 def test_unusable_out_is_refused_before_the_run(tmp_path, out, message):
     proc = subprocess.run([sys.executable, "-m", "selfdistill", "run", "tiny", "--out", out],
                           capture_output=True, text=True, timeout=300, env=ENV, cwd=tmp_path)
@@ -288,6 +303,7 @@ def test_unusable_out_is_refused_before_the_run(tmp_path, out, message):
     assert list(tmp_path.iterdir()) == [], "nothing written (not even runs/tiny)"
 
 
+@pytest.mark.slow
 def test_a_symlink_to_an_empty_folder_is_written_through(tmp_path):
     (tmp_path / "target").mkdir()
     (tmp_path / "link").symlink_to("target")
@@ -298,6 +314,7 @@ def test_a_symlink_to_an_empty_folder_is_written_through(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"], "nothing stranded"
 
 
+@pytest.mark.slow
 def test_a_symlink_to_a_run_folder_stays_a_symlink(tmp_path):
     target = tmp_path / "target"
     assert selfdistill("run", "tiny", "--out", str(target)).returncode == 0
@@ -316,6 +333,7 @@ def test_a_symlink_to_a_run_folder_stays_a_symlink(tmp_path):
     _one_line_refusal(report, "holds a run of chapter 'tiny', not a report")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["1+" * 50000 + "1", "1" * 100000])
 def test_pathological_values_are_refused_in_one_short_line(tmp_path, value):
     _one_line_refusal(selfdistill("run", "tiny", "-p", "x", value, "--out",
@@ -323,6 +341,7 @@ def test_pathological_values_are_refused_in_one_short_line(tmp_path, value):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_report_into_an_existing_file_is_refused(tmp_path):
     sweep = tmp_path / "sweep"
     point = sweep / "x=0.5"
@@ -349,6 +368,7 @@ def test_list_into_a_closed_pipe_exits_quietly(unbuffered):
     assert proc.wait(timeout=60) == 141 and stderr == "", stderr
 
 
+@pytest.mark.slow
 def test_list_prints_integer_ranges_as_integers():
     env = {k: v for k, v in os.environ.items() if k != "SELFDISTILL_NOTEBOOKS"}
     out = selfdistill("list", env=env)
@@ -356,6 +376,7 @@ def test_list_prints_integer_ranges_as_integers():
     assert "integers in [0, 4294967295]" in out.stdout and "e+09" not in out.stdout
 
 
+@pytest.mark.slow
 def test_paper_scale_without_the_data_is_refused_before_running(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("SELFDISTILL_NOTEBOOKS", "SELFDISTILL_DATA")}
@@ -367,6 +388,7 @@ def test_paper_scale_without_the_data_is_refused_before_running(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_stale_staging_of_a_killed_run_is_cleaned_by_the_next_run(tmp_path):
     """SIGKILL leaves the staging folder; the next run into the same parent removes it, and
     leaves a staging folder whose owner is alive (this test's process) alone."""
@@ -391,6 +413,7 @@ def test_stale_staging_of_a_killed_run_is_cleaned_by_the_next_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.partial-live", "run"]
 
 
+@pytest.mark.slow
 def test_kernel_log_does_not_reach_the_terminal(tmp_path):
     """ipykernel logs "KeyboardInterrupt caught in kernel." at ERROR when an interrupt lands in a
     message handler (papermill interrupts the kernel as it shuts it down): provoke exactly that
@@ -417,6 +440,7 @@ def test_kernel_log_does_not_reach_the_terminal(tmp_path):
     assert "KeyboardInterrupt" not in log.read_text(), log.read_text()
 
 
+@pytest.mark.slow
 def test_ctrl_c_to_the_whole_process_group_prints_one_line(tmp_path):
     """A terminal's Ctrl-C reaches the kernel too: still one line, exit 130, no tracebacks."""
     out = tmp_path / "run"
@@ -433,6 +457,7 @@ def test_ctrl_c_to_the_whole_process_group_prints_one_line(tmp_path):
     assert stderr.startswith("selfdistill: interrupted") and stderr.count("\n") == 1, stderr
 
 
+@pytest.mark.slow
 def test_run_chapter_writes_through_a_symlink_it_is_given(tmp_path):
     """The library's runner (used by sweeps and the book) never replaces a link by a folder."""
     from selfdistill.core.chapters import Chapter
@@ -509,6 +534,7 @@ def test_ctrl_c_silences_the_kernel_teardown_logs(caplog):
     ["a" * 100000],
     ["run", "tiny", "--out", "r", "--unknown-option", "b" * 100000],
 ])
+@pytest.mark.slow
 def test_argparse_errors_cut_echoed_values(tmp_path, args):
     proc = subprocess.run([sys.executable, "-m", "selfdistill", *args], capture_output=True,
                           text=True, timeout=300, env=ENV, cwd=tmp_path)

@@ -219,6 +219,7 @@ def _golden() -> dict[str, dict]:
     return books
 
 
+@pytest.mark.slow
 def test_every_chapter_of_the_book_exports_with_nothing_left_unresolved():
     chapters = _golden()
     assert len(chapters) >= 20
@@ -262,6 +263,7 @@ By {eq}`first`, half is {glue:text}`half:.0%`.
 """
 
 
+@pytest.mark.slow
 def test_a_direct_jupyter_book_build_serves_a_jupyter_ready_download(tmp_path):
     """``jupyter-book build .`` (chapters executed from their text) offers the .ipynb too."""
     import shutil

@@ -178,6 +178,7 @@ def _build(root: Path, mode: str) -> tuple[str, str, str]:
         warnings.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["pass", "fail", "edited"])
 def test_a_failing_claim_changes_the_built_pages(tmp_path, mode):
     pytest.importorskip("myst_parser")

@@ -47,6 +47,7 @@ def local_sweep(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return out, selfdistill("sweep", "tiny", *GRID, "--out", str(out))
 
 
+@pytest.mark.slow
 def test_two_by_two_local_sweep_runs_every_point(local_sweep):
     out, proc = local_sweep
     assert proc.returncode == 1, proc.stdout + proc.stderr  # two points fail a claim on purpose
@@ -60,6 +61,7 @@ def test_two_by_two_local_sweep_runs_every_point(local_sweep):
     assert not [p for p in out.rglob(".*")], "staging left behind"
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_results(local_sweep, tmp_path):
     out = tmp_path / "dask"
     proc = selfdistill("sweep", "tiny", *GRID, "--out", str(out), "--dask", "--jobs", "2")
@@ -69,6 +71,7 @@ def test_dask_local_cluster_gives_the_same_results(local_sweep, tmp_path):
     assert not [p for p in out.rglob(".*")], "staging left behind"
 
 
+@pytest.mark.slow
 def test_claims_and_report_summarise_the_sweep(local_sweep, tmp_path):
     out = local_sweep[0]
     claims = selfdistill("claims", str(out))
@@ -87,6 +90,7 @@ def test_claims_and_report_summarise_the_sweep(local_sweep, tmp_path):
     assert "| 0.25 | fail-claim | 0.5 **✗** | – |" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_rerun_skips_passing_points_and_reruns_failed_ones(local_sweep):
     out = local_sweep[0]
     before = {p: (out / p / "claims.json").read_bytes() for p in POINTS if "pass" in p[-4:]}
@@ -100,6 +104,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background shell job inherits SIG_IGN
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_loses_no_finished_point(tmp_path):
     out = tmp_path / "sweep"
     proc = subprocess.Popen([sys.executable, "-m", "selfdistill", "sweep", "tiny", "-p",
@@ -144,6 +149,7 @@ def test_bad_sweeps_are_refused_before_anything_runs(tmp_path, monkeypatch, caps
     assert time.monotonic() - start < 10, "a refusal must be quick"
 
 
+@pytest.mark.slow
 def test_foreign_out_folder_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     proc = selfdistill("sweep", "tiny", "-p", "x", "0.5", "--out", str(tmp_path))

@@ -100,6 +100,7 @@ def listener() -> Iterator[callable]:
     ("http", "not a Dask scheduler"),
     ("close", "not a Dask scheduler"),
 ])
+@pytest.mark.slow
 def test_a_dask_address_that_is_not_a_scheduler_is_refused_in_time(tmp_path, listener, kind,
                                                                      message):
     address = listener(kind)
@@ -115,6 +116,7 @@ def test_a_dask_address_that_is_not_a_scheduler_is_refused_in_time(tmp_path, lis
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_default_connect_timeout_is_stated_and_honoured(tmp_path, listener, notebooks,
                                                             capsys, monkeypatch):
     import selfdistill.core.sweep_dask as sweep_dask
@@ -172,6 +174,7 @@ def _wait_running(out: Path, proc: subprocess.Popen, n: int, first: str | None =
     pytest.fail(f"the sweep never had {n} points running: {proc.communicate()}")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_running_points_cancels_queued_ones_and_keeps_finished(tmp_path):
     out = tmp_path / "sweep"
@@ -200,6 +203,7 @@ def test_ctrl_c_stops_running_points_cancels_queued_ones_and_keeps_finished(tmp_
     assert "points: 1 complete and passing, 2 not" in claims.stdout, claims.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_a_sweep_leaves_no_worker_and_no_kernel(tmp_path):
     out = tmp_path / "sweep"
@@ -219,6 +223,7 @@ def test_sigkill_of_a_sweep_leaves_no_worker_and_no_kernel(tmp_path):
     assert not (out / "wait=32.0").exists(), "no queued point may start after the sweep died"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_worker_that_dies_fails_its_point_and_the_sweep_goes_on(tmp_path):
     out = tmp_path / "sweep"
@@ -254,6 +259,7 @@ def test_a_large_grid_is_refused_at_once_with_its_count_and_estimate(tmp_path, n
     assert time.monotonic() - start < 10 and not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow
 def test_planning_ten_thousand_points_is_quick(tmp_path, notebooks):
     xs = ",".join(f"{i / 100:g}" for i in range(100))
     waits = ",".join(f"{i / 2:g}" for i in range(100))
@@ -270,6 +276,7 @@ def test_planning_ten_thousand_points_is_quick(tmp_path, notebooks):
     assert took < 8, f"planning 10,000 points took {took:.1f} s (28 s before)"
 
 
+@pytest.mark.slow
 def test_the_count_and_estimate_are_printed_before_the_sweep_starts(tmp_path):
     proc = selfdistill("sweep", "tiny", "-p", "x", "0.25,0.5", "--jobs", "1", "--out",
                        str(tmp_path / "s"))
@@ -321,6 +328,7 @@ def test_extend_adds_points_and_records_the_merged_grid(tmp_path, notebooks):
     plan_sweep(get_chapter("tiny"), [("x", "0.75")], None, out)  # now part of the grid
 
 
+@pytest.mark.slow
 def test_extend_runs_only_the_new_points(tmp_path):
     out = tmp_path / "s"
     assert selfdistill("sweep", "tiny", "-p", "x", "0.25", "--out", str(out)).returncode == 0

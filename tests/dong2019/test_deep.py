@@ -10,6 +10,7 @@ from helpers import TINY_TRAINING
 from selfdistill.dong2019.deep import noisy_label_arms
 
 
+@pytest.mark.slow
 def test_noisy_label_arms_rows(digits):
     rows = noisy_label_arms(replace(TINY_TRAINING, epochs=3), digits, "pair", 0.4, 1,
                                         warmup=1, ramp=1)

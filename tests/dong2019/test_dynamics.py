@@ -120,6 +120,7 @@ def test_risk_formula_matches_dense_expectation_for_flips(rho):
     assert_close(curve.total[0], float(y_star @ y_star), rtol=tol("roundoff"))
 
 
+@pytest.mark.slow
 def test_risk_formula_matches_monte_carlo():
     n, sigma, draws = 20, 0.7, 20000
     H = kernel(n, seed=5)

@@ -63,6 +63,7 @@ def test_linear_model_follows_kernel_dynamics_exactly(cols):
     assert_close(hist.outputs - y, predicted, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_wide_net_follows_ntk_dynamics_better_as_width_grows():
     X, y = data(n=16, d=5, seed=4)
     errors = []

@@ -152,6 +152,7 @@ def autograd_ntk(model: torch.nn.Module, X: torch.Tensor, Z: torch.Tensor) -> to
     return torch.einsum("icp,jdp->ijcd", grads(X), grads(Z))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("train_output", [False, True])
 @pytest.mark.parametrize("symmetric", [False, True])
 @pytest.mark.parametrize(("n", "n2", "d", "m"), [(1, 1, 1, 2), (9, 5, 3, 64), (24, 24, 10, 500)])

@@ -24,6 +24,7 @@ def digits():
     return load_dataset("digits-vec", CPU, seed=0, train_size=64)
 
 
+@pytest.mark.slow
 def test_every_round_stops_at_the_first_epoch_within_eps(digits, one_thread):
     target = F.one_hot(digits.y_train, 10).float()
     model, epochs, reached = tr._fit(SMALL, digits, target, 5)
@@ -52,6 +53,7 @@ def test_collapse_when_the_targets_are_within_eps_of_zero(digits, one_thread):
     assert rows[0]["shrink"] == 0.0 and rows[0]["mse_labels"] == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_rows_and_noise(digits, one_thread):
     rows = tr.tolerance_rounds(SMALL, digits, 3, 2)
     assert len(rows) == 6 and all(r["reached"] for r in rows)
@@ -82,6 +84,7 @@ def test_bad_rounds_and_scale(digits):
         tr.setup("huge", SMALL, CPU, 0, 64)
 
 
+@pytest.mark.slow
 def test_float64_and_mini_batches_reach_the_tolerance(digits, one_thread):
     rows = tr.tolerance_rounds(replace(SMALL, dtype="float64"), digits, 2, 1)
     assert all(r["reached"] for r in rows) and rows[0]["mse_labels"] <= SMALL.eps

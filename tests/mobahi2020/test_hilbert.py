@@ -178,6 +178,7 @@ def test_constraint_is_active(problem, length, eps_fraction):
 # --------------------------------------------------------------------------- (4) monotone, bounds
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", sorted(PROBLEMS))
 @pytest.mark.parametrize("length", [0.05, 0.1, 0.3])
 def test_c_matches_bisection_increases_with_eps_and_respects_bounds(problem, length):

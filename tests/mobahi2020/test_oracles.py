@@ -20,6 +20,7 @@ from selfdistill.mobahi2020.oracles import (
 X, Y = toy_sine()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length", [0.02, 0.1, 1.0])  # the chapter accepts ℓ in [0.02, 1]
 @pytest.mark.parametrize("padding", [0.1, 2.0])  # and P in [0.1, 2]
 def test_second_order_across_accepted_ranges(length, padding):

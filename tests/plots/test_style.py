@@ -37,6 +37,7 @@ def test_every_plots_module_uses_the_style_and_sets_no_font_size(name):
         assert float(match.group(1)) <= plot_style.MAX_WIDTH_INCHES, match.group(0)
 
 
+@pytest.mark.slow
 def test_importing_a_plots_module_applies_the_style():
     matplotlib.rcdefaults()
     importlib.reload(importlib.import_module("selfdistill.plots.style"))
@@ -92,6 +93,7 @@ def _figures():
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_figures()))
 def test_figure_text_is_legible_at_display_width(name):
     result = _figures()[name]()
@@ -108,6 +110,7 @@ def test_a_wide_figure_shrinks_its_text():
     assert size < 8.0  # 9 pt drawn, shown at about half size in the column
 
 
+@pytest.mark.slow
 def test_sweep_figure_is_legible_at_display_width(tmp_path):
     """The region-of-validity figure of a 13-claim sweep (issue 18: titles were ~5 px)."""
     from core.test_browser import figure_text_sizes
@@ -149,6 +152,7 @@ def test_risk_curve_axis_starts_at_step_zero():
     assert ax.get_xlim()[0] == 0  # no half-axis of negative steps
 
 
+@pytest.mark.slow
 def test_residual_decay_legend_sits_outside_the_data():
     from selfdistill.plots import dong2019 as plots_ntk
     steps = np.arange(100)

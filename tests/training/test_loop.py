@@ -59,6 +59,7 @@ def test_one_step_equals_hand_written_sgd(digits):
         torch.testing.assert_close(q, p - 0.3 * g, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["mlp", "cnn-augment-epoch-targets"])
 def test_resume_after_interruption_is_exact(tmp_path, digits, images, case):
     if case == "mlp":

@@ -29,6 +29,7 @@ def test_matched_eps_ls_is_the_mean_beta_amount():
         zr.matched_eps_ls(1.5, a)
 
 
+@pytest.mark.slow
 def test_generations_regime_rows(digits):
     rows = zr.generations_regime(TINY_TRAINING, digits, 2, 2, n_bins=10)
     methods = ["ce", "sd-1", "sd-2", "ls", "beta"]
@@ -69,6 +70,7 @@ def test_teachers_match_entropy_and_diversity(digits):
     assert float(mt.non_target_spread(teachers["diverse"], y)) < 0.9  # structured, not uniform
 
 
+@pytest.mark.slow
 def test_student_accuracy_rows(digits):
     teachers = dt.make_teachers(digits)
     rows = dt.student_accuracy(TINY_TRAINING, digits, teachers, (1.0, 4.0), 2)

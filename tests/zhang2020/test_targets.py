@@ -183,6 +183,7 @@ def test_beta_order_statistics_closed_form_vs_quadrature(n, a):
     assert_close(closed, quad, 1e-8)  # quadrature asked for 1e-12; lgamma sums lose ~1e-13
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n,a", [(8, 3.0), (64, 0.5)])
 def test_beta_smoothing_amounts_sorted_order_statistics_monte_carlo(n, a):
     gen = torch.Generator().manual_seed(7)
