@@ -14,7 +14,7 @@ The core (what a reader of the book never needs to call):
   :mod:`~selfdistill.core.runner` — atomic, parallel chapter runs; :mod:`~selfdistill.core.build`,
   :mod:`~selfdistill.core.golden`, :mod:`~selfdistill.core.sweep`,
   :mod:`~selfdistill.core.sweep_report` — the book build, golden notebooks, parameter sweeps;
-  :mod:`~selfdistill.core.cli` — the ``selfdistill`` command; :mod:`~selfdistill.core.sphinx_claims`
+  :mod:`~selfdistill.cli` — the ``selfdistill`` command; :mod:`~selfdistill.core.sphinx_claims`
   (the claims page), :mod:`~selfdistill.core.sphinx_status` (the reproduction status pages),
   :mod:`~selfdistill.core.sphinx_bib` — Sphinx extensions of the book
 

@@ -1,5 +1,5 @@
-"""``python -m selfdistill``: the command line (:mod:`selfdistill.core.cli`)."""
+"""``python -m selfdistill``: the command line (:mod:`selfdistill.cli`)."""
 
-from selfdistill.core.cli import main
+from selfdistill.cli import main
 
 raise SystemExit(main())

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from selfdistill.cli import main
 from selfdistill.core.chapters import ParameterError, get_chapter
-from selfdistill.core.cli import main
 from selfdistill.core.sweep import parse_seeds, plan_sweep
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from selfdistill.cli import main
 from selfdistill.core.chapters import ParameterError, get_chapter
-from selfdistill.core.cli import main
 from selfdistill.core.sweep import MAX_POINTS, _write_manifest, plan_sweep
 from selfdistill.core.sweep_local import _children
 

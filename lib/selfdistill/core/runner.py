@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from selfdistill.core.chapters import Chapter, ParameterError, shorten
+from selfdistill.core.chapters import Chapter, ParameterError
 from selfdistill.core.ledger import LedgerError, load_ledgers
 from selfdistill.core.outdir import (
     OWNER,
@@ -42,7 +42,7 @@ from selfdistill.core.outdir import (
     write_owner,
 )
 
-__all__ = ["KERNEL_ARGUMENTS", "RunJob", "RunResult", "check_data", "check_device", "check_out",
+__all__ = ["KERNEL_ARGUMENTS", "RunJob", "RunResult", "check_device", "check_out",
            "execute_notebook", "run_chapter", "run_many", "timing_table"]
 
 LEDGER = "claims.json"
@@ -117,34 +117,6 @@ def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
                                  f"{torch.__version__} sees no GPU here; use 'auto' or 'cpu'")
 
 
-def check_data(chapter: Chapter, values: dict[str, Any]) -> None:
-    """Refuse ``scale paper`` of a chapter whose paper-scale data set is not on disk (folder
-    ``$SELFDISTILL_DATA`` and the data set's files), before the chapter runs. Only a paper-scale
-    request imports the training packages (and torch)."""
-    params = chapter.parameters()
-    if "scale" not in params or values.get("scale", params["scale"].default) != "paper":
-        return
-    from selfdistill.data.cifar import CIFAR_CHECKSUMS
-    from selfdistill.training.protocol import PAPER
-
-    if chapter.name not in PAPER:
-        return
-    dataset = PAPER[chapter.name].dataset
-    if dataset not in CIFAR_CHECKSUMS:
-        return
-    table = dict(CIFAR_CHECKSUMS[dataset])
-    root = os.environ.get("SELFDISTILL_DATA", "")
-    how = (f"put the python-format {dataset} ({table['folder']}/) in a folder and run with "
-           "SELFDISTILL_DATA=/that/folder (nothing is downloaded)")
-    if not root:
-        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}, but "
-                             f"SELFDISTILL_DATA is unset; {how}")
-    folder = Path(root) / table.pop("folder")
-    missing = [name for name in table if not (folder / name).is_file()]
-    if missing:
-        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}: "
-                             f"{shorten(str(folder))} lacks {', '.join(missing[:3])}"
-                             f"{', …' if len(missing) > 3 else ''}; {how}")
 
 
 def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, ledger: Path,

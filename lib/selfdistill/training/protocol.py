@@ -7,15 +7,21 @@ The experiments themselves live with their papers: :func:`selfdistill.mobahi2020
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import torch
 
+from selfdistill.core.chapters import Chapter, ParameterError, shorten
 from selfdistill.core.validate import check_choice, check_int
+from selfdistill.data.cifar import CIFAR_CHECKSUMS
 from selfdistill.data.classification import Dataset, load_dataset
 from selfdistill.training.loop import TrainConfig, train
 
-__all__ = ["PAPER", "book_or_paper", "interrupted_run_difference", "seed_range", "summarise"]
+__all__ = ["PAPER", "book_or_paper", "check_paper_data", "interrupted_run_difference",
+           "seed_range", "summarise"]
 
 #: paper-scale settings (ours; the papers' exact protocols are unknown beyond the notes): CIFAR on a
 #: GPU, data from SELFDISTILL_DATA. zhang2020's released code: SGD 0.1, momentum 0.9, wd 1e-4,
@@ -105,3 +111,29 @@ def summarise(rows: list[dict], by: str, keys: tuple[str, ...]) -> dict:
             out[group][k] = (float(v.mean()), std, std / np.sqrt(len(v)))
     return out
 
+
+def check_paper_data(chapter: Chapter, values: dict[str, Any]) -> None:
+    """Refuse ``scale paper`` of a chapter whose paper-scale data set is not on disk (folder
+    ``$SELFDISTILL_DATA`` and the data set's files), before the chapter runs: ``ParameterError``,
+    one line for the command line."""
+    params = chapter.parameters()
+    if "scale" not in params or values.get("scale", params["scale"].default) != "paper":
+        return
+    if chapter.name not in PAPER:
+        return
+    dataset = PAPER[chapter.name].dataset
+    if dataset not in CIFAR_CHECKSUMS:
+        return
+    table = dict(CIFAR_CHECKSUMS[dataset])
+    root = os.environ.get("SELFDISTILL_DATA", "")
+    how = (f"put the python-format {dataset} ({table['folder']}/) in a folder and run with "
+           "SELFDISTILL_DATA=/that/folder (nothing is downloaded)")
+    if not root:
+        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}, but "
+                             f"SELFDISTILL_DATA is unset; {how}")
+    folder = Path(root) / table.pop("folder")
+    missing = [name for name in table if not (folder / name).is_file()]
+    if missing:
+        raise ParameterError(f"parameter 'scale' = 'paper' needs {dataset}: "
+                             f"{shorten(str(folder))} lacks {', '.join(missing[:3])}"
+                             f"{', …' if len(missing) > 3 else ''}; {how}")

@@ -16,7 +16,7 @@ import pytest
 from selfdistill.core.ledger import write_ledger
 from selfdistill.core.outdir import write_marker
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 ENV = {**os.environ, "SELFDISTILL_NOTEBOOKS": str(FIXTURES)}
 
 
@@ -34,7 +34,7 @@ def test_list_shows_chapters_parameters_and_ranges():
 
 @pytest.mark.slow
 def test_list_and_refusals_do_not_import_torch():
-    code = ("import sys; from selfdistill.core.cli import main; main(['list']); "
+    code = ("import sys; from selfdistill.cli import main; main(['list']); "
             "assert 'torch' not in sys.modules, 'list imported torch'; "
             "rc = main(['run', 'tiny', '-p', 'x', '7']); assert rc == 2; "
             "assert 'torch' not in sys.modules, 'a refusal imported torch'")
@@ -478,7 +478,7 @@ def test_run_chapter_writes_through_a_symlink_it_is_given(tmp_path):
     (lambda d: write_marker(d, "sweep", "seeded"), "holds a sweep of chapter 'seeded'"),
 ])
 def test_sweep_out_follows_the_same_rule(tmp_path, monkeypatch, capsys, make, message):
-    from selfdistill.core.cli import main
+    from selfdistill.cli import main
 
     monkeypatch.setenv("SELFDISTILL_NOTEBOOKS", str(FIXTURES))
     folder = tmp_path / "sweep"

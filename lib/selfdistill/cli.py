@@ -74,13 +74,18 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from selfdistill.core.runner import RunJob, check_data, check_device, check_out, run_chapter
+    from selfdistill.core.runner import RunJob, check_device, check_out, run_chapter
 
     chapter = get_chapter(args.chapter)
     values = chapter.convert([(name, value) for name, value in args.parameter])
     out = check_out(Path("runs") / chapter.name if args.out is None else args.out, chapter.name)
     check_device(chapter, values)
-    check_data(chapter, values)
+    params = chapter.parameters()
+    if "scale" in params and values.get("scale", params["scale"].default) == "paper":
+        # only a paper-scale request imports the training packages (and torch)
+        from selfdistill.training.protocol import check_paper_data
+
+        check_paper_data(chapter, values)
     given = Path("runs") / chapter.name if args.out is None else Path(args.out)
     through = f" (a symlink: written through to {out}/)" if given.is_symlink() else ""
     print(f"running {chapter.name} with {shorten(str(values or 'default parameters'), 400)} "
