@@ -23,7 +23,6 @@ from selfdistill.training.checkpoint import (
     fingerprint,
     load,
     precision_settings,
-    provenance,
     save,
     write_results,
 )
@@ -62,6 +61,6 @@ __all__ = [
     "EpochTargets", "LossFunction", "MODELS", "MSE", "Objective", "PAPER", "SoftTargets",
     "TrainConfig", "TrainResult", "book_or_paper", "build_model", "check_writable", "cut",
     "evaluate", "fingerprint", "generations", "interrupted_run_difference", "load",
-    "precision_settings", "predict_logits", "provenance", "save", "seed_range",
-    "soft_cross_entropy", "summarise", "train", "write_results",
+    "precision_settings", "predict_logits", "save", "seed_range", "soft_cross_entropy",
+    "summarise", "train", "write_results",
 ]
