@@ -81,3 +81,17 @@ def test_a_bench_json_carries_the_record(tmp_path):
     record = check_provenance(data["provenance"])
     assert record["command"].startswith("bench/bench_c_sweep.py --sizes 8")
     assert record["device"] == "cpu" and record["finished"] and data["rows"]
+
+
+def test_a_manifest_written_before_the_record_still_reports_its_provenance():
+    """``results/sweep-greens-function/sweep.yaml`` (committed, flat keys, ``date``) is kept as it
+    was written; the report reads it, and a new manifest, alike."""
+    from selfdistill.core.sweep_report import _manifest_provenance, read_manifest
+
+    legacy = read_manifest(REPO / "results" / "sweep-greens-function" / "sweep.yaml")
+    lines = _manifest_provenance(legacy)
+    assert "- started: `2026-12-07T03:05:06+00:00`" in lines
+    assert any(line.startswith("- commit: `bb0892b2a3e2`") for line in lines)
+    new = {"executor": "local", "provenance": {**legacy, "started": "2026-12-07T05:00:00+00:00",
+                                               "date": None}}
+    assert "- started: `2026-12-07T05:00:00+00:00`" in _manifest_provenance(new)

@@ -169,6 +169,8 @@ def _set(data, key, value, index=None):
     (lambda d: _set(d, "value", float("nan"), 0), "VERDICT p.a"),
     (lambda d: (d["claims"].pop(2), d["expected"].pop(2)), "EDITED"),
     (lambda d: _set(d, "complete", True), "EDITED"),
+    (lambda d: d["run"].update(date=d["run"].pop("started")), "PROVENANCE: run lacks started"),
+    (lambda d: d["run"].update(deterministic="yes"), "PROVENANCE: run: deterministic"),
 ])
 def test_edited_ledgers_never_read_as_passing(tmp_path, change, problem):
     """Issue 14 §3: a value, a verdict, NaN, a deleted claim or a forged ``complete`` flag."""
