@@ -10,7 +10,6 @@ writes JSON with ``--json PATH``. Usage: ``python bench/bench_c_sweep.py [--size
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
@@ -20,6 +19,7 @@ import torch
 from scipy.optimize import brentq
 
 from selfdistill.core.device import resolve_device
+from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic
 from selfdistill.mobahi2020.hilbert import eigenbasis, gram, solve_c
 from selfdistill.mobahi2020.kernels import ExponentialKernel
 
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    record = provenance(device)
     rows = [run(K, args.n_eps, device) for K in args.sizes]
     print(f"c(ε) sweep, {args.n_eps} budgets, float64 on {device} ({platform.processor() or '?'})")
     print(f"{'K':>6} {'library s':>10} {'usual s':>10} {'speed-up':>9} {'max rel diff c':>15}")
@@ -71,9 +72,10 @@ def main() -> None:
         print(f"{r['K']:>6} {r['library_s']:>10.4f} {r['usual_s']:>10.4f} {r['speedup']:>8.1f}x "
               f"{r['max_rel_diff_c']:>15.1e}")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"device": str(device), "torch": torch.__version__, "rows": rows}, handle,
-                      indent=2)
+        settings = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json_atomic(args.json, {"provenance": mark_finished(record),
+                                      "settings": settings,
+                                      "rows": rows})
 
 
 if __name__ == "__main__":

@@ -21,10 +21,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -35,6 +33,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
 from selfdistill.core.device import resolve_device  # noqa: E402
+from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic  # noqa: E402
 from selfdistill.dong2019.ntk import TwoLayerReLU, ntk_empirical, ntk_infinite, ntk_two_layer  # noqa: E402
 
 
@@ -93,6 +92,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the rows as JSON here")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    record = provenance(device)
     rows = []
     header = (f"{'K':>6} {'m':>6} {'d':>3} | {'struct s':>9} {'MiB':>7} | {'generic s':>9} "
               f"{'MiB':>7} | {'ratio':>7} | {'H∞ s':>7} | {'max rel diff':>12}")
@@ -123,10 +123,10 @@ def main() -> None:
     if bad:
         raise SystemExit(f"routes disagree beyond {tol:g}: {bad}")
     if args.json:
-        meta = {"python": platform.python_version(), "torch": torch.__version__,
-                "machine": platform.machine(), "processor": platform.processor()}
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"meta": meta, "rows": rows}, handle, indent=2)
+        settings = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json_atomic(args.json, {"provenance": mark_finished(record),
+                                      "settings": settings,
+                                      "rows": rows})
 
 
 if __name__ == "__main__":

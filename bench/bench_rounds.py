@@ -14,14 +14,13 @@ the lower of ``--repeat`` runs (the machine is shared). Prints a table and write
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
 import time
 
 import torch
 
 from selfdistill.core.device import resolve_device
+from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic
 from selfdistill.mobahi2020.hilbert import eigenbasis, gram
 from selfdistill.mobahi2020.kernels import ExponentialKernel
 from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
@@ -69,6 +68,7 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     device = resolve_device(args.device)
+    record = provenance(device)
     rows = []
     print(f"T = {args.rounds} rounds, r0 = {R0:g}, exponential kernel ℓ = 0.1, {device}, "
           f"{torch.get_num_threads()} threads, best of {args.repeat}")
@@ -83,10 +83,10 @@ def main() -> None:
               f"| {r['refit_s']:7.2f} | {r['speedup']:7.1f}× | {r['spectral_over_eigh']:12.3f}× "
               f"| {r['solves_per_round']:12.1f} | {r['max_rel_diff_yT']:18.1e} |", flush=True)
     if args.json:
-        meta = dict(machine=platform.machine(), python=platform.python_version(),
-                    torch=torch.__version__, threads=torch.get_num_threads(), device=str(device))
-        with open(args.json, "w") as fh:
-            json.dump(dict(meta=meta, rows=rows), fh, indent=2)
+        settings = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json_atomic(args.json, {"provenance": mark_finished(record),
+                                      "settings": settings,
+                                      "rows": rows})
 
 
 if __name__ == "__main__":

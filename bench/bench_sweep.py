@@ -15,9 +15,7 @@ against serial; ``--json PATH`` writes it. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ os.environ["SELFDISTILL_NOTEBOOKS"] = str(FIXTURES)
 
 from selfdistill.core.chapters import get_chapter  # noqa: E402
 from selfdistill.core.ledger import load_ledgers  # noqa: E402
+from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic  # noqa: E402
 from selfdistill.core.sweep import connect_dask, plan_sweep, run_sweep  # noqa: E402
 
 
@@ -51,6 +50,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--json")
     args = parser.parse_args()
+    record = provenance(libraries=("papermill", "distributed"))
     best: dict[str, float] = {}
     results = {}
     start = time.perf_counter()
@@ -81,10 +81,11 @@ def main() -> None:
     print(f"Dask local cluster start-up (not in the table): {dask_start:.1f} s; "
           "all three gave the same claims")
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"points": args.points, "workers": args.workers, "seconds": best,
-             "dask_startup": dask_start, "load": load, "machine": platform.platform()},
-            indent=2))
+        settings = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json_atomic(args.json, {
+            "provenance": mark_finished(record),
+            "settings": settings,
+            "results": {"seconds": best, "dask_startup": dask_start, "load": load}})
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ Bare and engine runs alternate ``--repeats`` times; the fastest of each is kept.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from dataclasses import replace
 
@@ -23,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from selfdistill.core.device import resolve_device
+from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic
 from selfdistill.data.classification import Dataset, load_dataset
 from selfdistill.training.loop import TrainConfig, _autocast, train
 from selfdistill.training.models import build_model
@@ -107,6 +106,7 @@ def main() -> None:
     device = resolve_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
+    record = provenance(device)
     rows = []
     print(f"{'case':28s} {'bare img/s':>11s} {'engine img/s':>13s} {'overhead':>9s} "
           f"{'w/o eval':>9s}")
@@ -127,12 +127,10 @@ def main() -> None:
         print(f"{name:28s} {row['bare_ips']:11.0f} {row['engine_ips']:13.0f} "
               f"{100 * row['overhead']:8.1f}% {100 * row['overhead_without_eval']:8.1f}%")
     if args.json:
-        meta = {"device": str(device), "torch": torch.__version__,
-                "machine": platform.processor() or platform.machine(),
-                "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                                else None), "epochs": args.epochs}
-        with open(args.json, "w") as handle:
-            json.dump({"meta": meta, "rows": rows}, handle, indent=2)
+        settings = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json_atomic(args.json, {"provenance": mark_finished(record),
+                                      "settings": settings,
+                                      "rows": rows})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import pytest
 
 from selfdistill.core.ledger import write_ledger
 from selfdistill.core.outdir import write_marker
+from selfdistill.core.provenance import check_provenance, provenance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 ENV = {**os.environ, "SELFDISTILL_NOTEBOOKS": str(FIXTURES)}
@@ -51,7 +52,9 @@ def test_passing_run_writes_a_complete_ledger(tmp_path):
     data = json.loads((out / "claims.json").read_text())
     assert data["complete"] is True and data["parameters"]["x"] == 0.25
     assert data["expected"] == ["fixture.doubling", "fixture.runs"]
-    assert {"commit", "python", "started", "finished"} <= set(data["run"])
+    check_provenance(data["run"])
+    assert data["run"]["finished"] and data["run"]["command"] == "selfdistill run tiny -p x 0.25"
+    assert data["parameters"] == {"x": 0.25, "mode": "pass", "wait": 0.0, "device": "cpu"}
     for path in out.iterdir():
         assert path.stat().st_mode & 0o777 == 0o644, path
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
@@ -348,7 +351,7 @@ def test_report_into_an_existing_file_is_refused(tmp_path):
     point.mkdir(parents=True)
     write_ledger(point / "claims.json", {
         "chapter": "tiny", "paper": "fixture", "complete": True,
-        "expected": [], "parameters": {"x": 0.5}, "run": {}, "claims": []})
+        "expected": [], "parameters": {"x": 0.5}, "run": provenance(), "claims": []})
     (tmp_path / "afile").write_text("keep")
     _one_line_refusal(selfdistill("report", str(sweep), "--out", str(tmp_path / "afile")),
                       "is a file")

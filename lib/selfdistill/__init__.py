@@ -8,7 +8,10 @@ The core (what a reader of the book never needs to call):
 * :mod:`~selfdistill.core.validate`, :mod:`~selfdistill.core.device`, :mod:`~selfdistill.core.paths`
   — argument checks that name the parameter and its accepted range; device (``"auto"``), seeding,
   threads; the repository root
-* :mod:`~selfdistill.core.ledger` — the claim ledger; :mod:`~selfdistill.core.registry` — the
+* :mod:`~selfdistill.core.claim` — a claim, its verdict and its printed line;
+  :mod:`~selfdistill.core.ledger` — the claim ledger of a chapter run;
+  :mod:`~selfdistill.core.provenance` — the one provenance record and the one atomic write;
+  :mod:`~selfdistill.core.registry` — the
   registry of the papers' statements (``statements/<paper>.yaml``) and their reproduction status;
   :mod:`~selfdistill.core.chapters` — chapters and their ``parameters`` cells;
   :mod:`~selfdistill.core.runner` — atomic, parallel chapter runs; :mod:`~selfdistill.core.build`,

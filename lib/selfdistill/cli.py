@@ -29,7 +29,8 @@ import sys
 from pathlib import Path
 
 from selfdistill.core.chapters import ParameterError, find_chapters, get_chapter, shorten
-from selfdistill.core.ledger import Claim, LedgerError, LedgerRecord, load_ledgers
+from selfdistill.core.claim import Claim
+from selfdistill.core.ledger import LedgerError, LedgerRecord, load_ledgers
 
 __all__ = ["format_claims", "main"]
 
@@ -53,7 +54,7 @@ def format_ledgers(records: list[LedgerRecord]) -> tuple[str, bool]:
     problems = []
     for r in records:
         if not r.complete:
-            why = r.run.get("error") or "it did not reach ledger.finish()"
+            why = r.error or "it did not reach ledger.finish()"
             problems.append(f"INCOMPLETE {r.chapter} ({r.path}): {why}")
         if r.missing:
             problems.append(f"MISSING {r.chapter}: declared claims never checked: "

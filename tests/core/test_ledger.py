@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from selfdistill.core.claim import ClaimFailed
 from selfdistill.core.ledger import (
     SCHEMA,
-    ClaimFailed,
     Ledger,
     LedgerError,
     declared_claims,
@@ -69,7 +69,7 @@ def test_rounding_band_hides_roundoff_digits(tmp_path, capsys):
     (1.0, "float64", 1e-14), (1e3, "float64", 1e-11), (0.01, "float64", 1e-16),
     (1.0, "float32", 1e-5), (100.0, "float32", 1e-3)])
 def test_rounding_band_is_one_rule(scale, dtype, band):
-    from selfdistill.core.ledger import UNIT_ROUNDOFF, rounding_band
+    from selfdistill.core.claim import UNIT_ROUNDOFF, rounding_band
 
     got = rounding_band(scale, dtype)
     assert got == band
@@ -169,6 +169,8 @@ def _set(data, key, value, index=None):
     (lambda d: _set(d, "value", float("nan"), 0), "VERDICT p.a"),
     (lambda d: (d["claims"].pop(2), d["expected"].pop(2)), "EDITED"),
     (lambda d: _set(d, "complete", True), "EDITED"),
+    (lambda d: d["run"].update(date=d["run"].pop("started")), "PROVENANCE: run lacks started"),
+    (lambda d: d["run"].update(deterministic="yes"), "PROVENANCE: run: deterministic"),
 ])
 def test_edited_ledgers_never_read_as_passing(tmp_path, change, problem):
     """Issue 14 §3: a value, a verdict, NaN, a deleted claim or a forged ``complete`` flag."""
@@ -250,12 +252,13 @@ def test_finish_requires_every_declared_claim_and_marks_complete(tmp_path):
     ("{not json", "not a readable ledger"),
     ('{"a": 1}', "not a claims ledger"),
     ('{"chapter": "c", "claims": [], "schema": 1}', "schema 1"),
-    ('{"chapter": "c", "claims": [{"id": "x"}], "schema": 3}', "lacks"),
-    ('{"chapter": "c", "claims": ["a", "b"], "schema": 3}', "is a str, not a claim record"),
-    ('{"chapter": "c", "claims": [], "run": null, "schema": 3}', "'run' is a NoneType"),
-    ('{"chapter": "c", "claims": {}, "schema": 3}', "'claims' is a dict"),
+    ('{"chapter": "c", "claims": [], "schema": 3}', "schema 3; this selfdistill reads schema 4"),
+    ('{"chapter": "c", "claims": [{"id": "x"}], "schema": 4}', "lacks"),
+    ('{"chapter": "c", "claims": ["a", "b"], "schema": 4}', "is a str, not a claim record"),
+    ('{"chapter": "c", "claims": [], "run": null, "schema": 4}', "'run' is a NoneType"),
+    ('{"chapter": "c", "claims": {}, "schema": 4}', "'claims' is a dict"),
     ('[1, 2]', "not a claims ledger"),
-    ('{"chapter": "c", "schema": 3, "claims": [{"id": "x", "paper": "p", "provenance": "d", '
+    ('{"chapter": "c", "schema": 4, "claims": [{"id": "x", "paper": "p", "provenance": "d", '
      '"statement": "s", "measured": "m", "value": "oops", "bound": "b", "reason": "r", '
      '"passed": true, "chapter": "c", "kind": "at_most"}]}', "value = 'oops' is not a number"),
 ])
@@ -293,7 +296,7 @@ def test_trained_interval_claims_compare_where_the_interval_lies(tmp_path, capsy
 
 
 def test_a_claim_line_too_wide_for_the_page_continues_indented(tmp_path, capsys):
-    from selfdistill.core.ledger import PRINT_WIDTH
+    from selfdistill.core.claim import PRINT_WIDTH
 
     ledger = Ledger(chapter="demo", paper="dong2019", path=tmp_path / "c.json", expected=[])
     ledger.check_interval("dong2019.a-rather-long-claim-identifier-about-early-stopping",

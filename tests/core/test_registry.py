@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from selfdistill.core.ledger import Claim, LedgerRecord, declared_claims
+from selfdistill.core.claim import Claim
+from selfdistill.core.ledger import LedgerRecord, declared_claims
 from selfdistill.core.registry import (
     PAPERS,
     ClaimLink,

@@ -13,7 +13,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from selfdistill.core.ledger import Claim, LedgerRecord, write_ledger
+from selfdistill.core.claim import Claim
+from selfdistill.core.ledger import LedgerRecord, write_ledger
+from selfdistill.core.provenance import provenance
 from selfdistill.core.registry import ClaimLink, Statement, statement_status
 from selfdistill.core.sphinx_claims import book_order, chapter_lines, overview_lines
 from selfdistill.core.sphinx_status import statement_lines
@@ -30,8 +32,9 @@ def _claim(claim_id: str, provenance: str = "derived", passed: bool = True,
 
 
 def _record(chapter: str, *claims: Claim) -> LedgerRecord:
-    run = {"commit": "abc123def456", "device": "cpu", "device_name": "x86_64",
-           "torch": "2.13.0", "python": "3.11.7", "finished": "2026-12-07T02:21:32+00:00"}
+    run = {**provenance(), "commit": "abc123def456", "device": "cpu", "device_name": "x86_64",
+           "versions": {"selfdistill": "0.1.0", "torch": "2.13.0"}, "python": "3.11.7",
+           "started": "2026-12-07T02:21:00+00:00", "finished": "2026-12-07T02:21:32+00:00"}
     return LedgerRecord(path=Path(chapter), chapter=chapter, paper="mobahi2020", complete=True,
                         expected=tuple(c.id for c in claims), parameters={"eps": 0.01},
                         run=run, claims=claims)

@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from selfdistill.cli import main
 from selfdistill.core.chapters import ParameterError, get_chapter
+from selfdistill.core.provenance import check_provenance
 from selfdistill.core.sweep import parse_seeds, plan_sweep
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
@@ -59,6 +61,9 @@ def test_two_by_two_local_sweep_runs_every_point(local_sweep):
                                                              ("fixture.runs", 1.0, True)])
     assert found["x=0.5__mode=fail-claim"][0] is False
     assert not [p for p in out.rglob(".*")], "staging left behind"
+    manifest = yaml.safe_load((out / "sweep.yaml").read_text())
+    record = check_provenance(manifest["provenance"])  # the one schema, closed when it ended
+    assert record["finished"] and record["command"].startswith("selfdistill sweep tiny -p x")
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@ registry of the papers' statements, chapters, runs, golden notebooks, sweeps, th
 command line and the Sphinx extensions.
 
 Imports no paper package. Importing ``selfdistill.core`` imports no torch: the names a chapter
-needs (:class:`~selfdistill.core.ledger.Ledger`, :func:`~selfdistill.core.device.resolve_device`,
+needs (:class:`~selfdistill.core.ledger.Ledger`, :class:`~selfdistill.core.claim.Claim`,
+:func:`~selfdistill.core.device.resolve_device`,
 :func:`~selfdistill.core.stats.paired_interval`, …) load their module on first use, so
 ``selfdistill list`` and ``selfdistill claims`` stay torch-free.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 #: name -> module of the names re-exported here (loaded on first access)
 _LAZY = {
-    "Ledger": "ledger", "Claim": "ledger", "LedgerError": "ledger",
+    "Ledger": "ledger", "Claim": "claim", "LedgerError": "ledger",
     "resolve_device": "device", "seed_everything": "device", "cpu_threads": "device",
     "Interval": "stats", "paired_interval": "stats", "mean_interval": "stats",
     "repository_root": "paths",

@@ -21,10 +21,8 @@ from pathlib import Path
 import yaml
 
 from selfdistill.core.chapters import ParameterError, find_chapters
-from selfdistill.core.ledger import (  # one width for the page and the ledger
-    PRINT_WIDTH,
-    write_json_atomic,
-)
+from selfdistill.core.claim import PRINT_WIDTH  # one width for the page and the ledger
+from selfdistill.core.provenance import atomic_path, write_json_atomic, write_text_atomic
 from selfdistill.core.runner import LEDGER, RunJob, RunResult, check_out, run_many, timing_table
 
 __all__ = ["build_book", "stage_notebook", "toc_chapters"]
@@ -61,8 +59,8 @@ def _stage(root: Path, build: Path, results: list[RunResult]) -> Path:
     shutil.copy(root / "_toc.yml", src / "_toc.yml")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["execute"]["execute_notebooks"] = "off"  # executed once already, by the runs
-    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-                                     encoding="utf-8")
+    write_text_atomic(src / "_config.yml",
+                      yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     for result in results:
         stage_notebook(result.out / f"{result.chapter}.ipynb",
                           src / "notebooks" / f"{result.chapter}.ipynb")
@@ -101,7 +99,8 @@ def stage_notebook(source: Path, target: Path) -> int:
         if cell.get("cell_type") == "code" and LEDGER_TAG in tags and FOLD_TAG not in tags:
             cell.metadata["tags"] = [*tags, FOLD_TAG]
             folded += 1
-    nbformat.write(nb, target)
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, tmp)
     return folded
 
 
@@ -110,7 +109,8 @@ def _collect_ledgers(build: Path, results: list[RunResult]) -> None:
     shutil.rmtree(claims, ignore_errors=True)
     claims.mkdir(parents=True)
     for result in results:
-        shutil.copy(result.out / LEDGER, claims / f"{result.chapter}.json")
+        with atomic_path(claims / f"{result.chapter}.json") as tmp:
+            shutil.copyfile(result.out / LEDGER, tmp)
 
 
 def wide_printed_lines(results: list[RunResult], width: int = PRINT_WIDTH) -> list[str]:
@@ -153,7 +153,7 @@ def build_book(root: Path, workers: int | None = None, chapters: list[str] | Non
     wall = time.perf_counter() - start
     table = timing_table(results) + f"\nwall time {wall:.1f} s on {workers} worker(s)"
     build.mkdir(exist_ok=True)
-    (build / "timings.txt").write_text(table + "\n", encoding="utf-8")
+    write_text_atomic(build / "timings.txt", table + "\n")
     write_json_atomic(build / "timings.json", [
         {"chapter": r.chapter, "seconds": r.seconds, "budget": r.budget, "status": r.status}
         for r in results])

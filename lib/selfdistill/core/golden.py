@@ -7,6 +7,7 @@ from pathlib import Path
 
 from selfdistill.core.chapters import Chapter
 from selfdistill.core.paths import repository_root
+from selfdistill.core.provenance import atomic_path
 from selfdistill.core.runner import execute_notebook
 
 __all__ = ["CHECK_TAG", "golden_dir", "write_golden"]
@@ -47,5 +48,6 @@ def write_golden(chapter: Chapter, folder: Path | None = None) -> Path:
             cell.outputs = []
     nb.metadata.pop("papermill", None)
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, tmp)
     return target

@@ -1,70 +1,66 @@
-"""The claim ledger.
+"""The claim ledger: a chapter run's claims, written as they are checked, and read back.
 
-A claim is one checkable statement: an ``id`` (``mobahi2020.c-increases``), the ``paper`` key,
-its ``provenance`` (``stated``: the paper states it; ``derived``: the book derives it in the paper's
-setting; ``extension``: the book goes beyond the paper), the ``statement``, what the value is
-(``measured``, a short phrase), the measured ``value``, the ``bound`` it is held to and the
-``reason`` for that tolerance, and whether it ``passed``.
+A chapter builds its ledger the one way, from the run itself:
+``ledger = Ledger.for_chapter("sd-rounds", globals())``. Only the name is typed: the parameters are
+read from the notebook's namespace for exactly the names its ``parameters`` cell declares
+(papermill injects overrides there, so the values recorded are the run's), the paper is the key
+that starts every declared claim id, the device is the ``device`` parameter. A ledger whose
+parameters, paper or device differ from what its chapter declares is refused, however built.
 
-Chapters record claims through a :class:`Ledger`. Each check prints a one-line rounded summary (the
-cell that nbval compares), rewrites the run's JSON file atomically, and raises
-:class:`ClaimFailed` when the claim does not hold, so the notebook, nbval and the book build fail.
-The chapter's last cell calls :meth:`Ledger.finish`: it fails if a claim the chapter declares was
-not recorded, marks the run ``complete`` and shows the chapter's claims table. A ledger that was
-never finished (a failed or interrupted run) never reads as passing.
+Each check prints a one-line rounded summary (the cell nbval compares), rewrites the run's JSON
+atomically, and raises :class:`~selfdistill.core.claim.ClaimFailed` when the claim does not hold.
+:meth:`Ledger.finish` fails if a declared claim was not recorded, marks the run ``complete`` and
+shows the claims table; a ledger never finished (a failed or interrupted run) never reads as
+passing. The file (schema :data:`SCHEMA`): ``chapter``, ``paper``, ``complete``, ``expected``,
+``parameters``, ``run`` (the provenance record, :mod:`selfdistill.core.provenance`), ``error``
+(why a run that died early failed, else ``""``), ``claims``, ``schema``, ``digest``.
 
-Where the JSON goes: ``$SELFDISTILL_CLAIMS_FILE`` if set (``selfdistill run`` sets it), else
-``$SELFDISTILL_CLAIMS_DIR/<chapter>.json`` (the book build sets it), else
-``<repository>/_build/claims/<chapter>.json``.
-
-This module imports neither torch nor numpy at import time: the command line reads ledgers fast.
+Where it goes: ``$SELFDISTILL_CLAIMS_FILE`` if set (``selfdistill run`` sets it), else
+``$SELFDISTILL_CLAIMS_DIR/<chapter>.json`` (the book build), else
+``<repository>/_build/claims/<chapter>.json``. Imports neither torch nor numpy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import platform
 import re
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from selfdistill.core.claim import (
+    KINDS,
+    Claim,
+    ClaimFailed,
+    Provenance,
+    check_limit,
+    claims_markdown,
+    make_claim,
+)
 from selfdistill.core.paths import repository_root
-from selfdistill.core.validate import check_choice
+from selfdistill.core.provenance import (
+    ProvenanceError,
+    check_provenance,
+    mark_finished,
+    write_json_atomic,
+)
+from selfdistill.core.provenance import provenance as run_provenance
 
 if TYPE_CHECKING:
     from selfdistill.core.stats import Interval
 
-__all__ = [
-    "Claim", "ClaimFailed", "Ledger", "LedgerError", "LedgerRecord", "PROVENANCE", "SCHEMA",
-    "atomic_path", "declared_claims", "ledger_digest", "load_claims", "load_ledgers",
-    "rounding_band", "write_json_atomic", "write_ledger", "write_text_atomic",
-]
+__all__ = ["Ledger", "LedgerError", "LedgerRecord", "SCHEMA", "declared_claims", "ledger_digest",
+           "load_claims", "load_ledgers", "write_ledger"]
 
-#: version of the ledger's JSON layout; readers refuse other versions
-SCHEMA = 3
-
-Provenance = Literal["stated", "derived", "extension"]
-PROVENANCE: dict[str, str] = {
-    "stated": "the paper states it",
-    "derived": "derived here in the paper's setting",
-    "extension": "our extension",
-}
+#: version of the ledger's JSON layout; readers refuse other versions (4: the run is the one
+#: provenance record, and a failed run's error sits beside it)
+SCHEMA = 4
 
 _CHECK_CALL = re.compile(
     r"\bcheck_(?:at_most|at_least|close|true|interval)\(\s*[\"']([^\"']+)[\"']")
-
-
-class ClaimFailed(AssertionError):
-    """A claim did not hold, or a declared claim was never checked."""
 
 
 class LedgerError(ValueError):
@@ -74,189 +70,6 @@ class LedgerError(ValueError):
 def declared_claims(source: str) -> list[str]:
     """The claim ids a chapter declares: the literal first argument of every ``check_*`` call."""
     return list(dict.fromkeys(_CHECK_CALL.findall(source)))
-
-
-#: multiple of the unit roundoff below which a value is rounding: see :func:`rounding_band`
-ROUNDING_ULPS = 64
-
-#: unit roundoff u of the dtypes a claim can be computed in
-UNIT_ROUNDOFF: dict[str, float] = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
-
-#: characters of printed output the book's page shows at 1280 px (the book build refuses wider
-#: lines); a longer claim line continues, indented, on a second line
-PRINT_WIDTH = 88
-
-#: the kinds of check a claim can be, each with its verdict recomputed from the stored numbers
-KINDS = ("at_most", "at_least", "close", "true", "interval")
-
-
-def rounding_band(scale: float = 1.0, dtype: str = "float64") -> float:
-    """The one rule for rounding-level values: the power of ten just above ``64 · u · scale``.
-
-    A claim's value below this band is rounding: it differs between CPU kernels, thread counts and
-    CUDA, so it is printed as ``|v| < band``, never as digits. ``u`` is the unit roundoff of
-    ``dtype`` (2⁻⁵³ for float64, 2⁻²⁴ for float32); ``scale`` is the size of the rounding error's
-    source that the claim declares (a condition number times the norm involved, a count of summed
-    terms; 1 for a relative error of a well-conditioned computation).
-
-    Examples
-    --------
-    >>> rounding_band()
-    1e-14
-    >>> rounding_band(1e3)
-    1e-11
-    >>> rounding_band(dtype="float32")
-    1e-05
-    """
-    check_choice("dtype", dtype, UNIT_ROUNDOFF)
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale = {scale!r} is outside the accepted range: finite and > 0")
-    return float(f"1e{math.ceil(math.log10(ROUNDING_ULPS * UNIT_ROUNDOFF[dtype] * scale))}")
-
-
-def _fmt(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One checked statement and its outcome.
-
-    The verdict is recomputed from the stored numbers (``kind``, ``value``, ``limit``, ``tol``,
-    ``interval``) whenever a ledger is read back, so an edited ``passed`` is caught.
-    """
-
-    id: str
-    paper: str
-    provenance: str
-    statement: str
-    measured: str
-    value: float
-    bound: str
-    reason: str
-    passed: bool
-    chapter: str
-    kind: str = "at_most"
-    limit: float | None = None
-    tol: float | None = None
-    interval: dict[str, Any] | None = None
-    count: int | None = None
-    scale: float = 1.0
-    dtype: str = "float64"
-    digits: int = 3
-    trained: bool = False
-
-    def band(self) -> float:
-        """The rounding band of this claim (:func:`rounding_band`)."""
-        return rounding_band(self.scale, self.dtype)
-
-    def verdict(self) -> bool:
-        """Whether the claim holds, recomputed from the stored numbers (NaN never holds)."""
-        value = self.value
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-            return False
-        if self.kind == "at_most":
-            return self.limit is not None and value <= self.limit
-        if self.kind == "at_least":
-            return self.limit is not None and value >= self.limit
-        if self.kind == "close":
-            return (self.limit is not None and self.tol is not None
-                    and abs(value - self.limit) <= self.tol)
-        if self.kind == "true":
-            return value == 1.0  # a property: 1 holds, 0 does not
-        if self.kind == "interval":
-            iv = self.interval or {}
-            low, high = iv.get("low"), iv.get("high")
-            if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (low, high)):
-                return False
-            ok = low <= value <= high
-            if iv.get("above") is not None:
-                ok = ok and low > iv["above"]
-            if iv.get("below") is not None:
-                ok = ok and high < iv["below"]
-            if iv.get("contains") is not None:
-                ok = ok and low <= iv["contains"] <= high
-            return ok and iv.get("n", 0) >= iv.get("min_n", 5)
-        return False
-
-    def shown_value(self) -> str:
-        """The value as printed: by the one rounding rule, else ``digits`` significant digits."""
-        if not isinstance(self.value, (int, float)) or math.isnan(self.value):
-            return "nan"
-        if self.kind == "true":
-            word = "true" if self.value == 1.0 else "false"
-            return word if self.count is None else f"{word} in {self.count} cases"
-        if self.kind == "interval":
-            iv = self.interval or {}
-            level = round(100 * iv.get("level", 0.95))
-            return (f"{self.value:+.{self.digits}g}, {level}% CI "
-                    f"[{_fmt(iv.get('low', math.nan), self.digits)}, "
-                    f"{_fmt(iv.get('high', math.nan), self.digits)}], n = {iv.get('n')}")
-        band = self.band()
-        if self.kind == "at_most" and self.limit == 0.0:  # a bit-for-bit identity
-            return _fmt(self.value, self.digits)
-        if abs(self.value) < band:
-            if self.kind == "at_most" and self.limit is not None and self.limit < band:
-                return f"|v| ≤ {self.limit:.3g}"
-            return f"|v| < {band:.0e}"
-        return _fmt(self.value, self.digits)
-
-    def compared_value(self) -> str:
-        """The value as the golden line shows it. A ``trained`` interval claim (its samples come
-        from training networks, whose trajectories amplify last-bit differences between CPU
-        kernel paths into other stopping epochs) shows only where its interval lies and over how
-        many seeds: its digits are not a property of the mathematics. Tables and the ledger keep
-        the digits."""
-        if self.kind == "interval" and self.trained:
-            iv = self.interval or {}
-            where = []
-            if iv.get("above") is not None:
-                where.append("above" if iv.get("low", math.nan) > iv["above"] else "not above")
-            if iv.get("below") is not None:
-                where.append("below" if iv.get("high", math.nan) < iv["below"] else "not below")
-            if iv.get("contains") is not None:
-                inside = iv.get("low", math.nan) <= iv["contains"] <= iv.get("high", math.nan)
-                where.append("contains" if inside else "misses")
-            return f"interval {' and '.join(where)} the bound, n = {iv.get('n')}"
-        return self.shown_value()
-
-    def summary(self) -> str:
-        """One rounded line: verdict, id, value and bound (no timings, no addresses): the line
-        the golden notebooks compare. It is the same on every CPU path, thread count and CUDA as
-        long as the claim's ``scale``, ``digits`` and ``trained`` are honest."""
-        status = "PASS" if self.passed else "FAIL"
-        head, tail = f"{status} {self.id}:", f"{self.compared_value()} (bound: {self.bound})"
-        line = f"{head} {tail}"
-        return line if len(line) <= PRINT_WIDTH else f"{head}\n    {tail}"
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a fresh temporary path beside ``path`` (a unique name, so two writers never
-    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes."""
-    path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(text.encode("utf-8"))  # no newline translation: the bytes given
-
-
-def write_json_atomic(path: Path, payload: object) -> None:
-    """Write JSON to ``path`` atomically (:func:`atomic_path`), creating its folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=True) + "\n")
 
 
 def ledger_digest(payload: dict[str, Any]) -> str:
@@ -272,8 +85,10 @@ def ledger_digest(payload: dict[str, Any]) -> str:
 
 
 def write_ledger(path: Path, payload: dict[str, Any]) -> None:
-    """Write a ledger atomically, stamped with its schema and :func:`ledger_digest`."""
-    payload = {**payload, "schema": SCHEMA}
+    """Write a ledger atomically, stamped with its schema and :func:`ledger_digest`; its ``run``
+    must be a provenance record (:func:`~selfdistill.core.provenance.check_provenance`)."""
+    check_provenance(payload.get("run"), f"the ledger of chapter {payload.get('chapter')!r}: run")
+    payload = {"error": "", **payload, "schema": SCHEMA}
     payload["digest"] = ledger_digest(payload)
     write_json_atomic(path, payload)
 
@@ -288,25 +103,6 @@ def default_claims_path(chapter: str) -> Path:
     return root / "_build" / "claims" / f"{chapter}.json"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def git_commit(root: Path | None = None) -> str:
-    """The repository's commit (``+dirty`` when the work tree differs), or ``unknown``."""
-    root = root or repository_root()
-    if root is None:
-        return "unknown"
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, text=True,
-                              capture_output=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, text=True, capture_output=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("+dirty" if dirty.strip() else "")
-
-
 def _chapter_source(chapter: str) -> str | None:
     from selfdistill.core.chapters import notebooks_dir
 
@@ -317,35 +113,38 @@ def _chapter_source(chapter: str) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def run_context(device: object = None) -> dict[str, Any]:
-    """Where, when and on what a run happens: commit, device actually used, versions, threads,
-    TF32 and determinism settings, start (``finished`` is set by :meth:`Ledger.finish`)."""
-    context: dict[str, Any] = {"commit": git_commit(), "python": platform.python_version(),
-                               "host": platform.node(), "started": _now(), "finished": None}
-    if device is not None:
-        import torch  # only a chapter that runs pays for torch
+def chapter_paper(chapter: str, source: str) -> str:
+    """The paper of a chapter: the key every claim id it declares starts with.
 
-        from selfdistill.core.device import resolve_device
+    Raises ``ValueError`` for a chapter that declares no claim, or claims of several papers.
+    """
+    papers = sorted({cid.split(".", 1)[0] for cid in declared_claims(source)})
+    if len(papers) != 1:
+        raise ValueError(f"chapter {chapter!r} declares claims of {len(papers)} papers "
+                         f"({', '.join(papers)[:80] or 'none'}); accepted: the claims of one "
+                         "paper, whose key starts every claim id")
+    return papers[0]
 
-        resolved = resolve_device(device)
-        name = (torch.cuda.get_device_name(resolved) if resolved.type == "cuda"
-                else platform.processor() or platform.machine())
-        context.update(device=str(resolved), device_name=name, torch=torch.__version__,
-                       threads=torch.get_num_threads(),
-                       tf32_matmul=bool(torch.backends.cuda.matmul.allow_tf32),
-                       tf32_cudnn=bool(torch.backends.cudnn.allow_tf32),
-                       deterministic=bool(torch.are_deterministic_algorithms_enabled()))
-    return context
+
+def _declared_parameters(chapter: str) -> list[str]:
+    from selfdistill.core.chapters import Chapter, notebooks_dir
+
+    return list(Chapter(chapter, notebooks_dir() / f"{chapter}.md").parameters())
 
 
 @dataclass
 class Ledger:
-    """The claims of one chapter run.
+    """The claims of one chapter run: build it with :meth:`for_chapter`.
 
     Each ``check_*`` records, prints, writes, and raises :class:`ClaimFailed` if the claim does not
     hold; it returns nothing, so a notebook cell shows only the printed summary. ``measured`` is a
     short phrase saying what the value is ("largest relative error of f on the finest grid").
     ``device`` is the chapter's device parameter: the ledger records the device actually used.
+
+    The fields can be given directly (the tests do, for chapters that do not exist); for a chapter
+    of ``notebooks/`` they must agree with it: ``parameters`` holds exactly the names its
+    ``parameters`` cell declares, ``paper`` is the key of its claims, ``device`` its ``device``
+    parameter; anything else raises ``ValueError`` before anything is written.
     """
 
     chapter: str
@@ -356,14 +155,79 @@ class Ledger:
     expected: list[str] | None = None
     claims: list[Claim] = field(default_factory=list)
 
+    @classmethod
+    def for_chapter(cls, chapter: str, namespace: Mapping[str, object], *,
+                    path: Path | None = None) -> Ledger:
+        """The ledger of a run of ``chapter``, with its parameters read from the run.
+
+        Parameters
+        ----------
+        chapter : str
+            The chapter's name (``notebooks/<chapter>.md``).
+        namespace : Mapping
+            The namespace the chapter runs in (``globals()`` in a notebook cell): the value of
+            every parameter the chapter's ``parameters`` cell declares is read from it, so the
+            ledger records the run's values, overrides included.
+        path : Path, optional
+            Where the JSON goes; default :func:`default_claims_path`.
+
+        Returns
+        -------
+        Ledger
+            Paper from the chapter's claim ids, expected claims from its text, device from its
+            ``device`` parameter (``None`` where it declares none).
+
+        Raises
+        ------
+        ValueError
+            For an unknown chapter, a declared parameter the namespace lacks, or a chapter whose
+            claims do not name exactly one paper.
+        """
+        from selfdistill.core.chapters import get_chapter
+
+        if not isinstance(namespace, Mapping):
+            raise TypeError(f"namespace = {str(namespace)[:80]!r} is not accepted: the chapter's "
+                            "namespace (globals())")
+        found = get_chapter(chapter)
+        source = found.text()
+        names = list(found.parameters())
+        absent = [n for n in names if n not in namespace]
+        if absent:
+            raise ValueError(f"chapter {chapter!r}: the parameters cell declares "
+                             f"{', '.join(absent)[:80]}, which the namespace lacks; accepted: the "
+                             "namespace the chapter runs in (globals())")
+        parameters = {n: namespace[n] for n in names}
+        return cls(chapter=chapter, paper=chapter_paper(chapter, source), path=path,
+                   parameters=parameters, device=parameters.get("device"),
+                   expected=declared_claims(source))
+
     def __post_init__(self) -> None:
+        source = _chapter_source(self.chapter)
+        if source is not None:
+            self._agree_with(source)
         self.path = Path(self.path) if self.path else default_claims_path(self.chapter)
         if self.expected is None:
-            source = _chapter_source(self.chapter)
             self.expected = declared_claims(source) if source else []
-        self.run = run_context(self.device)
+        self.run = run_provenance(self.device)
         self.complete = False
         self._write()  # a new run starts from an empty, incomplete record: nothing stale survives
+
+    def _agree_with(self, source: str) -> None:
+        """Refuse fields that differ from what the chapter's text declares."""
+        names = _declared_parameters(self.chapter)
+        if list(self.parameters) != names:
+            raise ValueError(f"chapter {self.chapter!r}: parameters = "
+                             f"{', '.join(self.parameters)[:80] or 'none'} differ from the names "
+                             f"its parameters cell declares: {', '.join(names)[:80]}; build the "
+                             "ledger with Ledger.for_chapter(chapter, globals())")
+        paper = chapter_paper(self.chapter, source)
+        if self.paper != paper:
+            raise ValueError(f"chapter {self.chapter!r}: paper = {self.paper[:40]!r}, but its "
+                             f"claims are {paper}'s")
+        if "device" in names and self.device != self.parameters["device"]:
+            raise ValueError(f"chapter {self.chapter!r}: device = {str(self.device)[:40]!r} "
+                             f"differs from its device parameter "
+                             f"{str(self.parameters['device'])[:40]!r}")
 
     def _write(self) -> None:
         payload = {
@@ -374,6 +238,7 @@ class Ledger:
             "expected": list(self.expected or []),
             "parameters": self.parameters,
             "run": self.run,
+            "error": "",
             "claims": [asdict(c) for c in self.claims],
         }
         write_ledger(self.path, payload)
@@ -390,39 +255,12 @@ class Ledger:
             raise ClaimFailed(f"{claim.summary()} — {claim.statement} [{claim.reason}]")
 
     def _claim(self, id: str, provenance: str, statement: str, measured: str, value: float,
-               bound: str, reason: str, *, kind: str, limit: float | None = None,
-               tol: float | None = None, interval: dict[str, Any] | None = None,
-               count: int | None = None, scale: float = 1.0, dtype: str = "float64",
-               digits: int = 3, trained: bool = False) -> None:
-        check_choice("provenance", provenance, PROVENANCE)
-        if not id.startswith(f"{self.paper}."):
-            raise ValueError(f"claim id {id!r} must start with the paper key '{self.paper}.'")
-        for name, text in (("statement", statement), ("measured", measured), ("reason", reason)):
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"claim {id!r}: {name} = {text!r} must be a non-empty string")
-        if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 6:
-            raise ValueError(f"claim {id!r}: digits = {digits!r} is outside the accepted range "
-                             "1 to 6 (integers)")
-        rounding_band(scale, dtype)  # validates scale and dtype
-        value = float(value)
-        claim = Claim(id=id, paper=self.paper, provenance=provenance, statement=statement,
-                      measured=measured, value=value, bound=bound, reason=reason, passed=False,
-                      chapter=self.chapter, kind=kind, limit=limit, tol=tol, interval=interval,
-                      count=count, scale=float(scale), dtype=dtype, digits=digits,
-                      trained=trained)
-        self._record(replace(claim, passed=claim.verdict()))
+               bound: str, reason: str, **details: Any) -> None:
+        self._record(make_claim(id=id, paper=self.paper, chapter=self.chapter,
+                                provenance=provenance, statement=statement, measured=measured,
+                                value=value, bound=bound, reason=reason, **details))
 
-    @staticmethod
-    def _check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> float:
-        limit = float(limit)
-        if math.isnan(limit):
-            raise ValueError(f"claim {id!r}: {name} = nan is not a bound")
-        floor = 4 * UNIT_ROUNDOFF.get(dtype, 2.0 ** -53) * scale
-        if name == "bound" and 0 < limit < floor:  # 0 itself: a bit-for-bit identity
-            raise ValueError(f"claim {id!r}: bound = {limit:.3g} is below the rounding level "
-                             f"4·u·scale = {floor:.3g} of this claim: the check would test "
-                             "rounding; declare the claim's scale or raise the bound with a reason")
-        return limit
+    _check_limit = staticmethod(check_limit)
 
     def check_at_most(self, id: str, value: float, bound: float, *, measured: str,
                       statement: str, provenance: Provenance, reason: str, scale: float = 1.0,
@@ -511,26 +349,11 @@ class Ledger:
             raise ClaimFailed(f"chapter {self.chapter}: declared claims never checked: "
                               + ", ".join(missing))
         self.complete = True
-        self.run["finished"] = _now()
+        self.run = mark_finished(self.run)
         self._write()
         from IPython.display import Markdown
 
         return Markdown(claims_markdown(self.claims))
-
-
-def claims_markdown(claims: list[Claim]) -> str:
-    """A chapter's claims as a compact Markdown table that fits the page: the claim's name and
-    provenance, its statement with what was measured (``$…$`` maths kept), value, bound, status.
-    The full record, with each bound's reason, is on the book's claims page."""
-    rows = ["| claim | statement (and what was measured) | value | bound | verdict |",
-            "|---|---|---|---|---|"]
-    for c in claims:
-        cells = [f"{c.id.split('.', 1)[-1]} ({c.provenance})",
-                 f"{c.statement} (measured: {c.measured})", f"`{c.shown_value()}`",
-                 f"`{c.bound}`",
-                 "✓ pass" if c.passed else "**✗ FAIL**"]
-        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(rows)
 
 
 @dataclass(frozen=True)
@@ -539,7 +362,8 @@ class LedgerRecord:
 
     ``problems`` lists what makes the file untrustworthy although it parsed: a digest that does not
     match its content (an edited file), a stored verdict that its value and bound contradict, claim
-    ids that differ from what the chapter's source declares.
+    ids that differ from what the chapter's source declares, a ``run`` that is not a provenance
+    record. ``error`` says why a run that died before finishing failed (``""`` otherwise).
     """
 
     path: Path
@@ -551,6 +375,7 @@ class LedgerRecord:
     run: dict[str, Any]
     claims: tuple[Claim, ...]
     problems: tuple[str, ...] = ()
+    error: str = ""
 
     @property
     def missing(self) -> list[str]:
@@ -609,6 +434,10 @@ def _problems(data: dict[str, Any], claims: tuple[Claim, ...]) -> list[str]:
         if verdict != c.passed:
             problems.append(f"VERDICT {c.id}: stored {'PASS' if c.passed else 'FAIL'}, but value "
                             f"{c.value!r} against {c.bound} gives {'PASS' if verdict else 'FAIL'}")
+    try:
+        check_provenance(data.get("run"), "run")
+    except ProvenanceError as err:
+        problems.append(f"PROVENANCE: {err}")
     source = _chapter_source(data["chapter"]) if data.get("claims") else None
     if source is not None and data.get("complete"):
         declared = set(declared_claims(source))
@@ -632,7 +461,7 @@ def _read_ledger(file: Path) -> LedgerRecord:
         raise LedgerError(f"{file} has ledger schema {str(data.get('schema'))[:20]}; this "
                           f"selfdistill reads schema {SCHEMA}: rerun the chapter")
     for name, kind in (("chapter", str), ("paper", str), ("claims", list), ("expected", list),
-                       ("parameters", dict), ("run", dict), ("complete", bool)):
+                       ("parameters", dict), ("run", dict), ("complete", bool), ("error", str)):
         if name in data and not isinstance(data[name], kind):
             raise LedgerError(f"{file}: '{name}' is a {type(data[name]).__name__}, not a "
                               f"{kind.__name__}")
@@ -643,7 +472,8 @@ def _read_ledger(file: Path) -> LedgerRecord:
                         complete=data.get("complete") is True,
                         expected=tuple(data.get("expected", [])),
                         parameters=data.get("parameters", {}), run=data.get("run", {}),
-                        claims=claims, problems=tuple(_problems(data, claims)))
+                        claims=claims, problems=tuple(_problems(data, claims)),
+                        error=data.get("error", ""))
 
 
 def load_ledgers(location: Path) -> list[LedgerRecord]:

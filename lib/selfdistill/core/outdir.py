@@ -64,7 +64,7 @@ def write_marker(folder: Path, kind: Kind, chapter: str) -> Path:
     """
     if kind not in KINDS:
         raise ValueError(f"kind = {_quote(kind)} is not one of {', '.join(KINDS)}")
-    from selfdistill.core.ledger import write_json_atomic
+    from selfdistill.core.provenance import write_json_atomic
 
     path = Path(folder) / MARKER
     write_json_atomic(path, {"tool": "selfdistill", "schema": MARKER_SCHEMA, "kind": kind,
@@ -236,7 +236,7 @@ def _start_time(pid: int) -> str:
 
 def write_owner(staging: Path) -> None:
     """Record in ``staging`` which process owns it (pid, start time, host, boot id)."""
-    from selfdistill.core.ledger import write_json_atomic
+    from selfdistill.core.provenance import write_json_atomic
 
     pid = os.getpid()
     write_json_atomic(Path(staging) / OWNER, {"pid": pid, "start": _start_time(pid),

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from selfdistill.core.ledger import Claim, LedgerRecord
+from selfdistill.core.claim import Claim
+from selfdistill.core.ledger import LedgerRecord
 
 __all__ = [
     "PAPERS", "RegistryError", "SHOWS", "SOURCES", "STATUSES", "ClaimLink", "Statement",

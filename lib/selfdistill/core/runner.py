@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import tempfile
@@ -43,7 +44,7 @@ from selfdistill.core.outdir import (
 )
 
 __all__ = ["KERNEL_ARGUMENTS", "RunJob", "RunResult", "check_device", "check_out",
-           "execute_notebook", "run_chapter", "run_many", "timing_table"]
+           "execute_notebook", "run_chapter", "run_command", "run_many", "timing_table"]
 
 LEDGER = "claims.json"
 
@@ -117,6 +118,12 @@ def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
                                  f"{torch.__version__} sees no GPU here; use 'auto' or 'cpu'")
 
 
+def run_command(chapter: Chapter, values: dict[str, Any]) -> str:
+    """The command that reruns ``chapter`` with ``values``: ``selfdistill run NAME -p k v ...``."""
+    words = ["selfdistill", "run", chapter.name]
+    for name, value in values.items():
+        words += ["-p", name, str(value)]
+    return shlex.join(words)
 
 
 def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, ledger: Path,
@@ -125,7 +132,13 @@ def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, l
     to ``ledger``. Raises papermill's error for a failing cell."""
     import papermill
 
-    os.environ["SELFDISTILL_CLAIMS_FILE"] = str(ledger.resolve())
+    # the kernel inherits these: where the ledger goes, the command for its provenance record,
+    # and the folder of the chapter it runs (Ledger.for_chapter reads the chapter's text there)
+    kernel_env = {"SELFDISTILL_CLAIMS_FILE": str(ledger.resolve()),
+                  "SELFDISTILL_COMMAND": run_command(chapter, values),
+                  "SELFDISTILL_NOTEBOOKS": str(chapter.path.parent.resolve())}
+    saved = {name: os.environ.get(name) for name in kernel_env}
+    os.environ.update(kernel_env)
     with _quiet_on_interrupt():
         try:
             papermill.execute_notebook(
@@ -134,7 +147,11 @@ def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, l
                 log_output=False, extra_arguments=list(KERNEL_ARGUMENTS),
             )
         finally:
-            os.environ.pop("SELFDISTILL_CLAIMS_FILE", None)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 #: loggers that report the kernel being torn down after Ctrl-C ("Kernel died while waiting for
@@ -248,13 +265,22 @@ def _finish(job: RunJob, staging: Path, status: str, message: str) -> bool:
 
 
 def _write_failed_ledger(job: RunJob, path: Path, status: str, message: str) -> None:
-    """A run that died before its chapter opened a ledger still leaves one: incomplete."""
-    from selfdistill.core.ledger import declared_claims, git_commit, write_ledger
+    """A run that died before its chapter opened a ledger still leaves one: incomplete, with the
+    run's parameters (the defaults of its ``parameters`` cell, overridden by the values given)."""
+    from selfdistill.core.ledger import chapter_paper, declared_claims, write_ledger
+    from selfdistill.core.provenance import provenance
 
+    source = job.chapter.text()
+    try:
+        defaults = {n: p.default for n, p in job.chapter.parameters().items()}
+        paper = chapter_paper(job.chapter.name, source)
+    except ValueError:  # a malformed chapter: record what is known
+        defaults, paper = {}, ""
     write_ledger(path, {
-        "chapter": job.chapter.name, "paper": "", "complete": False,
-        "expected": declared_claims(job.chapter.text()), "parameters": job.values,
-        "run": {"commit": git_commit(), "error": f"{status}: {message}"}, "claims": []})
+        "chapter": job.chapter.name, "paper": paper, "complete": False,
+        "expected": declared_claims(source), "parameters": {**defaults, **job.values},
+        "run": provenance(command=run_command(job.chapter, job.values)),
+        "error": f"{status}: {message}", "claims": []})
 
 
 def _last_lines(text: str, n: int = 12) -> str:

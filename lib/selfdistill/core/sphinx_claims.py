@@ -26,9 +26,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from selfdistill.core.build import toc_chapters
+from selfdistill.core.claim import PROVENANCE, Claim
 from selfdistill.core.ledger import (
-    PROVENANCE,
-    Claim,
     LedgerError,
     LedgerRecord,
     declared_claims,
@@ -155,7 +154,14 @@ def _when(run: dict) -> str:
 
 
 def _where(run: dict) -> str:
-    return f"{run.get('device', '?')} ({run.get('device_name', '?')})"
+    if run.get("device") is None:
+        return "no torch device"
+    return f"{run['device']} ({run.get('device_name') or '?'})"
+
+
+def _torch(run: dict) -> str:
+    versions = run.get("versions")
+    return str(versions.get("torch", "not loaded")) if isinstance(versions, dict) else "?"
 
 
 def _params(record: LedgerRecord) -> str:
@@ -219,7 +225,7 @@ def chapter_lines(record: LedgerRecord, docname: str) -> list[str]:
         "* - Provenance", "  - " + ", ".join(f"{counts[k]} {k}" for k in PROVENANCE),
         "* - Run finished", f"  - {_when(record.run)}",
         "* - Commit", f"  - `{record.run.get('commit', '?')}`",
-        "* - Device", f"  - {_where(record.run)}; torch {record.run.get('torch', '?')}, "
+        "* - Device", f"  - {_where(record.run)}; torch {_torch(record.run)}, "
         f"Python {record.run.get('python', '?')}",
         "* - Parameters", f"  - {_params(record)}",
         "```", "",

@@ -24,7 +24,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from selfdistill.core.ledger import Claim
+from selfdistill.core.claim import Claim
 from selfdistill.core.registry import (
     PAPERS,
     SOURCES,

@@ -17,8 +17,9 @@ only over the same parameters); the command line prints the point count and an e
 chapter's budget (:func:`estimate`).
 
 Resuming: a point whose folder already holds a complete, passing ledger is skipped; a failed or
-incomplete one is rerun. ``DIR/sweep.yaml`` records the chapter, the grid and the provenance
-(command, commit, machine, date) of the last invocation, written atomically.
+incomplete one is rerun. ``DIR/sweep.yaml`` records the chapter, the grid, the executor and the
+provenance record (:mod:`selfdistill.core.provenance`: command, commit, machine, versions, start
+and end) of the last invocation, written atomically.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import platform
 import re
+import shlex
 import shutil
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ import yaml
 
 from selfdistill.core.chapters import Chapter, ParameterError
 from selfdistill.core.ledger import LedgerError, load_ledgers
+from selfdistill.core.provenance import mark_finished, provenance, write_text_atomic
 from selfdistill.core.runner import LEDGER, RunJob, RunResult, check_device, check_out
 from selfdistill.core.sweep_dask import (
     CONNECT_TIMEOUT,
@@ -49,7 +50,7 @@ from selfdistill.core.sweep_dask import (
     run_dask,
 )
 from selfdistill.core.sweep_local import run_local
-from selfdistill.core.sweep_report import MANIFEST, read_manifest, write_text_atomic
+from selfdistill.core.sweep_report import MANIFEST, read_manifest
 
 __all__ = ["CONNECT_TIMEOUT", "MANIFEST", "MAX_POINTS", "Sweep", "check_connect_timeout",
            "connect_dask", "estimate", "grid_size", "parse_seeds", "plan_sweep", "run_sweep"]
@@ -272,24 +273,15 @@ def _point_passed(folder: Path) -> bool:
         return False
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("selfdistill", "torch", "numpy", "scipy", "papermill", "distributed"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return found
+#: libraries whose installed version the manifest records (the points' own ledgers record theirs)
+SWEEP_LIBRARIES = ("torch", "numpy", "scipy", "papermill", "distributed")
 
 
-def _write_manifest(sweep: Sweep, executor: str) -> None:
-    """Write ``sweep.yaml`` atomically: the grid (merged with the one recorded there, for an
-    extended sweep: each parameter's recorded values first, then the new ones) and the
-    provenance of this invocation."""
-    from selfdistill.core.ledger import git_commit
-
+def _write_manifest(sweep: Sweep, executor: str) -> dict[str, Any]:
+    """Write ``sweep.yaml`` atomically and return it: the chapter, the grid (merged with the one
+    recorded there, for an extended sweep: each parameter's recorded values first, then the new
+    ones), the point count, the executor and the provenance record of this invocation
+    (:func:`selfdistill.core.provenance.provenance`; ``finished`` is set when the sweep ends)."""
     grid = _grid_of(sweep)
     path = sweep.out / MANIFEST
     if path.is_file():  # plan_sweep has checked it: same parameters, a mapping of lists
@@ -301,20 +293,20 @@ def _write_manifest(sweep: Sweep, executor: str) -> None:
         "chapter": sweep.chapter.name,
         "grid": grid,
         "points": grid_size(list(grid.values())),
-        "command": "selfdistill " + " ".join(sweep.argv) if sweep.argv else "",
         "executor": executor,
-        "commit": git_commit(),
-        "host": platform.node(),
-        "machine": f"{platform.machine()}, {_cores()} cores",
-        "python": platform.python_version(),
-        "versions": _versions(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "provenance": provenance(command=shlex.join(["selfdistill", *sweep.argv])
+                                 if sweep.argv else "", libraries=SWEEP_LIBRARIES),
     }
     sweep.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
+    _dump_manifest(path, payload)
     from selfdistill.core.outdir import write_marker
 
     write_marker(sweep.out, "sweep", sweep.chapter.name)
+    return payload
+
+
+def _dump_manifest(path: Path, payload: dict[str, Any]) -> None:
+    write_text_atomic(path, yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
 
 
 # ---------------------------------------------------------------- running
@@ -350,7 +342,7 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     skipped = [job.out for job in jobs if job.out.name in existing and _point_passed(job.out)]
     done = set(skipped)
     todo = [job for job in jobs if job.out not in done]
-    _write_manifest(sweep, executor)
+    manifest = _write_manifest(sweep, executor)
     for job in todo:  # a failed or interrupted attempt is replaced, not kept beside the new one
         if job.out.exists():
             shutil.rmtree(job.out)
@@ -373,4 +365,6 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
             run_local(todo, workers or min(_cores(), len(todo)), on_done=on_done)
     finally:
         bar.close()
+    manifest["provenance"] = mark_finished(manifest["provenance"])  # not after an interrupt
+    _dump_manifest(sweep.out / MANIFEST, manifest)
     return SweepOutcome(skipped=skipped, results=results, seconds=time.perf_counter() - start)

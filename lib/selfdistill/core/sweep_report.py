@@ -18,14 +18,9 @@ from typing import Any
 
 import yaml
 
-from selfdistill.core.ledger import (
-    Claim,
-    LedgerError,
-    LedgerRecord,
-    atomic_path,
-    load_ledgers,
-    write_text_atomic,
-)
+from selfdistill.core.claim import Claim
+from selfdistill.core.ledger import LedgerError, LedgerRecord, load_ledgers
+from selfdistill.core.provenance import atomic_path, write_text_atomic
 
 __all__ = ["SweepData", "is_sweep", "read_manifest", "read_sweep", "sweep_summary", "write_report"]
 
@@ -131,7 +126,7 @@ def sweep_summary(data: SweepData) -> tuple[str, bool]:
               for row in rows]
     for r in data.records:
         if not r.complete:
-            why = r.run.get("error") or "it did not reach ledger.finish()"
+            why = r.error or "it did not reach ledger.finish()"
             lines.append(f"INCOMPLETE {data.point(r)} ({r.path.parent}): {why}")
     bad = sum(not r.passed for r in data.records)
     lines.append(f"points: {n - bad} complete and passing, {bad} not")
@@ -148,13 +143,33 @@ def _run_provenance(records: tuple[LedgerRecord, ...]) -> list[str]:
     lines = []
     for key, label in (("commit", "points ran at commit"), ("device", "device"),
                        ("device_name", "processor"), ("torch", "torch")):
-        seen = sorted({str(r.run[key]) for r in records if r.run.get(key)})
+        seen = sorted({str(v) for r in records
+                       if (v := (r.run.get("versions") or {}).get(key) if key == "torch"
+                           else r.run.get(key))})
         if seen:
             lines.append(f"- {label}: " + ", ".join(f"`{v}`" for v in seen))
     started = [r.run["started"] for r in records if r.run.get("started")]
     finished = [r.run["finished"] for r in records if r.run.get("finished")]
     if started and finished:
         lines.append(f"- points ran between `{min(started)}` and `{max(finished)}`")
+    return lines
+
+
+def _manifest_provenance(manifest: dict[str, Any]) -> list[str]:
+    """The invocation's provenance record (:mod:`selfdistill.core.provenance`) as report lines;
+    a manifest written before the record existed keeps its keys flat, with ``date`` for
+    ``started``."""
+    record = manifest.get("provenance")
+    if not isinstance(record, dict):
+        record = {**manifest, "started": manifest.get("date")}
+    lines = []
+    for key in ("command", "commit", "executor", "host", "machine", "python", "started",
+                "finished"):
+        value = manifest.get(key) if key == "executor" else record.get(key)
+        if value:
+            lines.append(f"- {key}: `{value}`")
+    if isinstance(record.get("versions"), dict):
+        lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in record["versions"].items()))
     return lines
 
 
@@ -174,12 +189,7 @@ def _write_tables(data: SweepData, out: Path) -> tuple[Path, Path]:
     ids = data.claim_ids()
     m = data.manifest
     text = [f"# Sweep of `{m.get('chapter') or data.records[0].chapter}`", ""]
-    for key in ("command", "commit", "executor", "host", "machine", "python", "date"):
-        if m.get(key):
-            text.append(f"- {key}: `{m[key]}`")
-    for key, label in (("versions", "versions"),):
-        if isinstance(m.get(key), dict):
-            text.append(f"- {label}: " + ", ".join(f"{k} {v}" for k, v in m[key].items()))
+    text += _manifest_provenance(m)
     text += _run_provenance(data.records)
     summary, _ = sweep_summary(data)
     text += ["", "```text", summary, "```", "",

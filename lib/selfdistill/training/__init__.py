@@ -11,57 +11,30 @@
 from __future__ import annotations
 
 from selfdistill.training import (
-    checkpoint,
-    loop,
-    models,
-    objectives,
-    protocol,
+    checkpoint, loop, models, objectives, protocol,
 )
 from selfdistill.training.checkpoint import (
-    check_writable,
-    cut,
-    fingerprint,
-    load,
-    precision_settings,
-    provenance,
-    save,
-    write_results,
+    check_writable, cut, fingerprint, load, precision_settings, save, write_results,
 )
 from selfdistill.training.loop import (
-    TrainConfig,
-    TrainResult,
-    evaluate,
-    generations,
-    predict_logits,
-    train,
+    TrainConfig, TrainResult, evaluate, generations, predict_logits, train,
 )
 from selfdistill.training.models import (
-    MODELS,
-    build_model,
+    MODELS, build_model,
 )
 from selfdistill.training.objectives import (
-    MSE,
-    Batch,
-    CrossEntropy,
-    EpochTargets,
-    LossFunction,
-    Objective,
-    SoftTargets,
+    Batch, CrossEntropy, EpochTargets, LossFunction, MSE, Objective, SoftTargets,
     soft_cross_entropy,
 )
 from selfdistill.training.protocol import (
-    PAPER,
-    book_or_paper,
-    interrupted_run_difference,
-    seed_range,
-    summarise,
+    PAPER, book_or_paper, check_paper_data, interrupted_run_difference, seed_range, summarise,
 )
 
 __all__ = [
     "checkpoint", "loop", "models", "objectives", "protocol", "Batch", "CrossEntropy",
     "EpochTargets", "LossFunction", "MODELS", "MSE", "Objective", "PAPER", "SoftTargets",
-    "TrainConfig", "TrainResult", "book_or_paper", "build_model", "check_writable", "cut",
-    "evaluate", "fingerprint", "generations", "interrupted_run_difference", "load",
-    "precision_settings", "predict_logits", "provenance", "save", "seed_range",
-    "soft_cross_entropy", "summarise", "train", "write_results",
+    "TrainConfig", "TrainResult", "book_or_paper", "build_model", "check_paper_data",
+    "check_writable", "cut", "evaluate", "fingerprint", "generations",
+    "interrupted_run_difference", "load", "precision_settings", "predict_logits", "save",
+    "seed_range", "soft_cross_entropy", "summarise", "train", "write_results",
 ]

@@ -7,8 +7,9 @@ objective or teacher. Checkpoints hold only tensors and plain containers and are
 would run code) is refused without running it. A checkpoint that lacks a key the run needs is
 refused naming the file and the key; :func:`check_writable` refuses a path that cannot be written
 before any training.
-Results are JSON with provenance (:func:`provenance`): command, commit, device, seeds, library
-versions, date, dtype, TF32 and determinism settings.
+Results are JSON (:func:`write_results`) with the one provenance record of
+:mod:`selfdistill.core.provenance` (command, commit, device, library versions, start and end, TF32
+and determinism settings), the seeds and the arithmetic (dtype, channels-last).
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import sys
 import tempfile
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["check_writable", "cut", "fingerprint", "load", "precision_settings", "provenance",
-           "save", "write_results"]
+from selfdistill.core.provenance import atomic_path, mark_finished, provenance, write_json_atomic
+
+__all__ = ["check_writable", "cut", "fingerprint", "load", "precision_settings", "save",
+           "write_results"]
 
 
 def _model_digest(model: torch.nn.Module | None) -> str | None:
@@ -101,14 +101,8 @@ def save(path: str | Path, fp: dict[str, Any], state: dict[str, Any]) -> None:
     """Write ``state`` with its fingerprint to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"fingerprint": fp, "state": state}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load(path: str | Path, fp: dict[str, Any], device: torch.device,
@@ -150,39 +144,40 @@ def load(path: str | Path, fp: dict[str, Any], device: torch.device,
 
 
 def precision_settings(device: torch.device) -> dict[str, Any]:
-    """dtype, TF32 and determinism settings in force for a run on ``device``."""
-    return {
-        "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
-        "channels_last": device.type == "cuda",
-        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
-        "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
-        "deterministic_algorithms": bool(torch.are_deterministic_algorithms_enabled()),
-        "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
-    }
-
-
-def provenance(device: torch.device, seeds: list[int]) -> dict[str, Any]:
-    """Command, commit, device, seeds, library versions, date and precision settings."""
-    import numpy
-
-    from selfdistill.core.ledger import git_commit
-
-    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else platform.processor() or platform.machine())
-    return {"command": " ".join(sys.argv), "commit": git_commit(), "device": str(device),
-            "device_name": name, "seeds": list(seeds),
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "numpy": numpy.__version__},
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **precision_settings(device)}
+    """The arithmetic a training run on ``device`` uses, beside its provenance record (which
+    holds TF32 and determinism): ``dtype`` (``bfloat16 autocast`` on CUDA, else ``float32``) and
+    ``channels_last`` (CUDA only)."""
+    return {"dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
+            "channels_last": device.type == "cuda"}
 
 
 def write_results(path: str | Path, results: dict[str, Any], device: torch.device,
-                  seeds: list[int]) -> dict[str, Any]:
-    """Write ``{"provenance": ..., "results": results}`` as JSON atomically; return it."""
-    from selfdistill.core.ledger import write_json_atomic
+                  seeds: list[int], record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write results as JSON atomically; return what was written.
 
-    payload = {"provenance": provenance(device, seeds), "results": results}
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file (its folder is created).
+    results : dict
+        What the run measured (JSON-serialisable).
+    device : torch.device
+        The device the run used.
+    seeds : list of int
+        The seeds it ran.
+    record : dict, optional
+        The provenance record made when the run started
+        (:func:`selfdistill.core.provenance.provenance`); default: one made now. Its
+        ``finished`` is set here.
+
+    Returns
+    -------
+    dict
+        ``{"provenance": record, "seeds": seeds, "precision": precision_settings(device),
+        "results": results}``.
+    """
+    record = provenance(device) if record is None else record
+    payload = {"provenance": mark_finished(record), "seeds": [int(s) for s in seeds],
+               "precision": precision_settings(device), "results": results}
     write_json_atomic(Path(path), payload)
     return payload
