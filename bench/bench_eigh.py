@@ -196,9 +196,9 @@ def main() -> None:
               + f" | {r['fastest']} | {s['engine']:.3f} ({s['engine eigenbasis']:.3f} + "
               f"{s['engine rounds']:.4f}) | {r['engine_over_fastest']:.3f}× ({verdict}) "
               f"| {r['over_fastest']['torch']:.2f}× |", flush=True)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(dict(meta=meta, goal=GOAL, rows=rows), fh, indent=2)
+        if args.json:  # after every size: a long run cut short keeps what it measured
+            with open(args.json, "w") as fh:
+                json.dump(dict(meta=meta, goal=GOAL, rows=rows), fh, indent=2)
 
 
 if __name__ == "__main__":
