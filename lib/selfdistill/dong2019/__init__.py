@@ -18,43 +18,95 @@ Every public name of these modules is importable from the package.
 from __future__ import annotations
 
 from selfdistill.dong2019 import (
-    deep, digits_sd, dynamics, gd, kernel_controls, kernel_model, network_sd, ntk, oracles,
+    deep,
+    digits_sd,
+    dynamics,
+    gd,
+    kernel_controls,
+    kernel_model,
+    network_sd,
+    ntk,
+    oracles,
     sd_rules,
 )
 from selfdistill.dong2019.deep import (
     noisy_label_arms,
 )
 from selfdistill.dong2019.digits_sd import (
-    ARMS, DigitsSplit, SDHistory, batched_forward, batched_grad, digits_binary,
+    ARMS,
+    DigitsSplit,
+    SDHistory,
+    batched_forward,
+    batched_grad,
+    digits_binary,
     train_noisy_arms,
 )
 from selfdistill.dong2019.dynamics import (
-    RiskCurve, Spectrum, early_stopping_risk, energy_profile, flow_residuals, gd_residuals,
-    optimal_stopping_step, residual_factors, spectrum,
+    RiskCurve,
+    Spectrum,
+    early_stopping_risk,
+    energy_profile,
+    flow_residuals,
+    gd_residuals,
+    optimal_stopping_step,
+    residual_factors,
+    spectrum,
 )
 from selfdistill.dong2019.gd import (
-    GDHistory, train_full_batch_gd,
+    GDHistory,
+    train_full_batch_gd,
 )
 from selfdistill.dong2019.kernel_controls import (
-    HardSDCase, TeacherControl, hard_sd_grid, teacher_control,
+    HardSDCase,
+    TeacherControl,
+    hard_sd_grid,
+    teacher_control,
 )
 from selfdistill.dong2019.kernel_model import (
-    KernelRun, cluster_averages, converged_student, distill_closed_form, kernel_gd, kernel_sd,
-    margin, product_filter, soft_sd_closed_form,
+    KernelRun,
+    cluster_averages,
+    converged_student,
+    distill_closed_form,
+    kernel_gd,
+    kernel_sd,
+    margin,
+    product_filter,
+    soft_sd_closed_form,
 )
 from selfdistill.dong2019.network_sd import (
     student_teacher_gap,
 )
 from selfdistill.dong2019.ntk import (
-    TwoLayerReLU, no_tf32, ntk_empirical, ntk_infinite, ntk_two_layer,
+    TwoLayerReLU,
+    no_tf32,
+    ntk_empirical,
+    ntk_infinite,
+    ntk_two_layer,
 )
 from selfdistill.dong2019.oracles import (
-    KernelMotion, WidthStudy, angular_quadrature, direction_moments, kernel_motion,
-    linear_noise_draws, network_noise_draws, sign_flip_noise, top_energy_lanczos, width_study,
+    KernelMotion,
+    WidthStudy,
+    angular_quadrature,
+    direction_moments,
+    kernel_motion,
+    linear_noise_draws,
+    network_noise_draws,
+    sign_flip_noise,
+    top_energy_lanczos,
+    width_study,
 )
 from selfdistill.dong2019.sd_rules import (
-    Adaptive, Constant, LinearRamp, RULES, WarmupRamp, hard_labels, hard_target, noisy_accuracy,
-    recursive_target, sd_target, soft_target,
+    RULES,
+    Adaptive,
+    Constant,
+    LinearRamp,
+    WarmupRamp,
+    hard_labels,
+    hard_target,
+    noisy_accuracy,
+    recursive_target,
+    sd_target,
+    soft_target,
 )
 
 __all__ = [

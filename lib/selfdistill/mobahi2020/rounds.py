@@ -209,7 +209,10 @@ def _run(basis: Eigenbasis, y0: torch.Tensor, eps: float | None, c_fixed: float 
         raise ValueError(f"no collapse within MAX_ROUNDS = {MAX_ROUNDS} rounds; pass rounds=")
     A = torch.stack(As) if As else d.new_zeros((0, K))
     zt = torch.stack(zs)
-    y = torch.einsum("kj,tk...->tj...", basis.V, zt)
+    # y_t = Vᵀ z_t one round at a time: the same product whatever the number of rounds, so a
+    # capped run is bit for bit the start of a longer one (one batched product over all rounds
+    # lets BLAS pick its kernel by the row count, and the last bit then depends on the cap)
+    y = torch.stack([basis.V.T @ zi for zi in zs])
     return Rounds(basis=basis, eps=eps, c=torch.tensor(cs, dtype=VERIFY_DTYPE), y=y, z=zt, A=A,
                   B=torch.cumprod(A, dim=0), collapse_round=collapse)
 

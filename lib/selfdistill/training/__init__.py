@@ -11,23 +11,50 @@
 from __future__ import annotations
 
 from selfdistill.training import (
-    checkpoint, loop, models, objectives, protocol,
+    checkpoint,
+    loop,
+    models,
+    objectives,
+    protocol,
 )
 from selfdistill.training.checkpoint import (
-    check_writable, cut, fingerprint, load, precision_settings, save, write_results,
+    check_writable,
+    cut,
+    fingerprint,
+    load,
+    precision_settings,
+    save,
+    write_results,
 )
 from selfdistill.training.loop import (
-    TrainConfig, TrainResult, evaluate, generations, predict_logits, train,
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    generations,
+    predict_logits,
+    train,
 )
 from selfdistill.training.models import (
-    MODELS, build_model,
+    MODELS,
+    build_model,
 )
 from selfdistill.training.objectives import (
-    Batch, CrossEntropy, EpochTargets, LossFunction, MSE, Objective, SoftTargets,
+    MSE,
+    Batch,
+    CrossEntropy,
+    EpochTargets,
+    LossFunction,
+    Objective,
+    SoftTargets,
     soft_cross_entropy,
 )
 from selfdistill.training.protocol import (
-    PAPER, book_or_paper, check_paper_data, interrupted_run_difference, seed_range, summarise,
+    PAPER,
+    book_or_paper,
+    check_paper_data,
+    interrupted_run_difference,
+    seed_range,
+    summarise,
 )
 
 __all__ = [

@@ -17,31 +17,78 @@ Every public name of these modules is importable from the package.
 from __future__ import annotations
 
 from selfdistill.zhang2020 import (
-    diversity_teachers, generations, metrics, oracles, synthetic, targets,
+    diversity_teachers,
+    generations,
+    metrics,
+    oracles,
+    synthetic,
+    targets,
 )
 from selfdistill.zhang2020.diversity_teachers import (
-    class_spread, describe_teacher, make_teachers, student_accuracy,
+    class_spread,
+    describe_teacher,
+    make_teachers,
+    student_accuracy,
 )
 from selfdistill.zhang2020.generations import (
-    BetaSmoothing, describe, generations_regime, matched_eps_ls, paired, sd_objective,
+    BetaSmoothing,
+    describe,
+    generations_regime,
+    matched_eps_ls,
+    paired,
+    sd_objective,
 )
 from selfdistill.zhang2020.metrics import (
-    ConfidenceDiversity, Reliability, accuracy, bin_edges, bin_index, confidence_diversity, ece,
-    ece_float32_top_bin, nll, non_target_spread, predictive_entropy, reliability,
+    ConfidenceDiversity,
+    Reliability,
+    accuracy,
+    bin_edges,
+    bin_index,
+    confidence_diversity,
+    ece,
+    ece_float32_top_bin,
+    nll,
+    non_target_spread,
+    predictive_entropy,
+    reliability,
     true_class_confidence,
 )
 from selfdistill.zhang2020.oracles import (
-    ece_replicates, ema_warmup_check, gradient_check, hand_targets, log_offset_effect,
-    map_by_optimisation, order_statistics_mc,
+    ece_replicates,
+    ema_warmup_check,
+    gradient_check,
+    hand_targets,
+    log_offset_effect,
+    map_by_optimisation,
+    order_statistics_mc,
 )
 from selfdistill.zhang2020.synthetic import (
-    Predictions, calibration_gap, ece_bias_normal, predictor, teacher_logits,
+    Predictions,
+    calibration_gap,
+    ece_bias_normal,
+    predictor,
+    teacher_logits,
 )
 from selfdistill.zhang2020.targets import (
-    EMA, amortized_map_loss, beta_order_statistics, beta_smoothing_amounts, beta_smoothing_loss,
-    beta_smoothing_target, confidence_penalty_loss, confidence_penalty_target, convert_eps_ls,
-    dirichlet_map, ema_decay_at, label_smoothing_loss, label_smoothing_target, one_hot, sd_loss,
-    sd_target, smoothing_amount, soft_cross_entropy, teacher_probs,
+    EMA,
+    amortized_map_loss,
+    beta_order_statistics,
+    beta_smoothing_amounts,
+    beta_smoothing_loss,
+    beta_smoothing_target,
+    confidence_penalty_loss,
+    confidence_penalty_target,
+    convert_eps_ls,
+    dirichlet_map,
+    ema_decay_at,
+    label_smoothing_loss,
+    label_smoothing_target,
+    one_hot,
+    sd_loss,
+    sd_target,
+    smoothing_amount,
+    soft_cross_entropy,
+    teacher_probs,
 )
 
 __all__ = [
