@@ -9,7 +9,7 @@ The authors' released code (ZhiluZhang123/neurips_2020_distillation, read for it
   is called with ``temp=1``): test accuracy, NLL and ECE with 20 equal-width bins.
 - ``train_smoothing.py``: label smoothing with ε over the *other* classes, the confidence
   penalty ``CE − β H(p)``, and Beta smoothing (α = 0.6, a = 3, EMA cap λ = 0.999, the EMA counter
-  incremented before ``min(1 − 1/(step + 1), λ)``; :class:`selfdistill.zhang2020.targets.EMA`
+  incremented before ``min(1 − 1/(step + 1), λ)``; :class:`selfdistill.zhang2020.smoothing.EMA`
   follows it).
 - The soft cross-entropies take ``log(p + 1e-8)``; the library takes ``log_softmax`` (the
   ``beta-smoothing`` chapter measures the difference).
@@ -34,7 +34,7 @@ from selfdistill.training.loop import TrainConfig, generations, predict_logits, 
 from selfdistill.training.models import build_model
 from selfdistill.training.objectives import Batch, CrossEntropy, LossFunction, Objective
 from selfdistill.zhang2020 import metrics, targets
-from selfdistill.zhang2020.targets import EMA, beta_smoothing_loss
+from selfdistill.zhang2020.smoothing import EMA, beta_smoothing_loss
 
 __all__ = ["BetaSmoothing", "describe", "generations_regime", "matched_eps_ls", "paired",
            "sd_objective"]
@@ -168,11 +168,11 @@ class BetaSmoothing(Objective):
     """Beta smoothing (zhang2020, released code) as a trainer objective.
 
     ``ema_model`` is a network of the student's architecture with its own initialisation; it becomes
-    the EMA teacher (:class:`~selfdistill.zhang2020.targets.EMA`, decay cap ``ema_decay``), is run
+    the EMA teacher (:class:`~selfdistill.zhang2020.smoothing.EMA`, decay cap ``ema_decay``), is run
     on the same augmented batch in train mode without gradients, and its true-class confidences rank
     the batch for the sorted ``Beta(a, 1)`` assignment
-    (:func:`~selfdistill.zhang2020.targets.beta_smoothing_loss`, mixing weight ``alpha``). The run's
-    seeded generator draws the Beta values, so a resumed run draws the same ones.
+    (:func:`~selfdistill.zhang2020.smoothing.beta_smoothing_loss`, mixing weight ``alpha``).
+    The run's seeded generator draws the Beta values, so a resumed run draws the same ones.
     """
 
     name = "beta-smoothing"

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from selfdistill.core.validate import check_in_range, check_int
+from selfdistill.zhang2020 import smoothing as sm
 from selfdistill.zhang2020 import targets as tg
 from selfdistill.zhang2020.metrics import bin_index
 
@@ -114,11 +115,11 @@ def gradient_check(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Te
     beta_map = alpha / (1 - alpha)
     gamma = 1 + beta_map * tg.teacher_probs(teacher, T)
     ema_conf = torch.softmax(teacher, 1).gather(1, labels[:, None])[:, 0]
-    b = tg.beta_smoothing_amounts(ema_conf, a, torch.Generator(logits.device).manual_seed(seed))
+    b = sm.beta_smoothing_amounts(ema_conf, a, torch.Generator(logits.device).manual_seed(seed))
 
     def bs(s):
         gen = torch.Generator(logits.device).manual_seed(seed)
-        return tg.beta_smoothing_loss(s, labels, teacher, alpha_bs, a, gen, "sum")
+        return sm.beta_smoothing_loss(s, labels, teacher, alpha_bs, a, gen, "sum")
 
     losses = {
         "cross-entropy": lambda s: torch.nn.functional.cross_entropy(s, labels, reduction="sum"),
@@ -129,7 +130,7 @@ def gradient_check(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Te
         "self-distillation": lambda s: tg.sd_loss(s, labels, teacher, alpha, T, "sum"),
         "amortized MAP / (1+β)": lambda s: tg.amortized_map_loss(s, labels, gamma, "sum")
         / (1 + beta_map),
-        "confidence penalty": lambda s: tg.confidence_penalty_loss(s, labels, beta, "sum"),
+        "confidence penalty": lambda s: sm.confidence_penalty_loss(s, labels, beta, "sum"),
         "Beta smoothing": bs,
     }
     m = hand_targets(logits, labels, teacher, alpha=alpha, T=T, eps_ls=eps_ls, beta=beta,
@@ -154,7 +155,7 @@ class OrderStatisticsMC:
 
 def order_statistics_mc(n: int, a: float, reps: int, seed: int,
                         device: torch.device | str = "cpu") -> OrderStatisticsMC:
-    """Run :func:`~selfdistill.zhang2020.targets.beta_smoothing_amounts` ``reps`` times on random
+    """Run :func:`~selfdistill.zhang2020.smoothing.beta_smoothing_amounts` ``reps`` times on random
     confidences; collect the amount given to the example of each confidence rank."""
     n = check_int("n", n, 2, 10**5)
     reps = check_int("reps", reps, 2, 10**6)
@@ -163,14 +164,14 @@ def order_statistics_mc(n: int, a: float, reps: int, seed: int,
     respected = True
     for r in range(reps):
         conf = torch.rand(n, generator=gen, dtype=F64, device=device)
-        b = tg.beta_smoothing_amounts(conf, a, gen)
+        b = sm.beta_smoothing_amounts(conf, a, gen)
         by_rank[r] = b[torch.argsort(conf)]
         respected &= bool((by_rank[r].diff() >= 0).all())
     return OrderStatisticsMC(by_rank.mean(0), by_rank.std(0) / math.sqrt(reps), respected)
 
 
 def ema_warmup_check(ema_decay: float, steps: int, seed: int) -> tuple[float, float, int]:
-    """Drive :class:`~selfdistill.zhang2020.targets.EMA` with ``steps`` random student snapshots.
+    """Drive :class:`~selfdistill.zhang2020.smoothing.EMA` with ``steps`` random student snapshots.
 
     The released code's warm-up: update ``t = 1, 2, ...`` uses ``m = min(1 - 1/(t+1), λ)``, so
     while ``1 - 1/(t+1) ≤ λ`` the EMA is the mean of its own initial weights and the ``t``
@@ -182,7 +183,7 @@ def ema_warmup_check(ema_decay: float, steps: int, seed: int) -> tuple[float, fl
     steps = check_int("steps", steps, 1, 10**6)
     gen = torch.Generator().manual_seed(seed)
     student = torch.nn.Linear(4, 3).double()
-    ema = tg.EMA(torch.nn.Linear(4, 3).double(), ema_decay)
+    ema = sm.EMA(torch.nn.Linear(4, 3).double(), ema_decay)
     total = torch.cat([p.detach().flatten() for p in ema.model.parameters()]).clone()
     warm_error, capped_error, expected, warm = 0.0, 0.0, None, 0
     for t in range(1, steps + 1):
