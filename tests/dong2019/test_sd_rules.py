@@ -14,7 +14,7 @@ from selfdistill.dong2019.sd_rules import (
     hard_target,
     noisy_accuracy,
     recursive_target,
-    sd_target,
+    rule_target,
     soft_target,
 )
 
@@ -29,7 +29,7 @@ def _data(n: int = 50, c: int = 4, seed: int = 0):
 @pytest.mark.parametrize("rule", ["A", "B", "C"])
 def test_alpha_zero_gives_the_plain_labels(rule):
     y, p = _data()
-    assert torch.equal(sd_target(rule, y, y, p, 0.0), y)
+    assert torch.equal(rule_target(rule, y, y, p, 0.0), y)
 
 
 def test_alpha_one_gives_the_predictions():
@@ -73,6 +73,6 @@ def test_bad_arguments_are_refused():
     y, p = _data()
     for bad in (lambda: Constant(1.2), lambda: LinearRamp(0.5, 0), lambda: WarmupRamp(-1, 3),
                 lambda: soft_target(y, p, -0.1), lambda: soft_target(y, p[:, :3], 0.5),
-                lambda: Adaptive()(3), lambda: sd_target("D", y, y, p, 0.1)):
+                lambda: Adaptive()(3), lambda: rule_target("D", y, y, p, 0.1)):
         with pytest.raises(ValueError):
             bad()

@@ -76,7 +76,7 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
         onehot = F.one_hot(corrupt.noisy, data.num_classes).float()
         for rule in rules:
             def step(y, p, prev, epoch, rule=rule, onehot=onehot, schedule=schedule):
-                return sd_rules.sd_target(rule, onehot, prev, p, schedule(epoch))
+                return sd_rules.rule_target(rule, onehot, prev, p, schedule(epoch))
             arms[f"sd-{rule}"] = train(cfg, noisy, EpochTargets(
                 step, corrupt.noisy, data.num_classes, f"sd-{rule}", warmup=0, sd_rule=rule,
                 alpha_max=alpha_max, warmup_epochs=warmup, ramp=ramp), eval_sets=sets)
