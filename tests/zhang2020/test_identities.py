@@ -67,7 +67,7 @@ def test_uniform_prior_is_released_label_smoothing(C, beta):
 def test_every_loss_has_gradient_p_minus_m(seed, C):
     logits, labels, teacher = batch(seed, 64, C)
     errors = verify_zhang.gradient_check(logits, labels, teacher, alpha=0.4, T=4.0, eps_ls=0.1,
-                                         beta=0.1, a=3.0, alpha_bs=0.6, seed=seed)
+                                         beta=0.1, a=3.0, alpha_beta=0.6, seed=seed)
     assert len(errors) == 7
     assert max(errors.values()) < 1e-14
 
