@@ -262,10 +262,16 @@ def bin_index(values: torch.Tensor, n_bins: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Reliability:
-    """Reliability-diagram data over ``n_bins`` equal-width confidence bins (float64 tensors).
+    """Reliability-diagram data over ``M`` equal-width confidence bins (:func:`reliability`).
 
-    ``edges`` (M+1,); ``counts`` (M,); ``accuracy`` and ``confidence`` (M,) are the mean
-    correctness and mean confidence per bin (NaN in empty bins).
+    Attributes
+    ----------
+    edges : torch.Tensor
+        ``(M + 1,)``, float64.
+    counts : torch.Tensor
+        Examples per bin, ``(M,)``, float64.
+    accuracy, confidence : torch.Tensor
+        Mean correctness and mean confidence per bin, ``(M,)``, float64 (NaN in empty bins).
     """
 
     edges: torch.Tensor
@@ -355,12 +361,20 @@ def ece(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 20) -> torch.Te
 
 @dataclass(frozen=True)
 class ConfidenceDiversity:
-    """Confidence diversity of true-class confidences ``c_i = p_{i,y_i}``.
+    """Confidence diversity of true-class confidences ``c_i = p_{i,y_i}``
+    (:func:`confidence_diversity`). zhang2020's exact formula is not known to us; these are the
+    book's two definitions.
 
-    ``entropy``: entropy (nats) of the histogram of the ``c_i`` over ``n_bins`` equal-width bins
-    of ``[0, 1]``, ``-Σ_b f_b log f_b`` with ``f_b`` the fraction in bin ``b`` (0 when all ``c_i``
-    share a bin; at most ``log n_bins``). ``variance``: population variance of the ``c_i``.
-    zhang2020's exact formula is not known to us; these are the book's two definitions.
+    Attributes
+    ----------
+    entropy : torch.Tensor
+        0-dimensional float64: entropy (nats) of the histogram of the ``c_i`` over ``n_bins``
+        equal-width bins of ``[0, 1]``, ``-Σ_b f_b log f_b`` with ``f_b`` the fraction in bin
+        ``b`` (0 when all ``c_i`` share a bin; at most ``log n_bins``).
+    variance : torch.Tensor
+        0-dimensional float64: population variance of the ``c_i``.
+    n_bins : int
+        The number of bins.
     """
 
     entropy: torch.Tensor
