@@ -4,6 +4,7 @@ AIR study, against closed forms and limiting cases."""
 from __future__ import annotations
 
 import pytest
+import torch
 from helpers import assert_close
 
 from selfdistill.data.sphere import clusterable_sphere
@@ -69,3 +70,14 @@ def test_kernel_motion_shrinks_with_width_and_checks_inputs():
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_seeds_count_from_seed():
+    """seeds is a count: seeds seed, seed + 1, …; one draw from seed 1 is the second of two
+    draws from seed 0."""
+    both = teacher_control(2, 0.2, n_train=30, n_test=20, steps=30)
+    second = teacher_control(1, 0.2, n_train=30, n_test=20, steps=30, seed=1)
+    assert torch.equal(both.early[1:], second.early) and torch.equal(both.stop[1:], second.stop)
+    cases = hard_sd_grid(2, [0.2], [0.1], warmup=2, n_clusters=2, per_cluster=5, epochs=6)
+    later = hard_sd_grid(1, [0.2], [0.1], warmup=2, n_clusters=2, per_cluster=5, epochs=6, seed=1)
+    assert [c.seed for c in cases] == [0, 1] and cases[1] == later[0]
