@@ -32,6 +32,17 @@ def test_alpha_zero_gives_the_plain_labels(rule):
     assert torch.equal(rule_target(rule, y, y, p, 0.0), y)
 
 
+def test_rule_target_is_each_rule_by_hand():
+    """Away from α = 0 and with previous targets unlike the labels, the three rules differ."""
+    y, p = _data()
+    previous = torch.softmax(p.flip(0), 1)
+    alpha = 0.3
+    hard = torch.nn.functional.one_hot(p.argmax(1), 4).double()
+    expected = {"A": 0.7 * y + 0.3 * p, "B": 0.7 * y + 0.3 * hard, "C": 0.7 * previous + 0.3 * p}
+    for rule, value in expected.items():
+        assert torch.allclose(rule_target(rule, y, previous, p, alpha), value, atol=1e-15), rule
+
+
 def test_alpha_one_gives_the_predictions():
     y, p = _data()
     assert torch.equal(soft_target(y, p, 1.0), p)
