@@ -25,13 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from selfdistill.core.validate import (
-    Integer,
-    Options,
-    check_labels,
-    check_ndim,
-    validate_params,
-)
+from selfdistill.core.validate import Integer, Options, check_labels, check_ndim, validate_params
 
 __all__ = [
     "ece_float32_top_bin",
@@ -77,7 +71,6 @@ def _check_probs(probs: torch.Tensor) -> torch.Tensor:
 def _labels(labels: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     return check_labels("labels", labels, probs.shape[1], rows=probs.shape[0],
                         device=probs.device)
-
 
 
 def true_class_confidence(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
