@@ -256,8 +256,8 @@ class BetaSmoothing(Objective):
     ----------
     ema_model : torch.nn.Module
         The student's architecture with its own initialisation, on the student's device.
-    alpha : float
-        Mixing weight α (the book's ``alpha_beta``) in ``[0, 1]``.
+    alpha_beta : float
+        Mixing weight α_β in ``[0, 1]``.
     a : float
         Shape of ``Beta(a, 1)``, > 0.
     ema_decay : float
@@ -274,22 +274,23 @@ class BetaSmoothing(Objective):
     the EMA teacher (:class:`~selfdistill.zhang2020.smoothing.EMA`, decay cap ``ema_decay``), is run
     on the same augmented batch in train mode without gradients, and its true-class confidences rank
     the batch for the sorted ``Beta(a, 1)`` assignment
-    (:func:`~selfdistill.zhang2020.smoothing.beta_smoothing_loss`, mixing weight ``alpha``).
+    (:func:`~selfdistill.zhang2020.smoothing.beta_smoothing_loss`, mixing weight ``alpha_beta``).
+    :meth:`describe` keeps the key ``"alpha"`` (part of the checkpoint fingerprint).
     The run's seeded generator draws the Beta values, so a resumed run draws the same ones.
     """
 
     name = "beta-smoothing"
 
-    @validate_params(alpha=Real(0.0, 1.0), a=Positive())
-    def __init__(self, ema_model: torch.nn.Module, alpha: float = 0.6, a: float = 3.0,
+    @validate_params(alpha_beta=Real(0.0, 1.0), a=Positive())
+    def __init__(self, ema_model: torch.nn.Module, alpha_beta: float = 0.6, a: float = 3.0,
                  ema_decay: float = 0.999) -> None:
-        self.ema, self.alpha, self.a = EMA(ema_model, ema_decay), alpha, a
+        self.ema, self.alpha_beta, self.a = EMA(ema_model, ema_decay), alpha_beta, a
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         """The Beta-smoothing loss of a batch, the EMA model's confidences ranking it."""
         with torch.no_grad():
             ema_logits = self.ema.model(batch.x).float()
-        return beta_smoothing_loss(logits, batch.y, ema_logits, self.alpha, self.a,
+        return beta_smoothing_loss(logits, batch.y, ema_logits, self.alpha_beta, self.a,
                                    batch.generator)
 
     def after_step(self, model: torch.nn.Module, batch: Batch) -> None:
@@ -306,5 +307,5 @@ class BetaSmoothing(Objective):
 
     def describe(self) -> dict[str, Any]:
         """Name and hyper-parameters."""
-        return {"name": self.name, "alpha": self.alpha, "a": self.a,
+        return {"name": self.name, "alpha": self.alpha_beta, "a": self.a,
                 "ema_decay": self.ema.ema_decay}

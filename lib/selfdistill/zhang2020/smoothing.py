@@ -191,11 +191,11 @@ def beta_smoothing_amounts(confidence: torch.Tensor, a: float = 3.0,
     return b
 
 
-@validate_params(b=Tensor((1,)), C=Integer(2), alpha=UNIT)
+@validate_params(b=Tensor((1,)), C=Integer(2), alpha_beta=UNIT)
 def beta_smoothing_target(labels: torch.Tensor, b: torch.Tensor, C: int,
-                          alpha: float = 0.6) -> torch.Tensor:
-    """Mixed target ``(1-α) e_y + α t_i`` with ``t_i`` = ``b_i`` on ``y_i`` and
-    ``(1-b_i)/(C-1)`` on each other class. Smoothing amount ``ε_i = α (1 - b_i)``, spread
+                          alpha_beta: float = 0.6) -> torch.Tensor:
+    """Mixed target ``(1-α_β) e_y + α_β t_i`` with ``t_i`` = ``b_i`` on ``y_i`` and
+    ``(1-b_i)/(C-1)`` on each other class. Smoothing amount ``ε_i = α_β (1 - b_i)``, spread
     uniformly over the other classes.
 
     Parameters
@@ -206,8 +206,8 @@ def beta_smoothing_target(labels: torch.Tensor, b: torch.Tensor, C: int,
         Beta amounts ``(N,)`` in ``[0, 1]`` (:func:`beta_smoothing_amounts`), finite.
     C : int
         Number of classes, ≥ 2.
-    alpha : float
-        Mixing weight α (the book's ``alpha_beta``) in ``[0, 1]``.
+    alpha_beta : float
+        Mixing weight α_β in ``[0, 1]``.
 
     Returns
     -------
@@ -228,15 +228,15 @@ def beta_smoothing_target(labels: torch.Tensor, b: torch.Tensor, C: int,
     e = one_hot(labels, C, torch.float64)
     b = b.detach().to(torch.float64)[:, None]
     t = b * e + (1 - b) / (C - 1) * (1 - e)
-    return (1 - alpha) * e + alpha * t
+    return (1 - alpha_beta) * e + alpha_beta * t
 
 
-@validate_params(alpha=UNIT, a=Positive(), reduction=Options(*REDUCTIONS))
+@validate_params(alpha_beta=UNIT, a=Positive(), reduction=Options(*REDUCTIONS))
 def beta_smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, ema_logits: torch.Tensor,
-                        alpha: float = 0.6, a: float = 3.0,
+                        alpha_beta: float = 0.6, a: float = 3.0,
                         generator: torch.Generator | None = None,
                         reduction: Reduction = "mean") -> torch.Tensor:
-    """Beta smoothing (zhang2020, released code): ``(1-α) CE(e_y, p) + α CE(t, p)``.
+    """Beta smoothing (zhang2020, released code): ``(1-α_β) CE(e_y, p) + α_β CE(t, p)``.
 
     ``t`` comes from :func:`beta_smoothing_target`, with ``b`` assigned by the EMA model's
     true-class confidence ``softmax(ema_logits)_{y}`` (:func:`beta_smoothing_amounts`).
@@ -250,8 +250,8 @@ def beta_smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, ema_logits: 
         Shape ``(N,)``, integer class indices, on the logits' device.
     ema_logits : torch.Tensor
         The EMA model's logits, shape and device of ``logits``; detached.
-    alpha : float
-        Mixing weight in ``[0, 1]``.
+    alpha_beta : float
+        Mixing weight α_β in ``[0, 1]``.
     a : float
         Shape of ``Beta(a, 1)``, > 0.
     generator : torch.Generator, optional
@@ -274,7 +274,7 @@ def beta_smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, ema_logits: 
     labels = _labels(labels, logits, C)
     conf = torch.softmax(ema_logits.detach(), dim=1).gather(1, labels[:, None])[:, 0]
     b = beta_smoothing_amounts(conf, a, generator)
-    target = beta_smoothing_target(labels, b, C, alpha).to(logits.dtype)
+    target = beta_smoothing_target(labels, b, C, alpha_beta).to(logits.dtype)
     return _cross_entropy(logits, target, reduction)
 
 
