@@ -22,7 +22,7 @@ from selfdistill.mobahi2020.hilbert import (
 from selfdistill.mobahi2020.kernels import ExponentialKernel
 from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
 from selfdistill.zhang2020.metrics import bin_edges, bin_index, reliability
-from selfdistill.zhang2020.targets import beta_smoothing_amounts
+from selfdistill.zhang2020.smoothing import beta_smoothing_amounts
 
 F64 = torch.float64
 U = 2.0**-53  # unit roundoff of float64

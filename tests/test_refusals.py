@@ -15,7 +15,7 @@ import torch
 from selfdistill.data.cifar import read_cifar
 from selfdistill.dong2019 import sd_rules as noisy_targets
 from selfdistill.mobahi2020 import hilbert, kernels, rounds, spectral
-from selfdistill.zhang2020 import metrics, targets
+from selfdistill.zhang2020 import metrics, smoothing, targets
 
 F64 = torch.float64
 X = np.linspace(0.0, 1.0, 6)
@@ -40,7 +40,7 @@ CASES = {
     "sd_target NaN teacher logits": (lambda: targets.sd_target(LABELS, NAN_LOGITS),
                                      r"^teacher_logits has 1 non-finite entries"),
     "soft_cross_entropy NaN logits": (
-        lambda: targets.soft_cross_entropy(NAN_LOGITS, torch.full((2, 2), 0.5)),
+        lambda: targets.amortized_map_loss(NAN_LOGITS, LABELS, torch.ones(2, 2)),
         r"^logits has 1 non-finite entries"),
     "bin_index NaN": (lambda: metrics.bin_index(torch.tensor([0.5, math.nan]), 10),
                       r"^values has 1 entries outside \[0, 1\] .*nan; accepted: confidences"),
@@ -125,16 +125,16 @@ CASES = {
     "sd_loss NaN logits": (lambda: targets.sd_loss(NAN_LOGITS, LABELS, torch.zeros(2, 2)),
                            r"^logits has 1 non-finite entries"),
     "soft_cross_entropy NaN target": (
-        lambda: targets.soft_cross_entropy(torch.zeros(2, 2),
-                                           torch.tensor([[math.nan, 1.0], [0.5, 0.5]])),
-        r"^target has 1 non-finite entries"),
+        lambda: targets.amortized_map_loss(torch.zeros(2, 2), LABELS,
+                                           torch.tensor([[math.nan, 1.0], [1.5, 1.0]])),
+        r"^gamma has 1 non-finite entries"),
     "label_smoothing_loss NaN logits": (
         lambda: targets.label_smoothing_loss(NAN_LOGITS, LABELS, 0.1),
         r"^logits has 1 non-finite entries"),
     "teacher_probs NaN logits": (lambda: targets.teacher_probs(NAN_LOGITS),
                                  r"^teacher_logits has 1 non-finite entries"),
     "beta_smoothing_amounts NaN": (
-        lambda: targets.beta_smoothing_amounts(torch.tensor([0.2, math.nan, 0.5])),
+        lambda: smoothing.beta_smoothing_amounts(torch.tensor([0.2, math.nan, 0.5])),
         r"^confidence has 1 non-finite entries"),
     "noisy soft_target NaN": (
         lambda: noisy_targets.soft_target(torch.tensor([1.0, math.nan]), torch.zeros(2), 0.5),

@@ -10,7 +10,7 @@ from selfdistill.data.noise import binary_flip
 from selfdistill.dong2019.digits_sd import digits_binary, train_noisy_arms
 from selfdistill.dong2019.gd import train_full_batch_gd
 from selfdistill.dong2019.ntk import TwoLayerReLU, ntk_infinite
-from selfdistill.dong2019.sd_rules import Adaptive, WarmupRamp, noisy_accuracy, sd_target
+from selfdistill.dong2019.sd_rules import Adaptive, WarmupRamp, noisy_accuracy, rule_target
 
 
 def test_split_is_normalised_and_seeded():
@@ -25,8 +25,8 @@ def test_split_is_normalised_and_seeded():
 @pytest.mark.parametrize("schedule", [WarmupRamp(3, 4, 1.0), Adaptive(2, 0.9)])
 def test_batched_runs_equal_the_shared_trainer(schedule):
     arms, epochs, width, seed = ("plain", "A", "B", "C"), 12, 16, 4
-    h = train_noisy_arms(0.3, [seed], arms, schedule, width, epochs, 80, 1.5, n_test=40,
-                         dtype=torch.float64)
+    h = train_noisy_arms(0.3, 1, arms, schedule, width, epochs, 80, 1.5, n_test=40,
+                         dtype=torch.float64, seed=seed)
     split = digits_binary(80, seed, n_test=40)
     flips = binary_flip(split.y_train, 0.3, torch.Generator().manual_seed(10_000 + seed))
     lr = 1.5 / float(torch.linalg.eigvalsh(ntk_infinite(split.x_train))[-1])
@@ -35,7 +35,7 @@ def test_batched_runs_equal_the_shared_trainer(schedule):
 
         def fn(t, u, arm=arm, state=state):
             alpha = schedule(t, noisy_accuracy(u, flips.noisy)) if t else 0.0
-            state["prev"] = sd_target(arm, flips.noisy, state["prev"], u, alpha)
+            state["prev"] = rule_target(arm, flips.noisy, state["prev"], u, alpha)
             return state["prev"]
 
         net = TwoLayerReLU(64, width, seed=seed, symmetric=True)

@@ -207,6 +207,17 @@ def test_bad_arguments_raise(call, match):
         call(spectrum(kernel(6)))
 
 
+def test_spectrum_uses_the_one_symmetry_tolerance():
+    """check_symmetric's rounding tolerance (64 n u max|H|), not the old 1e-10 relative: an
+    asymmetry of 1e-11 is a wrong input; a Gram matrix X Xᵀ formed by a product passes."""
+    H = kernel(6).clone()
+    H[0, 1] += 1e-11 * float(H.abs().max())
+    with pytest.raises(ValueError, match="H is not symmetric"):
+        spectrum(H)
+    X = torch.randn(50, 7, generator=torch.Generator().manual_seed(1), dtype=F64)
+    assert spectrum(X @ X.T).size == 50
+
+
 def _interior_condition(spec, y_star, sigma2, lr):
     """Both sides of Σ ηλ(2 − ηλ)(vᵀy*)² > σ² Σ (ηλ)², the condition R(1) < R(0)."""
     a = lr * spec.values

@@ -4,6 +4,7 @@ AIR study, against closed forms and limiting cases."""
 from __future__ import annotations
 
 import pytest
+import torch
 from helpers import assert_close
 
 from selfdistill.data.sphere import clusterable_sphere
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_teacher_control_student_of_the_early_teacher_is_the_teacher():
     # the lemma of distillation-early-stopping: the converged student (Cholesky) reproduces the
     # simulated teacher's test error at its stop; the converged teacher's student interpolates
-    c = teacher_control([0, 1], 0.2, n_train=40, n_test=50, steps=60)
+    c = teacher_control(2, 0.2, n_train=40, n_test=50, steps=60)
     assert_close(c.early, c.teacher, rtol=1e-9)
     assert c.stop.shape == (2,) and bool((c.stop >= 0).all())
     assert bool((c.converged > c.early).all())
@@ -25,13 +26,13 @@ def test_teacher_control_student_of_the_early_teacher_is_the_teacher():
 def test_teacher_control_without_noise_never_stops_before_the_end_is_near():
     # with ρ → 0 there is nothing to memorise: the converged student is as good as the stopped one
     # up to the oracle's choice, so their gap is far smaller than with flips
-    clean = teacher_control([3], 1e-9, n_train=40, n_test=50, steps=200)
-    noisy = teacher_control([3], 0.3, n_train=40, n_test=50, steps=200)
+    clean = teacher_control(1, 1e-9, n_train=40, n_test=50, steps=200, seed=3)
+    noisy = teacher_control(1, 0.3, n_train=40, n_test=50, steps=200, seed=3)
     assert float(clean.converged - clean.early) < 0.2 * float(noisy.converged - noisy.early)
 
 
 def test_hard_sd_grid_reaches_truth_without_flips_and_records_conditions():
-    cases = hard_sd_grid([0], [1e-9, 0.3], [0.1], warmup=4, n_clusters=4, per_cluster=10,
+    cases = hard_sd_grid(1, [1e-9, 0.3], [0.1], warmup=4, n_clusters=4, per_cluster=10,
                          epochs=200)
     assert [c.rho for c in cases] == [1e-9, 0.3]
     clean = cases[0]
@@ -58,12 +59,25 @@ def test_kernel_motion_shrinks_with_width_and_checks_inputs():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: teacher_control([0], 0.5), "rho"),
-    (lambda: teacher_control([], 0.2), "seeds"),
-    (lambda: hard_sd_grid([0], [0.6], [0.1]), "rhos"),
-    (lambda: hard_sd_grid([0], [0.2], [-1.0]), "spreads"),
-    (lambda: hard_sd_grid([0], [0.2], [0.1], warmup=0), "warmup"),
+    (lambda: teacher_control(1, 0.5), "rho"),
+    (lambda: teacher_control(0, 0.2), "seeds"),
+    (lambda: teacher_control(2, 0.2, seed=2**32 - 1), "seed"),
+    (lambda: hard_sd_grid([0], [0.2], [0.1]), "seeds"),
+    (lambda: hard_sd_grid(1, [0.6], [0.1]), "rhos"),
+    (lambda: hard_sd_grid(1, [0.2], [-1.0]), "spreads"),
+    (lambda: hard_sd_grid(1, [0.2], [0.1], warmup=0), "warmup"),
 ])
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_seeds_count_from_seed():
+    """seeds is a count: seeds seed, seed + 1, …; one draw from seed 1 is the second of two
+    draws from seed 0."""
+    both = teacher_control(2, 0.2, n_train=30, n_test=20, steps=30)
+    second = teacher_control(1, 0.2, n_train=30, n_test=20, steps=30, seed=1)
+    assert torch.equal(both.early[1:], second.early) and torch.equal(both.stop[1:], second.stop)
+    cases = hard_sd_grid(2, [0.2], [0.1], warmup=2, n_clusters=2, per_cluster=5, epochs=6)
+    later = hard_sd_grid(1, [0.2], [0.1], warmup=2, n_clusters=2, per_cluster=5, epochs=6, seed=1)
+    assert [c.seed for c in cases] == [0, 1] and cases[1] == later[0]

@@ -85,3 +85,18 @@ def test_sign_flip_noise_has_mean_minus_two_rho_y(rho):
     # relative MC error √((1−ρ)/(ρN)) in expectation; 4× fails with negligible probability,
     # while a mean of −ρy* (a wrong factor) errs by 0.5
     assert shift < 4 * math.sqrt((1 - rho) / (rho * 4000))
+
+
+def test_width_study_takes_a_count_of_seeds_and_bounds_the_net_seeds():
+    from selfdistill.dong2019.oracles import width_study
+
+    X, _, _ = clusterable_sphere(12, 4, 2, 0.5, seed=0)
+    study = width_study(X, ntk_infinite(X), [64, 1024], seeds=3, seed=1)
+    assert study.errors.shape == (2, 3)
+    assert study.rms[1] < study.rms[0]  # wider nets are closer to the limit
+    with pytest.raises(ValueError, match="seeds"):
+        width_study(X, ntk_infinite(X), [64], seeds=0)
+    # the study's seed is refused before any net is built (seed·10⁶ would pass SEED_MAX)
+    with pytest.raises(ValueError, match=r"^seed = 4295 is outside"):
+        width_study(X, ntk_infinite(X), [64], seeds=1, seed=4295)
+

@@ -14,7 +14,7 @@ from selfdistill.dong2019.sd_rules import (
     hard_target,
     noisy_accuracy,
     recursive_target,
-    sd_target,
+    rule_target,
     soft_target,
 )
 
@@ -29,7 +29,18 @@ def _data(n: int = 50, c: int = 4, seed: int = 0):
 @pytest.mark.parametrize("rule", ["A", "B", "C"])
 def test_alpha_zero_gives_the_plain_labels(rule):
     y, p = _data()
-    assert torch.equal(sd_target(rule, y, y, p, 0.0), y)
+    assert torch.equal(rule_target(rule, y, y, p, 0.0), y)
+
+
+def test_rule_target_is_each_rule_by_hand():
+    """Away from α = 0 and with previous targets unlike the labels, the three rules differ."""
+    y, p = _data()
+    previous = torch.softmax(p.flip(0), 1)
+    alpha = 0.3
+    hard = torch.nn.functional.one_hot(p.argmax(1), 4).double()
+    expected = {"A": 0.7 * y + 0.3 * p, "B": 0.7 * y + 0.3 * hard, "C": 0.7 * previous + 0.3 * p}
+    for rule, value in expected.items():
+        assert torch.allclose(rule_target(rule, y, previous, p, alpha), value, atol=1e-15), rule
 
 
 def test_alpha_one_gives_the_predictions():
@@ -73,6 +84,6 @@ def test_bad_arguments_are_refused():
     y, p = _data()
     for bad in (lambda: Constant(1.2), lambda: LinearRamp(0.5, 0), lambda: WarmupRamp(-1, 3),
                 lambda: soft_target(y, p, -0.1), lambda: soft_target(y, p[:, :3], 0.5),
-                lambda: Adaptive()(3), lambda: sd_target("D", y, y, p, 0.1)):
+                lambda: Adaptive()(3), lambda: rule_target("D", y, y, p, 0.1)):
         with pytest.raises(ValueError):
             bad()

@@ -25,7 +25,7 @@ def test_matched_eps_ls_is_the_mean_beta_amount():
     b = np.random.default_rng(0).beta(a, 1, 400_000)
     assert zr.matched_eps_ls(alpha, a) == pytest.approx(float(np.mean(alpha * (1 - b))),
                                                         abs=5e-4)
-    with pytest.raises(ValueError, match="alpha_bs"):
+    with pytest.raises(ValueError, match="alpha_beta"):
         zr.matched_eps_ls(1.5, a)
 
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 from scipy import stats
 
+from selfdistill.training.objectives import soft_cross_entropy
 from selfdistill.zhang2020 import metrics as mt
 from selfdistill.zhang2020 import oracles as verify_zhang
 from selfdistill.zhang2020 import targets as tg
@@ -66,7 +67,7 @@ def test_uniform_prior_is_released_label_smoothing(C, beta):
 def test_every_loss_has_gradient_p_minus_m(seed, C):
     logits, labels, teacher = batch(seed, 64, C)
     errors = verify_zhang.gradient_check(logits, labels, teacher, alpha=0.4, T=4.0, eps_ls=0.1,
-                                         beta=0.1, a=3.0, alpha_bs=0.6, seed=seed)
+                                         beta=0.1, a=3.0, alpha_beta=0.6, seed=seed)
     assert len(errors) == 7
     assert max(errors.values()) < 1e-14
 
@@ -118,7 +119,7 @@ def test_log_offset_effect_is_below_its_bound():
     m = tg.label_smoothing_target(labels, 100, 0.1)
     rel_loss, rel_grad = verify_zhang.log_offset_effect(1.5 * logits, m)
     p = torch.softmax(1.5 * logits, 1)
-    bound = float((m * 1e-8 / p).sum(1).mean() / tg.soft_cross_entropy(1.5 * logits, m))
+    bound = float((m * 1e-8 / p).sum(1).mean() / soft_cross_entropy(1.5 * logits, m))
     assert 0 < rel_loss <= bound * (1 + 1e-6)
     assert rel_grad > 1e-2  # classes with p << 1e-8 stop receiving gradient
     mild = 0.3 * logits  # every p ≥ 1e-4: the gradient moves by O(δ/p) only

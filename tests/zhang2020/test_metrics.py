@@ -153,6 +153,14 @@ def test_bad_arguments_name_the_parameter(call, name):
         call(probs, labels)
 
 
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.uint8])
+def test_any_integer_label_dtype_gives_the_long_result(dtype):
+    """One label check (core.validate.check_labels): every integer dtype is a class index."""
+    probs, labels = predictions(2, 50, 4)
+    for fn in (mt.accuracy, mt.nll, mt.ece, mt.true_class_confidence):
+        assert torch.equal(fn(probs, labels.to(dtype)), fn(probs, labels))
+
+
 @CUDA
 def test_cuda_matches_cpu():
     probs, labels = predictions(1, 500, 10)

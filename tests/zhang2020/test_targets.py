@@ -13,6 +13,7 @@ import torch
 from helpers import assert_close, tol
 from scipy import integrate, optimize, stats
 
+from selfdistill.zhang2020 import smoothing as sm
 from selfdistill.zhang2020 import targets as tg
 
 F64 = torch.float64
@@ -50,10 +51,24 @@ GRID = [(0, 1, 2), (1, 7, 3), (2, 32, 10), (3, 64, 100)]
 def test_soft_cross_entropy_gradient_is_p_minus_m(seed, N, C):
     logits, teacher, _ = batch(seed, N, C)
     m = torch.as_tensor(np_softmax(teacher.numpy()))
-    grad = logit_grad(lambda s: tg.soft_cross_entropy(s, m, reduction="sum"), logits)
+    grad = logit_grad(lambda s: tg._cross_entropy(s, m, "sum"), logits)
     assert_close(grad, np_softmax(logits.numpy()) - m.numpy(), tol("roundoff"), 1e-15)
-    grad_mean = logit_grad(lambda s: tg.soft_cross_entropy(s, m), logits)
+    grad_mean = logit_grad(lambda s: tg._cross_entropy(s, m, "mean"), logits)
     assert_close(grad_mean, grad / N, tol("roundoff"), 1e-16)
+
+
+@pytest.mark.parametrize("seed,N,C", GRID)
+def test_every_reduction_is_the_one_soft_cross_entropy(seed, N, C):
+    """The losses use training's soft cross-entropy: "mean" is it, bit for bit; "none" is it per
+    row, the same sum -Σ m log softmax(s) as written out here; "sum" adds those rows."""
+    from selfdistill.training.objectives import soft_cross_entropy
+
+    logits, teacher, _ = batch(seed, N, C)
+    m = torch.softmax(teacher, 1)
+    rows = -(m * torch.log_softmax(logits, 1)).sum(1)
+    assert torch.equal(tg._cross_entropy(logits, m, "mean"), soft_cross_entropy(logits, m))
+    assert torch.equal(tg._cross_entropy(logits, m, "none"), rows)
+    assert torch.equal(tg._cross_entropy(logits, m, "sum"), rows.sum())
 
 
 @pytest.mark.parametrize("seed,N,C", GRID)
@@ -157,9 +172,9 @@ def test_confidence_penalty_gradient(seed, N, C, beta):
     logp, e = np.log(p), np_onehot(labels, C)
     H = -(p * logp).sum(1, keepdims=True)
     by_hand = p - e + beta * p * (logp + H)  # dH/ds_j = -p_j (log p_j + H)
-    grad = logit_grad(lambda s: tg.confidence_penalty_loss(s, labels, beta, "sum"), logits)
+    grad = logit_grad(lambda s: sm.confidence_penalty_loss(s, labels, beta, "sum"), logits)
     assert_close(grad, by_hand, tol("roundoff"), 1e-14)
-    m = tg.confidence_penalty_target(logits, labels, beta)
+    m = sm.confidence_penalty_target(logits, labels, beta)
     assert_close(grad, torch.softmax(logits, 1) - m, tol("roundoff"), 1e-14)
     assert_close(m.sum(1), 1.0, tol("roundoff"))
 
@@ -178,7 +193,7 @@ def mean_order_statistic_quad(k: int, n: int, a: float) -> float:
 @pytest.mark.parametrize("n,a", [(1, 3.0), (5, 3.0), (20, 0.6), (128, 3.0), (50, 1.0)])
 def test_beta_order_statistics_closed_form_vs_quadrature(n, a):
     ks = sorted({k for k in (1, 2, (n + 1) // 2, n) if k <= n})
-    closed = tg.beta_order_statistics(torch.tensor(ks), n, a)
+    closed = sm.beta_order_statistics(torch.tensor(ks), n, a)
     quad = [mean_order_statistic_quad(k, n, a) for k in ks]
     assert_close(closed, quad, 1e-8)  # quadrature asked for 1e-12; lgamma sums lose ~1e-13
 
@@ -189,13 +204,13 @@ def test_beta_smoothing_amounts_sorted_order_statistics_monte_carlo(n, a):
     gen = torch.Generator().manual_seed(7)
     reps = 4000
     conf = torch.rand(n, generator=gen, dtype=F64)
-    draws = torch.stack([tg.beta_smoothing_amounts(conf, a, gen) for _ in range(reps)])
+    draws = torch.stack([sm.beta_smoothing_amounts(conf, a, gen) for _ in range(reps)])
     rank = torch.argsort(torch.argsort(conf))  # 0-based rank of each example
     by_rank = torch.empty_like(draws)
     by_rank[:, rank] = draws
     assert bool((by_rank.diff(dim=1) >= 0).all())  # least confident gets the smallest b
     mean, se = by_rank.mean(0), by_rank.std(0) / math.sqrt(reps)
-    closed = tg.beta_order_statistics(torch.arange(1, n + 1), n, a)
+    closed = sm.beta_order_statistics(torch.arange(1, n + 1), n, a)
     assert float(((mean - closed).abs() / se).max()) < 4.5  # max of n |z| scores, 4.5σ
     pooled = draws.flatten().numpy()
     assert stats.kstest(pooled, stats.beta(a, 1).cdf).pvalue > 1e-3
@@ -203,7 +218,7 @@ def test_beta_smoothing_amounts_sorted_order_statistics_monte_carlo(n, a):
 
 def test_beta_smoothing_ties_are_stable():
     conf = torch.zeros(6, dtype=F64)
-    b = tg.beta_smoothing_amounts(conf, 3.0, torch.Generator().manual_seed(0))
+    b = sm.beta_smoothing_amounts(conf, 3.0, torch.Generator().manual_seed(0))
     assert bool((b.diff() >= 0).all())
 
 
@@ -211,11 +226,11 @@ def test_beta_smoothing_ties_are_stable():
 def test_beta_smoothing_loss_gradient(alpha, a):
     logits, ema_logits, labels = batch(5, 40, 7)
     C = 7
-    b = tg.beta_smoothing_amounts(torch.softmax(ema_logits, 1)[torch.arange(40), labels], a,
+    b = sm.beta_smoothing_amounts(torch.softmax(ema_logits, 1)[torch.arange(40), labels], a,
                                   torch.Generator().manual_seed(3)).numpy()[:, None]
     e = np_onehot(labels, C)
     m = (1 - alpha) * e + alpha * (b * e + (1 - b) / (C - 1) * (1 - e))
-    grad = logit_grad(lambda s: tg.beta_smoothing_loss(
+    grad = logit_grad(lambda s: sm.beta_smoothing_loss(
         s, labels, ema_logits, alpha, a, torch.Generator().manual_seed(3), "sum"), logits)
     assert_close(grad, np_softmax(logits.numpy()) - m, tol("roundoff"), 1e-15)
     assert_close(tg.smoothing_amount(torch.as_tensor(m), labels), alpha * (1 - b[:, 0]),
@@ -227,7 +242,7 @@ def test_ema_is_running_mean_then_capped():
     the cap the EMA is the mean of its initial weights and the t snapshots."""
     torch.manual_seed(0)
     student = torch.nn.Linear(3, 2).double()
-    ema = tg.EMA(torch.nn.Linear(3, 2).double(), ema_decay=0.9)
+    ema = sm.EMA(torch.nn.Linear(3, 2).double(), ema_decay=0.9)
     snapshots = [torch.cat([p.detach().flatten().clone() for p in ema.model.parameters()])]
     momenta = []
     for _ in range(12):
@@ -251,7 +266,7 @@ def test_ema_matches_released_update_loop():
     torch.manual_seed(1)
     student, ema_init = torch.nn.Linear(4, 3).double(), torch.nn.Linear(4, 3).double()
     ref = [p.detach().clone() for p in ema_init.parameters()]
-    ema, global_step = tg.EMA(ema_init, ema_decay=0.99), 0
+    ema, global_step = sm.EMA(ema_init, ema_decay=0.99), 0
     for _ in range(150):
         with torch.no_grad():
             for p in student.parameters():
@@ -268,7 +283,7 @@ def test_ema_matches_released_update_loop():
 @pytest.mark.parametrize("step,expected", [(0, 0.0), (1, 0.5), (3, 0.75), (999, 0.999),
                                            (10**6, 0.999)])
 def test_ema_decay_at(step, expected):
-    assert tg.ema_decay_at(step, 0.999) == pytest.approx(expected, abs=1e-15)
+    assert sm.ema_decay_at(step, 0.999) == pytest.approx(expected, abs=1e-15)
 
 
 def test_float32_and_shapes():
@@ -285,12 +300,14 @@ def test_float32_and_shapes():
     (lambda s, t, y: tg.sd_loss(s, y + 10, t), "labels"),
     (lambda s, t, y: tg.label_smoothing_loss(s, y, -0.1), "eps_ls"),
     (lambda s, t, y: tg.label_smoothing_loss(s, y, 0.1, kind="all"), "kind"),
-    (lambda s, t, y: tg.soft_cross_entropy(s, t, reduction="avg"), "reduction"),
+    (lambda s, t, y: tg.sd_loss(s, y, t, reduction="avg"), "reduction"),
+    (lambda s, t, y: tg.amortized_map_loss(s, y, torch.full_like(t, math.nan)), "gamma"),
+    (lambda s, t, y: tg.sd_loss(s, y.float(), t), "labels"),
     (lambda s, t, y: tg.dirichlet_map(y, torch.full_like(t, 0.5)), "gamma"),
-    (lambda s, t, y: tg.beta_smoothing_loss(s, y, t, a=-1.0), "a"),
+    (lambda s, t, y: sm.beta_smoothing_loss(s, y, t, a=-1.0), "a"),
     (lambda s, t, y: tg.convert_eps_ls(0.95, 10, to="uniform"), "eps_ls"),
-    (lambda s, t, y: tg.EMA(torch.nn.Linear(2, 2), ema_decay=1.0), "ema_decay"),
-    (lambda s, t, y: tg.beta_order_statistics(0, 5, 3.0), "k"),
+    (lambda s, t, y: sm.EMA(torch.nn.Linear(2, 2), ema_decay=1.0), "ema_decay"),
+    (lambda s, t, y: sm.beta_order_statistics(0, 5, 3.0), "k"),
 ])
 def test_bad_arguments_name_the_parameter(call, name):
     logits, teacher, labels = batch(0, 6, 5)
@@ -306,5 +323,5 @@ def test_cuda_matches_cpu():
     gpu = tg.sd_loss(logits.to(dev), labels.to(dev), teacher.to(dev))
     assert_close(gpu, cpu, 1e-12)
     gen = torch.Generator(device=dev).manual_seed(0)
-    bs = tg.beta_smoothing_loss(logits.to(dev), labels.to(dev), teacher.to(dev), generator=gen)
+    bs = sm.beta_smoothing_loss(logits.to(dev), labels.to(dev), teacher.to(dev), generator=gen)
     assert bool(torch.isfinite(bs))

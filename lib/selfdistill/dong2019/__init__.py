@@ -105,7 +105,7 @@ from selfdistill.dong2019.sd_rules import (
     hard_target,
     noisy_accuracy,
     recursive_target,
-    sd_target,
+    rule_target,
     soft_target,
 )
 
@@ -121,7 +121,7 @@ __all__ = [
     "linear_noise_draws", "margin", "network_noise_draws", "no_tf32", "noisy_accuracy",
     "noisy_label_arms", "ntk_empirical", "ntk_infinite", "ntk_two_layer",
     "optimal_stopping_step", "product_filter", "recursive_target", "residual_factors",
-    "sd_target", "sign_flip_noise", "soft_sd_closed_form", "soft_target", "spectrum",
+    "rule_target", "sign_flip_noise", "soft_sd_closed_form", "soft_target", "spectrum",
     "student_teacher_gap", "teacher_control", "top_energy_lanczos", "train_full_batch_gd",
     "train_noisy_arms", "width_study",
 ]

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from selfdistill.core.validate import check_choice, check_in_range
+from selfdistill.core.validate import Integer, Options, Real, check_choice, validate_params
 from selfdistill.data.classification import Dataset
 from selfdistill.data.noise import pair_flip, symmetric_noise
 from selfdistill.dong2019 import sd_rules
@@ -28,12 +28,14 @@ from selfdistill.training.protocol import seed_range
 __all__ = ["noisy_label_arms"]
 
 
+@validate_params(noise=Options("symmetric", "pair"), rate=Real(0.0, 0.9, lower_open=True),
+                 seeds=Integer(1, 100), alpha_max=Real(0.0, 1.0), warmup=Integer(0),
+                 ramp=Integer(1))
 def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float, seeds: int,
                      alpha_max: float = 0.8, warmup: int = 3, ramp: int = 4,
                      rules: tuple[str, ...] = ("A", "B", "C"),
                      teachers: tuple[str, ...] = ("best",)) -> list[dict]:
-    """dong2019-style arms under label noise ``noise`` (``"symmetric"``: to another class uniformly;
-    ``"pair"``: k → k+1) at ``rate``, for ``seeds`` seeds (noise seed = run seed).
+    """dong2019-style arms of a trained network under label noise, paired by seed.
 
     Arms: ``"ce"`` (plain cross-entropy; its last and best epoch), ``"distil"`` (a fresh student on
     the softmax of the early-stopped (best-validation) CE model; in ``teachers`` as ``"best"``),
@@ -46,9 +48,39 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
     corrupted training examples predicted as their true label), curves ``test_acc``,
     ``clean_acc``, ``corrupt_acc`` (corrupted training examples against their true labels: labels
     corrected), ``memorised`` (corrupted examples predicted as their wrong label).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Training settings; seed ``s`` runs with ``config.seed + 100 s`` (noise seed
+        ``config.seed + 100 s + 31``); its device is the runs' device.
+    data : Dataset
+        Clean labels; the noise is applied to the training labels only.
+    noise : {"symmetric", "pair"}
+        ``"symmetric"``: to another class uniformly; ``"pair"``: k → k+1.
+    rate : float
+        Noise rate in ``(0, 0.9]``.
+    seeds : int
+        Number of seeds, in ``[1, 100]``.
+    alpha_max : float
+        Final α of the self-distillation rules, in ``[0, 1]``.
+    warmup, ramp : int
+        Epochs at α = 0 (≥ 0) and of the linear ramp (≥ 1).
+    rules : tuple of str
+        Self-distillation rules, each ``"A"``, ``"B"`` or ``"C"``.
+    teachers : tuple of str
+        Distillation teachers, each ``"best"`` or ``"last"``.
+
+    Returns
+    -------
+    list of dict
+        One row per seed and arm (keys above; curves as lists of floats).
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or a rule or teacher is unknown.
     """
-    check_choice("noise", noise, ("symmetric", "pair"))
-    check_in_range("rate", rate, 0.0, 0.9, lower_open=True)
     for rule in rules:
         check_choice("rules", rule, sd_rules.RULES)
     for which in teachers:
@@ -76,7 +108,7 @@ def noisy_label_arms(config: TrainConfig, data: Dataset, noise: str, rate: float
         onehot = F.one_hot(corrupt.noisy, data.num_classes).float()
         for rule in rules:
             def step(y, p, prev, epoch, rule=rule, onehot=onehot, schedule=schedule):
-                return sd_rules.sd_target(rule, onehot, prev, p, schedule(epoch))
+                return sd_rules.rule_target(rule, onehot, prev, p, schedule(epoch))
             arms[f"sd-{rule}"] = train(cfg, noisy, EpochTargets(
                 step, corrupt.noisy, data.num_classes, f"sd-{rule}", warmup=0, sd_rule=rule,
                 alpha_max=alpha_max, warmup_epochs=warmup, ramp=ramp), eval_sets=sets)

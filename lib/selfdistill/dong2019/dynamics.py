@@ -1,7 +1,8 @@
 """Spectral gradient-descent dynamics of kernel (linearised-network) regression (dong2019, §1–§2).
 
-Gradient descent with step ``η`` on ``½‖u − y‖²`` in the kernel regime moves the training outputs
-by ``u(k+1) = u(k) − η H (u(k) − y)``, so with ``H = Σ_i λ_i v_i v_iᵀ`` (Arora et al. 2019)
+Gradient descent with step size ``lr`` (η in the book) on ``½‖u − y‖²`` in the kernel regime
+moves the training outputs by ``u(k+1) = u(k) − η H (u(k) − y)``, so with
+``H = Σ_i λ_i v_i v_iᵀ`` (Arora et al. 2019)
 
     u(k) − y = (I − ηH)^k (u(0) − y),      v_iᵀ(u(k) − y) = (1 − ηλ_i)^k v_iᵀ(u(0) − y),
 
@@ -11,7 +12,9 @@ targets ``ỹ = y* + e``, ``u(k) − y* = −(I − ηH)^k y* + [I − (I − η
 early-stopping risk (bias plus variance, plus a cross term when ``E e ≠ 0``)
 
     E‖u(k) − y*‖² = Σ_i (1−ηλ_i)^{2k} (v_iᵀy*)² + Σ_i [1 − (1−ηλ_i)^k]² E(v_iᵀe)²
-                    − 2 Σ_i (1−ηλ_i)^k [1 − (1−ηλ_i)^k] (v_iᵀy*)(v_iᵀ E e).
+                    − 2 Σ_i (1−ηλ_i)^k [1 − (1−ηλ_i)^k] (v_iᵀy*)(v_iᵀ E e)
+
+(the book's ``risk-curve``).
 
 Targets may be vectors (n,) or matrices (n, C) (one column per output); squared norms then sum
 over the columns. Everything is torch, on the kernel's device and dtype (float64 for claims).
@@ -25,11 +28,14 @@ from dataclasses import dataclass
 import torch
 
 from selfdistill.core.validate import (
+    Integer,
+    Positive,
+    SymmetricMatrix,
+    Tensor,
     check_finite,
     check_in_range,
-    check_int,
     check_ndim,
-    check_positive,
+    validate_params,
 )
 
 __all__ = [
@@ -49,7 +55,12 @@ __all__ = [
 class Spectrum:
     """Eigen-decomposition ``H = V diag(λ) Vᵀ`` with ``λ`` in **descending** order.
 
-    ``values`` (n,) and ``vectors`` (n, n) (columns ``v_i``), same dtype and device as ``H``.
+    Attributes
+    ----------
+    values : torch.Tensor
+        Eigenvalues ``(n,)``, same dtype and device as ``H``.
+    vectors : torch.Tensor
+        Eigenvectors ``(n, n)``, columns ``v_i``.
     """
 
     values: torch.Tensor
@@ -57,10 +68,12 @@ class Spectrum:
 
     @property
     def size(self) -> int:
+        """``n``."""
         return int(self.values.shape[0])
 
     def coefficients(self, v: torch.Tensor) -> torch.Tensor:
-        """``Vᵀ v``: coordinates of ``v`` (n,) or (n, C) along the eigenvectors, same shape."""
+        """``Vᵀ v``: coordinates of ``v`` ``(n,)`` or ``(n, C)`` along the eigenvectors, same
+        shape."""
         v = _targets("v", v, self)
         return self.vectors.T @ v
 
@@ -69,20 +82,32 @@ class Spectrum:
         return self.vectors @ coefficients
 
 
+@validate_params(H=SymmetricMatrix())
 def spectrum(H: torch.Tensor) -> Spectrum:
-    """Eigenvalues (descending) and eigenvectors of a symmetric kernel matrix ``H`` (n, n).
+    """Eigenvalues (descending) and eigenvectors of a symmetric kernel matrix.
 
-    Raises if ``H`` is not square, not finite, or not symmetric to 1e-10 relative (``eigh`` would
-    silently read one triangle).
+    Parameters
+    ----------
+    H : torch.Tensor
+        ``(n, n)``, real, finite, symmetric to rounding
+        (:func:`~selfdistill.core.validate.check_symmetric`: ``eigh`` would silently read one
+        triangle); any float dtype and device.
+
+    Returns
+    -------
+    Spectrum
+        Same dtype and device as ``H``.
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not a finite symmetric matrix.
+
+    Examples
+    --------
+    >>> spectrum(torch.diag(torch.tensor([1.0, 3.0], dtype=torch.float64))).values
+    tensor([3., 1.], dtype=torch.float64)
     """
-    check_ndim("H", H, (2,))
-    if H.shape[0] != H.shape[1]:
-        raise ValueError(f"H has shape {tuple(H.shape)}; a square (n, n) matrix is required")
-    check_finite("H", H)
-    asym = float((H - H.T).abs().max())
-    scale = float(H.abs().max())
-    if asym > 1e-10 * max(scale, 1e-300):
-        raise ValueError(f"H is not symmetric: max |H - Hᵀ| = {asym:.3g} (max |H| = {scale:.3g})")
     values, vectors = torch.linalg.eigh((H + H.T) / 2)
     return Spectrum(values.flip(0), vectors.flip(1))
 
@@ -110,14 +135,37 @@ def _steps(steps) -> torch.Tensor:
     return k
 
 
+@validate_params(values=Tensor((1,)), lr=Positive())
 def residual_factors(values: torch.Tensor, lr: float, steps) -> torch.Tensor:
-    """``(1 − ηλ_i)^k`` for each step ``k`` and eigenvalue ``λ_i``: shape (len(steps), n).
+    """The factors ``(1 − ηλ_i)^k`` by which GD shrinks the residual along ``v_i`` after ``k``
+    steps (signed: they alternate when ``ηλ_i > 1`` and grow when ``ηλ_i > 2``, where GD
+    diverges).
 
-    The factor by which GD shrinks the residual along ``v_i`` after ``k`` steps (signed: it
-    alternates when ``ηλ_i > 1`` and grows when ``ηλ_i > 2``, i.e. GD diverges there).
+    Parameters
+    ----------
+    values : torch.Tensor
+        Eigenvalues ``(n,)``, finite; any float dtype and device.
+    lr : float
+        Step size η > 0.
+    steps : int or sequence of int
+        Steps ``k ≥ 0`` (a scalar or a 1-d list).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(len(steps), n)``, ``values``' dtype and device.
+
+    Raises
+    ------
+    ValueError
+        If ``lr ≤ 0`` or the steps are not non-negative integers.
+
+    Examples
+    --------
+    >>> residual_factors(torch.tensor([0.5, 1.5], dtype=torch.float64), 1.0, [1, 2])
+    tensor([[ 0.5000, -0.5000],
+            [ 0.2500,  0.2500]], dtype=torch.float64)
     """
-    lr = check_positive("lr", lr)
-    check_ndim("values", values, (1,))
     k = _steps(steps).to(values)
     return torch.pow(1 - lr * values[None, :], k[:, None])
 
@@ -127,13 +175,24 @@ def gd_residuals(spec: Spectrum, r0: torch.Tensor, lr: float, steps) -> torch.Te
 
     Parameters
     ----------
-    spec : spectrum of ``H`` (n).
-    r0 : initial residual ``u(0) − y``, (n,) or (n, C).
-    lr : step size ``η > 0``; steps : integers ``k ≥ 0`` (scalar or list).
+    spec : Spectrum
+        Spectrum of ``H`` (n).
+    r0 : torch.Tensor
+        Initial residual ``u(0) − y``, ``(n,)`` or ``(n, C)``, finite.
+    lr : float
+        Step size η > 0.
+    steps : int or sequence of int
+        Steps ``k ≥ 0``.
 
     Returns
     -------
-    tensor (len(steps), n) or (len(steps), n, C).
+    torch.Tensor
+        ``(len(steps), n)`` or ``(len(steps), n, C)``, the spectrum's dtype and device.
+
+    Raises
+    ------
+    ValueError
+        If ``r0`` does not match the spectrum or an argument is outside its range.
     """
     factors = residual_factors(spec.values, lr, steps)
     return _apply(spec, factors, r0)
@@ -147,7 +206,27 @@ def _apply(spec: Spectrum, factors: torch.Tensor, r0: torch.Tensor) -> torch.Ten
 
 
 def flow_residuals(spec: Spectrum, r0: torch.Tensor, times) -> torch.Tensor:
-    """Gradient-flow residuals ``e^{−tH} r0`` at the given times ``t ≥ 0``: (len(times), n[, C])."""
+    """Gradient-flow residuals ``e^{−tH} r0`` at the given times.
+
+    Parameters
+    ----------
+    spec : Spectrum
+        Spectrum of ``H`` (n).
+    r0 : torch.Tensor
+        Initial residual ``(n,)`` or ``(n, C)``, finite.
+    times : float or sequence of float
+        Times ``t ≥ 0``, finite.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(len(times), n)`` or ``(len(times), n, C)``.
+
+    Raises
+    ------
+    ValueError
+        If a time is negative or not finite, or ``r0`` does not match the spectrum.
+    """
     t = torch.as_tensor(times, dtype=spec.values.dtype, device=spec.values.device).reshape(-1)
     if bool((t < 0).any()) or not bool(torch.isfinite(t).all()):
         raise ValueError(f"times = {t.tolist()} must be finite and >= 0")
@@ -158,7 +237,12 @@ def flow_residuals(spec: Spectrum, r0: torch.Tensor, times) -> torch.Tensor:
 class RiskCurve:
     """``E‖u(k) − y*‖²`` along GD from ``u(0) = 0``: ``total = bias + variance + cross``.
 
-    All fields are float64 CPU tensors of shape (len(steps),) except ``steps`` (int64).
+    Attributes
+    ----------
+    steps : torch.Tensor
+        int64 ``(K,)``, CPU.
+    bias, variance, cross : torch.Tensor
+        float64 ``(K,)``, CPU.
     """
 
     steps: torch.Tensor
@@ -168,6 +252,7 @@ class RiskCurve:
 
     @property
     def total(self) -> torch.Tensor:
+        """``bias + variance + cross``."""
         return self.bias + self.variance + self.cross
 
 
@@ -199,19 +284,31 @@ def early_stopping_risk(
 
     Parameters
     ----------
-    spec : spectrum of the kernel ``H`` (n).
-    y_star : clean targets (n,) or (n, C).
-    noise_second : ``E(v_iᵀe)²`` per eigen-direction, (n,) (summed over columns), or a scalar
-        ``σ²`` for i.i.d. noise of variance σ² per entry (then ``E(v_iᵀe)² = C σ²``, flat).
-        For noise with a mean, this is the full second moment, mean included.
-    lr, steps : as in :func:`gd_residuals`.
-    noise_mean : ``E e``, same shape as ``y_star``, optional (e.g. ``−2ρ y*`` for sign flips at
-        rate ρ); it adds the cross term ``−2 Σ (1−ηλ)^k [1 − (1−ηλ)^k] (v_iᵀy*)(v_iᵀ E e)``.
+    spec : Spectrum
+        Spectrum of the kernel ``H`` (n).
+    y_star : torch.Tensor
+        Clean targets ``(n,)`` or ``(n, C)``, finite.
+    noise_second : float or torch.Tensor
+        ``E(v_iᵀe)²`` per eigen-direction, ``(n,)`` non-negative (summed over columns), or a
+        scalar ``σ² ≥ 0`` for i.i.d. noise of variance σ² per entry (then ``E(v_iᵀe)² = C σ²``,
+        flat). For noise with a mean, this is the full second moment, mean included.
+    lr : float
+        Step size η > 0.
+    steps : int or sequence of int
+        Steps ``k ≥ 0``.
+    noise_mean : torch.Tensor, optional
+        ``E e``, same shape as ``y_star`` (e.g. ``−2ρ y*`` for sign flips at rate ρ); it adds
+        the cross term ``−2 Σ (1−ηλ)^k [1 − (1−ηλ)^k] (v_iᵀy*)(v_iᵀ E e)``.
 
     Returns
     -------
-    :class:`RiskCurve` with bias ``Σ (1−ηλ_i)^{2k}(v_iᵀy*)²`` and variance
-    ``Σ [1−(1−ηλ_i)^k]² E(v_iᵀe)²``.
+    RiskCurve
+        Bias ``Σ (1−ηλ_i)^{2k}(v_iᵀy*)²`` and variance ``Σ [1−(1−ηλ_i)^k]² E(v_iᵀe)²``.
+
+    Raises
+    ------
+    ValueError
+        If a tensor does not match the spectrum or an argument is outside its range.
     """
     coef = spec.coefficients(y_star)
     n_cols = 1 if coef.ndim == 1 else coef.shape[1]
@@ -230,6 +327,7 @@ def early_stopping_risk(
                      cross.to(**cpu))
 
 
+@validate_params(lr=Positive(), max_steps=Integer(0), chunk=Integer(1))
 def optimal_stopping_step(
     spec: Spectrum,
     y_star: torch.Tensor,
@@ -242,10 +340,27 @@ def optimal_stopping_step(
     """The step ``k* ∈ {0, …, max_steps}`` that minimises :func:`early_stopping_risk`.
 
     Exhaustive over every integer step (in chunks of ``chunk`` steps), so it cannot miss an
-    interior minimum. Returns ``(k*, risk(k*))``; ties go to the earliest step.
+    interior minimum (the book's ``interior-condition`` says when there is one).
+
+    Parameters
+    ----------
+    spec, y_star, noise_second, lr, noise_mean
+        As in :func:`early_stopping_risk`.
+    max_steps : int
+        The last step searched, ≥ 0.
+    chunk : int
+        Steps per evaluation, ≥ 1 (memory, not the result).
+
+    Returns
+    -------
+    tuple of (int, float)
+        ``(k*, risk(k*))``; ties go to the earliest step.
+
+    Raises
+    ------
+    ValueError
+        As :func:`early_stopping_risk`, or if ``max_steps`` or ``chunk`` is out of range.
     """
-    max_steps = check_int("max_steps", max_steps, 0)
-    check_int("chunk", chunk, 1)
     best_k, best = 0, float("inf")
     for start in range(0, max_steps + 1, chunk):
         ks = torch.arange(start, min(start + chunk, max_steps + 1))
@@ -259,9 +374,31 @@ def optimal_stopping_step(
 def energy_profile(spec: Spectrum, v: torch.Tensor) -> torch.Tensor:
     """Cumulative energy fraction of ``v`` along the eigenvectors, largest eigenvalue first.
 
-    ``E_j = Σ_{i ≤ j} (v_iᵀv)² / ‖v‖²`` for j = 1..n (columns of an (n, C) ``v`` are pooled):
-    a float tensor (n,) rising to 1. Clean labels on structured data rise fast; i.i.d. noise rises
-    linearly, ``E_j ≈ j/n`` (dong2019 §2: AIR).
+    ``E_j = Σ_{i ≤ j} (v_iᵀv)² / ‖v‖²`` for j = 1..n. Clean labels on structured data rise fast;
+    i.i.d. noise rises linearly, ``E_j ≈ j/n`` (dong2019 §2: anisotropic information retrieval).
+
+    Parameters
+    ----------
+    spec : Spectrum
+        Spectrum of ``H`` (n).
+    v : torch.Tensor
+        ``(n,)`` or ``(n, C)`` (columns pooled), finite, not zero.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n,)`` rising to 1, the spectrum's dtype and device.
+
+    Raises
+    ------
+    ValueError
+        If ``v`` does not match the spectrum or is zero.
+
+    Examples
+    --------
+    >>> spec = spectrum(torch.diag(torch.tensor([2.0, 1.0], dtype=torch.float64)))
+    >>> energy_profile(spec, torch.tensor([1.0, 1.0], dtype=torch.float64))
+    tensor([0.5000, 1.0000], dtype=torch.float64)
     """
     coef = spec.coefficients(v)
     energy = coef.square() if coef.ndim == 1 else coef.square().sum(1)

@@ -4,8 +4,9 @@ Plain GD, ``θ ← θ − η ∇_θ L(θ)``, on every parameter with ``requires_
 dong2019 §1, ``L = ½ Σ_i ‖f(x_i) − y_i‖²`` (no ``1/n``: then in the kernel regime
 ``u(k+1) − y ≈ (I − ηH)(u(k) − y)`` with ``H`` the NTK Gram matrix itself, see
 :mod:`selfdistill.dong2019.dynamics`), or the summed soft-target cross-entropy
-``L = −Σ_i Σ_c y_ic log softmax(f(x_i))_c``. Targets may change from step to step through
-``target_fn`` (self-distillation rules build them from the previous outputs).
+``L = −Σ_i Σ_c y_ic log softmax(f(x_i))_c`` (``n`` times the one soft cross-entropy,
+:func:`selfdistill.training.objectives.soft_cross_entropy`). Targets may change from step to
+step through ``target_fn`` (self-distillation rules build them from the previous outputs).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import torch
 from torch import nn
 
 from selfdistill.core.validate import (
-    check_choice,
-    check_finite,
-    check_int,
-    check_ndim,
-    check_positive,
+    Integer,
+    Optional,
+    Options,
+    Positive,
+    Tensor,
+    validate_params,
 )
+from selfdistill.training.objectives import soft_cross_entropy
 
 __all__ = ["GDHistory", "train_full_batch_gd"]
 
@@ -36,13 +39,17 @@ class GDHistory:
 
     Attributes
     ----------
-    steps : int64 array (R,): number of updates done before each record.
-    outputs : tensor (R, n) or (R, n, C), detached, on the model's device: training outputs
-        ``u(k)``.
-    losses : float64 array (R,): the loss at ``u(k)`` against the targets in force at step k
-        (the last record uses the last step's targets).
-    eval_outputs : tensor (R, n_eval[, C]) on ``X_eval``, or None.
-    targets : tensor (R, n[, C]): the targets in force at each record (the given ``y`` unless
+    steps : numpy.ndarray
+        int64 ``(R,)``: number of updates done before each record.
+    outputs : torch.Tensor
+        ``(R, n)`` or ``(R, n, C)``, detached, on the model's device: training outputs ``u(k)``.
+    losses : numpy.ndarray
+        float64 ``(R,)``: the loss at ``u(k)`` against the targets in force at step k (the last
+        record uses the last step's targets).
+    eval_outputs : torch.Tensor or None
+        ``(R, n_eval)`` or ``(R, n_eval, C)`` on ``X_eval``, or None.
+    targets : torch.Tensor
+        ``(R, n)`` or ``(R, n, C)``: the targets in force at each record (the given ``y`` unless
         ``target_fn`` changes them).
     """
 
@@ -56,9 +63,11 @@ class GDHistory:
 def _loss(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if kind == "mse":
         return (out - y).square().sum() / 2
-    return -(y * torch.log_softmax(out, dim=-1)).sum()
+    return out.shape[0] * soft_cross_entropy(out, y)  # the sum over examples
 
 
+@validate_params(X=Tensor((2,)), y=Tensor((1, 2)), lr=Positive(), steps=Integer(0),
+                 record_every=Integer(1), loss=Options(*LOSSES), X_eval=Optional(Tensor((2,))))
 def train_full_batch_gd(
     model: nn.Module,
     X: torch.Tensor,
@@ -71,40 +80,64 @@ def train_full_batch_gd(
     X_eval: torch.Tensor | None = None,
     target_fn: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
 ) -> GDHistory:
-    """Train ``model`` in place by ``steps`` full-batch GD updates of step size ``lr``.
+    """Train ``model`` in place by ``steps`` full-batch GD updates ``θ ← θ − η ∇_θ L(θ)``: the one
+    GD engine of dong2019.
 
     Parameters
     ----------
-    model : maps (n, d) to (n,) or (n, C); its parameters with ``requires_grad`` are trained.
-    X : (n, d) training inputs; y : (n,) or (n, C) targets, shaped like ``model(X)``; both on
-        the model's device (``y`` is cast to the output dtype).
-    lr : step size η > 0; steps : number of updates ≥ 0; record_every : record every this many
-        steps (the last step is always recorded).
-    loss : ``"mse"`` (½ Σ‖u − y‖², the dynamics of :mod:`selfdistill.dong2019.dynamics`) or ``"ce"``
-        (soft-target cross-entropy; ``y`` rows are distributions, outputs are logits (n, C)).
-    X_eval : optional (n_eval, d) inputs whose outputs are recorded too (test accuracy).
-    target_fn : optional ``target_fn(k, u_k) -> targets`` called before update ``k`` (k = 0, 1,
-        …) with the detached outputs ``u(k)``; its return value (shape of ``y``) is the target
-        for that update. ``None``: the fixed ``y``.
+    model : torch.nn.Module
+        Maps ``(n, d)`` to ``(n,)`` or ``(n, C)``; its parameters with ``requires_grad`` are
+        trained.
+    X : torch.Tensor
+        Training inputs ``(n, d)``, finite, on the model's device and dtype.
+    y : torch.Tensor
+        Targets shaped like ``model(X)``, ``(n,)`` or ``(n, C)``, finite, on the model's device
+        (cast to the output dtype).
+    lr : float
+        Step size η > 0.
+    steps : int
+        Number of updates, ≥ 0.
+    record_every : int
+        Record every this many steps, ≥ 1 (the last step is always recorded).
+    loss : {"mse", "ce"}
+        ``"mse"``: ``½ Σ‖u − y‖²``, the dynamics of :mod:`selfdistill.dong2019.dynamics`;
+        ``"ce"``: the summed soft-target cross-entropy (``y`` rows are distributions, outputs are
+        logits ``(n, C)``).
+    X_eval : torch.Tensor, optional
+        Inputs ``(n_eval, d)`` whose outputs are recorded too (test accuracy).
+    target_fn : callable, optional
+        ``target_fn(k, u_k) -> targets`` called before update ``k`` (k = 0, 1, …) with the
+        detached outputs ``u(k)``; its return value (shape of ``y``) is the target for that
+        update. ``None``: the fixed ``y``.
 
     Returns
     -------
-    :class:`GDHistory`. Raises ``FloatingPointError`` if the loss becomes non-finite (η too
-    large: GD diverges when ηλ_max > 2).
+    GDHistory
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range, the shapes do not match or no parameter is
+        trainable.
+    FloatingPointError
+        If the loss becomes non-finite (η too large: GD diverges when ηλ_max > 2).
+
+    Examples
+    --------
+    >>> model = torch.nn.Linear(1, 1, bias=False).double()
+    >>> _ = torch.nn.init.zeros_(model.weight)
+    >>> X = torch.ones(2, 1, dtype=torch.float64)
+    >>> y = torch.ones(2, 1, dtype=torch.float64)
+    >>> hist = train_full_batch_gd(model, X, y, 0.25, 2)
+    >>> hist.losses.tolist()  # the residual halves each step: lr λ = 0.25 · 2
+    [1.0, 0.25, 0.0625]
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    lr = check_positive("lr", lr)
-    steps = check_int("steps", steps, 0)
-    record_every = check_int("record_every", record_every, 1)
-    check_choice("loss", loss, LOSSES)
-    check_ndim("X", X, (2,))
-    check_finite("X", X)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no parameter with requires_grad = True: nothing to train")
     if X_eval is not None:
-        check_ndim("X_eval", X_eval, (2,))
         if X_eval.shape[1] != X.shape[1]:
             raise ValueError(f"X_eval has shape {tuple(X_eval.shape)}; expected (n_eval, "
                              f"{X.shape[1]}) like X")
@@ -114,7 +147,6 @@ def train_full_batch_gd(
         raise ValueError(f"y has shape {tuple(y.shape)} but model(X) has {tuple(out0.shape)}")
     if loss == "ce" and out0.ndim != 2:
         raise ValueError(f"loss = 'ce' needs outputs (n, C), got {tuple(out0.shape)}")
-    check_finite("y", y)
     y = y.to(out0)
 
     rec_steps, outputs, losses, evals, targets = [], [], [], [], []

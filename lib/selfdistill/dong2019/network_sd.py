@@ -17,33 +17,56 @@ import numpy as np
 import torch
 
 from selfdistill.core.device import cpu_threads
-from selfdistill.core.validate import check_int, check_ndim, check_positive
+from selfdistill.core.validate import Integer, Positive, Tensor, check_int, validate_params
 from selfdistill.dong2019.gd import train_full_batch_gd
 from selfdistill.dong2019.ntk import TwoLayerReLU
 
 __all__ = ["student_teacher_gap"]
 
 
+@validate_params(X=Tensor((2,)), y=Tensor((1,)), X_test=Tensor((2,)), seeds=Integer(1, 1000),
+                 lr=Positive(), teacher_steps=Integer(1), student_steps=Integer(1))
 def student_teacher_gap(X: torch.Tensor, y: torch.Tensor, X_test: torch.Tensor,
-                        widths: Sequence[int], seeds: Sequence[int], lr: float,
+                        widths: Sequence[int], seeds: int, lr: float,
                         teacher_steps: int, student_steps: int) -> np.ndarray:
-    """Relative gap ``‖f_student − f_teacher‖ / ‖f_teacher‖`` on ``X_test``, (seeds, widths).
+    """Relative gap ``‖f_student − f_teacher‖ / ‖f_teacher‖`` on ``X_test`` of finite-width nets.
 
-    Per seed ``s`` and width ``m``: a teacher (initialisation seed ``2s``) is trained
-    ``teacher_steps`` GD steps of size ``lr`` on ``y`` (n,); a student (seed ``2s + 1``) is
-    trained ``student_steps`` steps on the teacher's training outputs. ``X`` (n, d) and
-    ``X_test`` (n_test, d) in float64 on one device; the nets use that dtype and device.
+    Per seed ``s = 0 … seeds − 1`` and width ``m``: a teacher (initialisation seed ``2s``) is
+    trained ``teacher_steps`` GD steps of size ``lr`` on ``y``; a student (seed ``2s + 1``) is
+    trained ``student_steps`` steps on the teacher's training outputs.
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        Training inputs ``(n, d)``, float64; the nets use its dtype and device.
+    y : torch.Tensor
+        Targets ``(n,)``, on ``X``'s device.
+    X_test : torch.Tensor
+        Test inputs ``(n_test, d)``, on ``X``'s device.
+    widths : sequence of int
+        Widths ``m``, each ≥ 2.
+    seeds : int
+        Number of teacher–student pairs per width, in ``[1, 1000]``.
+    lr : float
+        Step size η > 0.
+    teacher_steps, student_steps : int
+        GD steps, each ≥ 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(seeds, len(widths))``, float64.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or the shapes do not match.
     """
-    check_ndim("X", X, (2,))
-    check_ndim("X_test", X_test, (2,))
     if y.shape != (X.shape[0],):
         raise ValueError(f"y has shape {tuple(y.shape)}; expected ({X.shape[0]},)")
-    lr = check_positive("lr", lr)
-    teacher_steps = check_int("teacher_steps", teacher_steps, 1)
-    student_steps = check_int("student_steps", student_steps, 1)
-    gaps = np.zeros((len(seeds), len(widths)))
+    gaps = np.zeros((seeds, len(widths)))
     with cpu_threads(1):  # tiny matrices: intra-op threads only cost (see cpu_threads)
-        for i, s in enumerate(seeds):
+        for i, s in enumerate(range(seeds)):
             for j, m in enumerate(widths):
                 gaps[i, j] = _gap(X, y, X_test, check_int("widths", m, 2), s, lr,
                                   teacher_steps, student_steps)

@@ -42,11 +42,13 @@ import torch
 from torch import nn
 
 from selfdistill.core.validate import (
-    check_choice,
+    Integer,
+    Options,
+    Positive,
+    Seed,
     check_finite,
-    check_int,
     check_ndim,
-    check_positive,
+    validate_params,
 )
 
 __all__ = ["TwoLayerReLU", "ntk_empirical", "ntk_infinite", "ntk_two_layer", "no_tf32"]
@@ -56,7 +58,15 @@ LAYERS = ("first", "both")
 
 @contextlib.contextmanager
 def no_tf32() -> Iterator[None]:
-    """Context in which CUDA matrix products and convolutions do not use TF32."""
+    """Context in which CUDA matrix products and convolutions do not use TF32; the previous
+    settings are restored on exit.
+
+    Examples
+    --------
+    >>> with no_tf32():
+    ...     torch.backends.cuda.matmul.allow_tf32
+    False
+    """
     saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -78,23 +88,37 @@ def _points(name: str, x: torch.Tensor, d: int | None = None) -> torch.Tensor:
     return x
 
 
+@validate_params(layers=Options(*LAYERS))
 def ntk_infinite(
     X: torch.Tensor, Z: torch.Tensor | None = None, *, layers: str = "first"
 ) -> torch.Tensor:
-    """Infinite-width NTK of the two-layer ReLU net, in closed form (dong2019 §1).
+    """Infinite-width NTK of the two-layer ReLU net, in closed form (dong2019 §1; the book's
+    ``ntk-closed-form``).
 
     Parameters
     ----------
-    X : tensor (n, d), floating, any device; inputs of any norm (the unit sphere is the paper's).
-    Z : tensor (n', d), same dtype and device, optional (default ``X``).
-    layers : ``"first"`` (``a`` fixed, the paper's setting: ``H∞_W``) or ``"both"``
+    X : torch.Tensor
+        Inputs ``(n, d)``, floating, finite, any device; of any norm (the unit sphere is the
+        paper's).
+    Z : torch.Tensor, optional
+        Inputs ``(n', d)``, same dtype and device (default ``X``).
+    layers : {"first", "both"}
+        ``"first"`` (``a`` fixed, the paper's setting: ``H∞_W``) or ``"both"``
         (``H∞_W + H∞_a``).
 
     Returns
     -------
-    tensor (n, n'), dtype and device of ``X``: ``xᵀz (π − θ)/(2π)`` [+ ``‖x‖‖z‖(sin θ +
-    (π − θ) cos θ)/(2π)``]. Angles near 0 and π are computed by Kahan's formula, so the
-    kernel is accurate to rounding there too (plain ``arccos`` would lose half the digits).
+    torch.Tensor
+        ``(n, n')``, dtype and device of ``X``: ``xᵀz (π − θ)/(2π)`` [+ ``‖x‖‖z‖(sin θ +
+        (π − θ) cos θ)/(2π)``]; exactly symmetric without ``Z``. Angles near 0 and π are
+        computed by Kahan's formula, so the kernel is accurate to rounding there too (plain
+        ``arccos`` would lose half the digits).
+
+    Raises
+    ------
+    ValueError
+        If the inputs are not finite floating ``(n, d)`` tensors of one dtype, device and ``d``,
+        or ``layers`` is unknown.
 
     Examples
     --------
@@ -103,7 +127,6 @@ def ntk_infinite(
     >>> ntk_infinite(x).tolist()  # θ = 0 on the diagonal, θ = π/2 off it
     [[0.5, 0.0], [0.0, 0.5]]
     """
-    check_choice("layers", layers, LAYERS)
     X = _points("X", X)
     symmetric = Z is None
     Z = X if Z is None else _points("Z", Z, X.shape[1])
@@ -148,21 +171,49 @@ def _angles(X, Z, dot, norms) -> torch.Tensor:
 
 
 class TwoLayerReLU(nn.Module):
-    """``f(x) = (1/√m) Σ_r a_r σ(w_rᵀx)`` in the NTK parameterisation (dong2019 §1).
+    """Two-layer ReLU net ``f(x) = (1/√m) Σ_r a_r σ(w_rᵀx)`` in the NTK parameterisation
+    (dong2019 §1).
 
     Parameters
     ----------
-    d : input dimension.
-    m : width (number of hidden units); even when ``symmetric``.
-    train_output : whether ``a`` is trained (``requires_grad``); the paper fixes it.
-    seed : seeds the initialisation ``w_r ~ N(0, I_d)``, ``a_r`` uniform on ``{−1, +1}``.
-    symmetric : if true, units come in pairs ``(w, a)`` and ``(w, −a)``, so ``f ≡ 0`` at
-        initialisation (then ``u(0) = 0`` in the residual dynamics) while the NTK at
-        initialisation is that of ``m/2`` independent units.
-    dtype, device : of the parameters (float64 by default, for verification).
+    d : int
+        Input dimension, ≥ 1.
+    m : int
+        Width (number of hidden units), ≥ 1; even (≥ 2) when ``symmetric``.
+    train_output : bool
+        Whether ``a`` is trained (``requires_grad``); the paper fixes it.
+    seed : int
+        Seeds the initialisation ``w_r ~ N(0, I_d)``, ``a_r`` uniform on ``{−1, +1}``; in
+        ``[0, SEED_MAX]``.
+    symmetric : bool
+        If true, units come in pairs ``(w, a)`` and ``(w, −a)``, so ``f ≡ 0`` at initialisation
+        (then ``u(0) = 0`` in the residual dynamics) while the NTK at initialisation is that of
+        ``m/2`` independent units.
+    dtype : torch.dtype
+        Of the parameters (float64 by default, for verification).
+    device : torch.device or str
+        Of the parameters.
 
-    Attributes ``W`` (m, d) and ``a`` (m,) are ``nn.Parameter``; ``forward`` maps (n, d) to (n,).
+    Attributes
+    ----------
+    W : torch.nn.Parameter
+        First layer ``(m, d)``.
+    a : torch.nn.Parameter
+        Output weights ``(m,)``; ``forward`` maps ``(n, d)`` to ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or ``m`` is odd with ``symmetric``.
+
+    Examples
+    --------
+    >>> net = TwoLayerReLU(3, 4, symmetric=True)
+    >>> net(torch.ones(2, 3, dtype=torch.float64)).tolist()  # f ≡ 0 at initialisation
+    [0.0, 0.0]
     """
+
+    @validate_params(d=Integer(1), m=Integer(1), seed=Seed())
 
     def __init__(
         self,
@@ -176,9 +227,6 @@ class TwoLayerReLU(nn.Module):
         device: str | torch.device = "cpu",
     ) -> None:
         super().__init__()
-        check_int("d", d, 1)
-        check_int("m", m, 2 if symmetric else 1)
-        check_int("seed", seed, 0, 2**63 - 1)
         if symmetric and m % 2:
             raise ValueError(f"m = {m} must be even when symmetric = True")
         gen = torch.Generator().manual_seed(seed)
@@ -193,9 +241,11 @@ class TwoLayerReLU(nn.Module):
 
     @property
     def train_output(self) -> bool:
+        """Whether the output weights ``a`` are trained."""
         return self.a.requires_grad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(n,)`` of inputs ``x`` ``(n, d)`` on the parameters' device and dtype."""
         if self.symmetric:  # the halves by identical operations: exactly 0 at initialisation
             half = self.width // 2
             out = sum(torch.relu(x @ self.W[s].T) @ self.a[s]
@@ -216,14 +266,25 @@ def ntk_two_layer(
 
     Parameters
     ----------
-    model : the network; its parameters' dtype and device are used.
-    X : (n, d); Z : (n', d), optional (default ``X``). Moved to the model's dtype and device.
+    model : TwoLayerReLU
+        The network; its parameters' dtype and device are used.
+    X : torch.Tensor
+        Inputs ``(n, d)``, finite, moved to the model's dtype and device.
+    Z : torch.Tensor, optional
+        Inputs ``(n', d)`` (default ``X``).
 
     Returns
     -------
-    tensor (n, n') on the model's device and dtype. The gradient of ReLU at 0 is taken as 1
-    (``1{z ≥ 0}``), the convention :func:`ntk_infinite` integrates; with Gaussian weights a
-    tie has probability 0, but autograd's ``relu'(0) = 0`` differs there.
+    torch.Tensor
+        ``(n, n')`` on the model's device and dtype; exactly symmetric without ``Z``. The
+        gradient of ReLU at 0 is taken as 1 (``1{z ≥ 0}``), the convention :func:`ntk_infinite`
+        integrates; with Gaussian weights a tie has probability 0, but autograd's
+        ``relu'(0) = 0`` differs there.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a :class:`TwoLayerReLU` or the inputs do not match its dimension.
     """
     if not isinstance(model, TwoLayerReLU):
         raise ValueError(f"model must be a TwoLayerReLU, got {type(model).__name__}")
@@ -241,6 +302,7 @@ def ntk_two_layer(
     return _symmetrise(kernel) if symmetric else kernel
 
 
+@validate_params(block_size=Integer(1), max_cache_bytes=Positive())
 def ntk_empirical(
     model: nn.Module,
     X: torch.Tensor,
@@ -258,23 +320,34 @@ def ntk_empirical(
 
     Parameters
     ----------
-    model : maps (b, d) to (b,) or (b, C); evaluated one sample at a time under ``vmap``, so it
-        must not mix samples (no batch norm in training mode).
-    X : (n, d); Z : (n', d), optional (default ``X``); on the model's device.
-    block_size : samples per Jacobian block (memory ``block_size · C · P`` numbers, P the number
+    model : torch.nn.Module
+        Maps ``(b, d)`` to ``(b,)`` or ``(b, C)``; evaluated one sample at a time under ``vmap``,
+        so it must not mix samples (no batch norm in training mode).
+    X : torch.Tensor
+        Inputs ``(n, d)``, finite, on the model's device.
+    Z : torch.Tensor, optional
+        Inputs ``(n', d)`` (default ``X``).
+    block_size : int
+        Samples per Jacobian block, ≥ 1 (memory ``block_size · C · P`` numbers, P the number
         of trained parameters).
-    max_cache_bytes : largest cache of ``Z``'s Jacobian blocks.
+    max_cache_bytes : float
+        Largest cache of ``Z``'s Jacobian blocks, > 0.
 
     Returns
     -------
-    tensor (n, n') for scalar outputs, (n, n', C, C) for C outputs; dtype of the parameters.
-    Without ``Z`` the result is exactly symmetric (averaged with its transpose), as in the
-    other two routes.
+    torch.Tensor
+        ``(n, n')`` for scalar outputs, ``(n, n', C, C)`` for C outputs; dtype of the
+        parameters. Without ``Z`` the result is exactly symmetric (averaged with its transpose),
+        as in the other two routes.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no trainable parameter, an argument is outside its range or the inputs
+        are not finite ``(n, d)`` tensors.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_int("block_size", block_size, 1)
-    check_positive("max_cache_bytes", max_cache_bytes)
     params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
     if not params:
         raise ValueError("model has no parameter with requires_grad = True: the NTK is empty")

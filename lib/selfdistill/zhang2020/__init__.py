@@ -3,7 +3,9 @@
 Modules:
 
 * :mod:`~selfdistill.zhang2020.targets` — every method as a cross-entropy to a mixed target: label
-  smoothing, self-distillation, the Dirichlet MAP, the confidence penalty, Beta smoothing;
+  smoothing, self-distillation, the Dirichlet MAP;
+* :mod:`~selfdistill.zhang2020.smoothing` — the confidence penalty, Beta smoothing and its EMA
+  teacher;
 * :mod:`~selfdistill.zhang2020.metrics` — accuracy, NLL, calibration (ECE), reliability data,
   confidence diversity;
 * :mod:`~selfdistill.zhang2020.synthetic`, :mod:`~selfdistill.zhang2020.diversity_teachers` —
@@ -21,6 +23,7 @@ from selfdistill.zhang2020 import (
     generations,
     metrics,
     oracles,
+    smoothing,
     synthetic,
     targets,
 )
@@ -62,6 +65,16 @@ from selfdistill.zhang2020.oracles import (
     map_by_optimisation,
     order_statistics_mc,
 )
+from selfdistill.zhang2020.smoothing import (
+    EMA,
+    beta_order_statistics,
+    beta_smoothing_amounts,
+    beta_smoothing_loss,
+    beta_smoothing_target,
+    confidence_penalty_loss,
+    confidence_penalty_target,
+    ema_decay_at,
+)
 from selfdistill.zhang2020.synthetic import (
     Predictions,
     calibration_gap,
@@ -70,31 +83,22 @@ from selfdistill.zhang2020.synthetic import (
     teacher_logits,
 )
 from selfdistill.zhang2020.targets import (
-    EMA,
     amortized_map_loss,
-    beta_order_statistics,
-    beta_smoothing_amounts,
-    beta_smoothing_loss,
-    beta_smoothing_target,
-    confidence_penalty_loss,
-    confidence_penalty_target,
     convert_eps_ls,
     dirichlet_map,
-    ema_decay_at,
     label_smoothing_loss,
     label_smoothing_target,
     one_hot,
     sd_loss,
     sd_target,
     smoothing_amount,
-    soft_cross_entropy,
     teacher_probs,
 )
 
 __all__ = [
-    "diversity_teachers", "generations", "metrics", "oracles", "synthetic", "targets",
-    "BetaSmoothing", "ConfidenceDiversity", "EMA", "Predictions", "Reliability", "accuracy",
-    "amortized_map_loss", "beta_order_statistics", "beta_smoothing_amounts",
+    "diversity_teachers", "generations", "metrics", "oracles", "smoothing", "synthetic",
+    "targets", "BetaSmoothing", "ConfidenceDiversity", "EMA", "Predictions", "Reliability",
+    "accuracy", "amortized_map_loss", "beta_order_statistics", "beta_smoothing_amounts",
     "beta_smoothing_loss", "beta_smoothing_target", "bin_edges", "bin_index", "calibration_gap",
     "class_spread", "confidence_diversity", "confidence_penalty_loss",
     "confidence_penalty_target", "convert_eps_ls", "describe", "describe_teacher",
@@ -103,6 +107,6 @@ __all__ = [
     "label_smoothing_loss", "label_smoothing_target", "log_offset_effect", "make_teachers",
     "map_by_optimisation", "matched_eps_ls", "nll", "non_target_spread", "one_hot",
     "order_statistics_mc", "paired", "predictive_entropy", "predictor", "reliability",
-    "sd_loss", "sd_objective", "sd_target", "smoothing_amount", "soft_cross_entropy",
-    "student_accuracy", "teacher_logits", "teacher_probs", "true_class_confidence",
+    "sd_loss", "sd_objective", "sd_target", "smoothing_amount", "student_accuracy",
+    "teacher_logits", "teacher_probs", "true_class_confidence",
 ]

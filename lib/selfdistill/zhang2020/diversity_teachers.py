@@ -28,7 +28,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from selfdistill.core.validate import check_in_range, check_int, check_positive
+from selfdistill.core.validate import (
+    Integer,
+    Positive,
+    Real,
+    check_in_range,
+    check_labels,
+    check_positive,
+    validate_params,
+)
 from selfdistill.data.classification import Dataset
 from selfdistill.training.loop import TrainConfig, train
 from selfdistill.training.objectives import LossFunction
@@ -37,13 +45,37 @@ from selfdistill.zhang2020 import metrics, targets
 __all__ = ["class_spread", "describe_teacher", "make_teachers", "student_accuracy"]
 
 
+@validate_params(num_classes=Integer(2), width=Positive())
 def class_spread(x: torch.Tensor, y: torch.Tensor, num_classes: int,
                  width: float = 1.0) -> torch.Tensor:
-    """Rows ``s_y`` (C, C), float64: zero on the diagonal, ``∝ exp(−d_yk² / (width · median d²))``
-    off it, with ``d_yk`` the distance between the means of classes y and k in input space."""
-    check_positive("width", width)
+    """Class-structured spreads ``s_y`` over the other classes: zero on the diagonal,
+    ``∝ exp(−d_yk² / (width · median d²))`` off it, with ``d_yk`` the distance between the means
+    of classes y and k in input space.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs ``(n, ...)`` (flattened), any device.
+    y : torch.Tensor
+        ``(n,)`` integer class indices in ``[0, num_classes − 1]``, every class present, on
+        ``x``'s device.
+    num_classes : int
+        ``C ≥ 2``.
+    width : float
+        Width of the similarity kernel, > 0.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C, C)``, float64, CPU, rows on the simplex.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or the labels do not match ``x``.
+    """
+    y = check_labels("y", y, num_classes, rows=x.shape[0], device=x.device).cpu()
     x = x.reshape(x.shape[0], -1).double().cpu()
-    y = y.cpu()
     means = torch.stack([x[y == k].mean(0) for k in range(num_classes)])
     d2 = torch.cdist(means, means).pow(2)
     off = ~torch.eye(num_classes, dtype=torch.bool)
@@ -60,6 +92,7 @@ def _mean_entropy(q: torch.Tensor) -> float:
     return float(metrics.predictive_entropy(q).mean())
 
 
+@validate_params(width=Positive())
 def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
                   shift: float = 0.2, width: float = 0.25) -> dict[str, torch.Tensor]:
     """Three teachers over the training set (module docstring).
@@ -82,6 +115,11 @@ def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
     dict of str to Tensor
         ``"flat"``, ``"diverse"``, ``"shifted"``: probabilities (n, C), float64, CPU, rows on
         the simplex.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range.
     """
     check_in_range("c_high", c_high, 0.5, 1.0, lower_open=True, upper_open=True)
     check_in_range("c_low", c_low, 0.5, c_high, lower_open=True)
@@ -106,15 +144,41 @@ def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
     return {k: teachers[k] for k in ("flat", "diverse", "shifted")}
 
 
+@validate_params(T=Positive(), n_bins=Integer(1, 10**6))
 def describe_teacher(q: torch.Tensor, y: torch.Tensor, T: float, n_bins: int = 20) -> dict:
-    """Mean entropy and confidence diversity (histogram entropy, ``n_bins`` bins) of the tempered
-    teacher ``softmax(log q / T)`` on the training set."""
-    qT = torch.softmax(torch.log(q) / check_positive("T", T), 1)
+    """Mean entropy and confidence diversity of the tempered teacher ``softmax(log q / T)`` on the
+    training set.
+
+    Parameters
+    ----------
+    q : torch.Tensor
+        Teacher probabilities ``(n, C)``, positive, rows on the simplex (e.g. from
+        :func:`make_teachers`).
+    y : torch.Tensor
+        ``(n,)`` integer class indices.
+    T : float
+        Temperature, > 0.
+    n_bins : int
+        Histogram bins, in ``[1, 10⁶]``.
+
+    Returns
+    -------
+    dict
+        ``entropy`` (mean, nats), ``diversity`` (histogram entropy of the true-class
+        confidences, nats) and ``variance`` (of those confidences), floats.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or the tables do not match.
+    """
+    qT = torch.softmax(torch.log(q) / T, 1)
     div = metrics.confidence_diversity(qT, y.cpu(), n_bins)
     return {"entropy": _mean_entropy(qT), "diversity": abs(float(div.entropy)),
             "variance": float(div.variance)}
 
 
+@validate_params(seeds=Integer(1, 100), alpha=Real(0.0, 1.0))
 def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, torch.Tensor],
                      temperatures: tuple[float, ...], seeds: int,
                      alpha: float = 0.4) -> list[dict]:
@@ -143,9 +207,12 @@ def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, tor
         One row per seed and arm: ``seed``, ``teacher`` (``"none"`` for cross-entropy, with
         ``T = 0``), ``T``, ``acc`` (test accuracy of the best-validation model, ties to the last
         epoch as the released code keeps).
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside its range or a table does not cover the training set.
     """
-    seeds = check_int("seeds", seeds, 1, 100)
-    check_in_range("alpha", alpha, 0.0, 1.0)
     temperatures = tuple(check_positive("temperatures", T) for T in temperatures)
     n = data.x_train.shape[0]
     for name, q in teachers.items():
@@ -171,7 +238,8 @@ def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, tor
 
 
 def accuracy_pairs(rows: list[dict], a: str, b: str, T: float) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracies of teachers ``a`` and ``b`` at temperature ``T``, each (seeds,), by seed."""
+    """Accuracies of the students of teachers ``a`` and ``b`` at temperature ``T``, each
+    ``(seeds,)``, ordered by seed (rows of :func:`student_accuracy`)."""
     def acc(name: str) -> np.ndarray:
         sub = sorted((r for r in rows if r["teacher"] == name and r["T"] == float(T)),
                      key=lambda r: r["seed"])

@@ -3,7 +3,8 @@ confidence diversity and the spread of mass over the non-target classes.
 
 Every function takes class probabilities ``probs`` of shape ``(N, C)`` (rows on the simplex; any
 float dtype, any device; apply ``torch.softmax(logits, 1)`` first) and, where needed, integer
-labels of shape ``(N,)`` (``torch.long``, same device). Computations run in float64 and return
+labels of shape ``(N,)`` (any integer dtype, same device;
+:func:`~selfdistill.core.validate.check_labels`). Computations run in float64 and return
 0-dimensional float64 tensors (or small dataclasses of tensors) on the input's device.
 
 Binning convention (ECE, reliability data, confidence-diversity histogram): ``n_bins`` equal-width
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from selfdistill.core.validate import check_int, check_ndim
+from selfdistill.core.validate import Integer, Options, check_labels, check_ndim, validate_params
 
 __all__ = [
     "ece_float32_top_bin",
@@ -45,6 +46,8 @@ __all__ = [
 F64 = torch.float64
 #: rows of ``probs`` must sum to 1 within this (float16 rounding of a softmax is ~1e-3)
 ROW_SUM_TOL = 1e-2
+#: the number of equal-width bins
+N_BINS = Integer(1, 10**6)
 
 
 def _check_probs(probs: torch.Tensor) -> torch.Tensor:
@@ -65,62 +68,177 @@ def _check_probs(probs: torch.Tensor) -> torch.Tensor:
     return p
 
 
-def _check_labels(labels: torch.Tensor, probs: torch.Tensor) -> None:
-    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
-        got = getattr(labels, "dtype", labels)
-        raise ValueError(f"labels must be a torch.long tensor, got {got}")
-    check_ndim("labels", labels, (1,))
-    if labels.shape[0] != probs.shape[0]:
-        raise ValueError(f"labels has {labels.shape[0]} entries but probs has "
-                         f"{probs.shape[0]} rows")
-    if labels.device != probs.device:
-        raise ValueError(f"labels are on {labels.device} but probs on {probs.device}")
-    C = probs.shape[1]
-    if int(labels.min()) < 0 or int(labels.max()) >= C:
-        raise ValueError(f"labels must lie in [0, {C - 1}]")
+def _labels(labels: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    return check_labels("labels", labels, probs.shape[1], rows=probs.shape[0],
+                        device=probs.device)
 
 
 def true_class_confidence(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """``c_i = p_{i, y_i}``, shape ``(N,)``, float64."""
+    """True-class confidences ``c_i = p_{i, y_i}``.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(N,)``, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+    """
     p = _check_probs(probs)
-    _check_labels(labels, probs)
+    labels = _labels(labels, probs)
     return p.gather(1, labels[:, None])[:, 0]
 
 
 def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Fraction of rows whose arg-max (first one on ties) is the label."""
+    """Fraction of rows whose arg-max (first one on ties) is the label.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+
+    Returns
+    -------
+    torch.Tensor
+        0-dimensional, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+
+    Examples
+    --------
+    >>> p = torch.tensor([[0.9, 0.1], [0.4, 0.6]], dtype=torch.float64)
+    >>> float(accuracy(p, torch.tensor([0, 0])))
+    0.5
+    """
     p = _check_probs(probs)
-    _check_labels(labels, probs)
+    labels = _labels(labels, probs)
     return (p.argmax(dim=1) == labels).to(F64).mean()
 
 
 def nll(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood ``-(1/N) Σ log p_{i, y_i}`` (``inf`` if some ``p_{i,y_i} = 0``;
-    from logits, ``torch.nn.functional.cross_entropy`` is the more accurate route)."""
+    """Mean negative log-likelihood ``-(1/N) Σ log p_{i, y_i}``.
+
+    ``inf`` if some ``p_{i,y_i} = 0``; from logits, ``torch.nn.functional.cross_entropy`` is the
+    more accurate route.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+
+    Returns
+    -------
+    torch.Tensor
+        0-dimensional, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+    """
     return -torch.log(true_class_confidence(probs, labels)).mean()
 
 
 def predictive_entropy(probs: torch.Tensor) -> torch.Tensor:
-    """Entropy ``H(p_i) = -Σ_k p_ik log p_ik`` in nats per row, shape ``(N,)`` (``0 log 0 = 0``)."""
+    """Entropy ``H(p_i) = -Σ_k p_ik log p_ik`` in nats per row (``0 log 0 = 0``).
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(N,)``, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex.
+    """
     p = _check_probs(probs)
     return -torch.special.xlogy(p, p).sum(dim=1)
 
 
+@validate_params(n_bins=N_BINS)
 def bin_edges(n_bins: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The ``M + 1`` edges ``b/M``, ``b = 0 … M``, each correctly rounded to float64 (an IEEE
-    division ``b / M``, unlike ``linspace``, which misses some by one ulp), shape ``(M + 1,)``."""
-    check_int("n_bins", n_bins, 1, 10**6)
+    """The ``M + 1`` bin edges ``b/M``, ``b = 0 … M``, each correctly rounded to float64 (an IEEE
+    division ``b / M``, unlike ``linspace``, which misses some by one ulp).
+
+    Parameters
+    ----------
+    n_bins : int
+        Number ``M`` of equal-width bins, in ``[1, 10⁶]``.
+    device : torch.device or str
+        Where the edges live.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(M + 1,)``, float64.
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins`` is not an integer in ``[1, 10⁶]``.
+
+    Examples
+    --------
+    >>> bin_edges(4)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000], dtype=torch.float64)
+    """
     return torch.arange(n_bins + 1, dtype=F64, device=device) / n_bins
 
 
+@validate_params(n_bins=N_BINS)
 def bin_index(values: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Bin of each value in ``[0, 1]`` among ``n_bins`` equal-width bins ``((b-1)/M, b/M]``
-    (0-based; 0 also goes to the first bin), shape of ``values``, ``torch.long``.
+    (0-based; 0 also goes to the first bin).
 
-    ``values`` a real tensor with every entry in ``[0, 1]``; NaN or a value outside is refused
-    (``ValueError``), never clipped into an end bin.
+    Parameters
+    ----------
+    values : torch.Tensor
+        Any shape, real, every entry in ``[0, 1]``; any device.
+    n_bins : int
+        Number ``M`` of equal-width bins, in ``[1, 10⁶]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``values``, ``torch.long``, on its device.
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins`` is out of range, or a value is NaN or outside ``[0, 1]`` (never clipped
+        into an end bin).
+
+    Examples
+    --------
+    >>> bin_index(torch.tensor([0.0, 0.25, 0.26, 1.0], dtype=torch.float64), 4)
+    tensor([0, 0, 1, 3])
     """
-    check_int("n_bins", n_bins, 1, 10**6)
     if not isinstance(values, torch.Tensor) or values.is_complex() or values.dtype == torch.bool:
         what = f"a {values.dtype} tensor" if isinstance(values, torch.Tensor) else type(
             values).__name__
@@ -137,10 +255,16 @@ def bin_index(values: torch.Tensor, n_bins: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Reliability:
-    """Reliability-diagram data over ``n_bins`` equal-width confidence bins (float64 tensors).
+    """Reliability-diagram data over ``M`` equal-width confidence bins (:func:`reliability`).
 
-    ``edges`` (M+1,); ``counts`` (M,); ``accuracy`` and ``confidence`` (M,) are the mean
-    correctness and mean confidence per bin (NaN in empty bins).
+    Attributes
+    ----------
+    edges : torch.Tensor
+        ``(M + 1,)``, float64.
+    counts : torch.Tensor
+        Examples per bin, ``(M,)``, float64.
+    accuracy, confidence : torch.Tensor
+        Mean correctness and mean confidence per bin, ``(M,)``, float64 (NaN in empty bins).
     """
 
     edges: torch.Tensor
@@ -155,11 +279,32 @@ class Reliability:
         return (self.counts / self.counts.sum() * gap).sum()
 
 
+@validate_params(n_bins=N_BINS)
 def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 20) -> Reliability:
-    """Per-bin accuracy and confidence (confidence = max probability), for a reliability diagram."""
+    """Per-bin accuracy and confidence (confidence = max probability), for a reliability diagram.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+    n_bins : int
+        Number ``M`` of equal-width bins, in ``[1, 10⁶]``.
+
+    Returns
+    -------
+    Reliability
+        Float64 tensors on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+    """
     p = _check_probs(probs)
-    _check_labels(labels, probs)
-    check_int("n_bins", n_bins, 1, 10**6)
+    labels = _labels(labels, probs)
     pred = p.argmax(dim=1)  # first maximum on ties (and far faster on CPU than max(dim=1))
     conf = p.gather(1, pred[:, None])[:, 0]
     correct = (pred == labels).to(F64)
@@ -172,21 +317,57 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 20) -> 
     return Reliability(edges, counts, acc_sum / counts, conf_sum / counts)
 
 
+@validate_params(n_bins=N_BINS)
 def ece(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 20) -> torch.Tensor:
-    """Expected calibration error with ``n_bins`` equal-width bins (top-label, L1):
-    ``ECE = Σ_b |B_b|/n |acc(B_b) - conf(B_b)|`` with conf = max probability. Default 20 bins as
-    in zhang2020's released code (15 in many papers)."""
+    """Expected calibration error with ``n_bins`` equal-width bins (top-label, L1; the book's
+    ``ece``): ``ECE = Σ_b |B_b|/n |acc(B_b) - conf(B_b)|`` with conf = max probability.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+    n_bins : int
+        Number of bins in ``[1, 10⁶]``; default 20 as in zhang2020's released code (15 in many
+        papers).
+
+    Returns
+    -------
+    torch.Tensor
+        0-dimensional, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+
+    Examples
+    --------
+    >>> p = torch.tensor([[0.9, 0.1], [0.9, 0.1]], dtype=torch.float64)
+    >>> round(float(ece(p, torch.tensor([0, 1]), n_bins=10)), 6)  # confidence 0.9, accuracy 0.5
+    0.4
+    """
     return reliability(probs, labels, n_bins).ece
 
 
 @dataclass(frozen=True)
 class ConfidenceDiversity:
-    """Confidence diversity of true-class confidences ``c_i = p_{i,y_i}``.
+    """Confidence diversity of true-class confidences ``c_i = p_{i,y_i}``
+    (:func:`confidence_diversity`). zhang2020's exact formula is not known to us; these are the
+    book's two definitions.
 
-    ``entropy``: entropy (nats) of the histogram of the ``c_i`` over ``n_bins`` equal-width bins
-    of ``[0, 1]``, ``-Σ_b f_b log f_b`` with ``f_b`` the fraction in bin ``b`` (0 when all ``c_i``
-    share a bin; at most ``log n_bins``). ``variance``: population variance of the ``c_i``.
-    zhang2020's exact formula is not known to us; these are the book's two definitions.
+    Attributes
+    ----------
+    entropy : torch.Tensor
+        0-dimensional float64: entropy (nats) of the histogram of the ``c_i`` over ``n_bins``
+        equal-width bins of ``[0, 1]``, ``-Σ_b f_b log f_b`` with ``f_b`` the fraction in bin
+        ``b`` (0 when all ``c_i`` share a bin; at most ``log n_bins``).
+    variance : torch.Tensor
+        0-dimensional float64: population variance of the ``c_i``.
+    n_bins : int
+        The number of bins.
     """
 
     entropy: torch.Tensor
@@ -194,31 +375,73 @@ class ConfidenceDiversity:
     n_bins: int
 
 
+@validate_params(n_bins=N_BINS)
 def confidence_diversity(probs: torch.Tensor, labels: torch.Tensor,
                          n_bins: int = 20) -> ConfidenceDiversity:
     """:class:`ConfidenceDiversity` of the true-class confidences of ``probs`` (a model's
-    predictions or a batch of targets)."""
+    predictions or a batch of targets).
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+    n_bins : int
+        Number ``M`` of equal-width bins, in ``[1, 10⁶]``.
+
+    Returns
+    -------
+    ConfidenceDiversity
+        Float64 tensors on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+    """
     c = true_class_confidence(probs, labels)
-    check_int("n_bins", n_bins, 1, 10**6)
     idx = bin_index(c, n_bins)
     counts = torch.zeros(n_bins, dtype=F64, device=c.device).index_add_(0, idx, torch.ones_like(c))
     f = counts / counts.sum()
     return ConfidenceDiversity(-torch.special.xlogy(f, f).sum(), c.var(correction=0), n_bins)
 
 
+@validate_params(reduction=Options("mean", "none"))
 def non_target_spread(probs: torch.Tensor, labels: torch.Tensor,
                       reduction: str = "mean") -> torch.Tensor:
     """How evenly a row spreads its non-target mass: ``H(r_i) / log(C-1)`` with
     ``r_i = p_{i,-y_i} / (1 - p_{i,y_i})`` the renormalised non-target part, in ``[0, 1]``
-    (1 = uniform, as label smoothing). Needs ``C ≥ 3``. Rows with no non-target mass are NaN
-    (``reduction="none"``) and left out of the mean."""
+    (1 = uniform, as label smoothing).
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 3``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+    reduction : {"mean", "none"}
+        ``"none"``: one value per row, NaN for rows with no non-target mass; ``"mean"``: the
+        mean over the other rows.
+
+    Returns
+    -------
+    torch.Tensor
+        0-dimensional or ``(N,)``, float64, on the device of ``probs``.
+
+    Raises
+    ------
+    ValueError
+        If ``C < 3``, ``reduction`` is unknown, ``probs`` is not a table of rows on the simplex
+        or the labels do not match it.
+    """
     p = _check_probs(probs)
-    _check_labels(labels, probs)
+    labels = _labels(labels, probs)
     C = p.shape[1]
     if C < 3:
         raise ValueError(f"non_target_spread needs C >= 3 classes, got C = {C}")
-    if reduction not in ("mean", "none"):
-        raise ValueError(f"reduction = {reduction!r} is not accepted; choose 'mean' or 'none'")
     mask = torch.ones_like(p, dtype=torch.bool).scatter_(1, labels[:, None], False)
     rest = p[mask].view(-1, C - 1)
     total = rest.sum(dim=1, keepdim=True)
@@ -228,12 +451,36 @@ def non_target_spread(probs: torch.Tensor, labels: torch.Tensor,
     return spread.nanmean() if reduction == "mean" else spread
 
 
+@validate_params(n_bins=N_BINS)
 def ece_float32_top_bin(probs: torch.Tensor, labels: torch.Tensor, n_bins: int) -> float:
     """:func:`selfdistill.zhang2020.metrics.ece` under torchmetrics' convention for confidences that
     are exactly 1 in float32: those examples form a bin of their own (torchmetrics bins float32
     confidences and puts 1.0 past the last edge); the rest are binned by the library. Used to
     compare the library with torchmetrics on trained models, whose top confidences often round
-    to 1.0 in float32."""
+    to 1.0 in float32.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Shape ``(N, C)``, ``N ≥ 1``, ``C ≥ 2``, rows on the simplex (within ``ROW_SUM_TOL``),
+        any float dtype and device.
+    labels : torch.Tensor
+        Shape ``(N,)``, integer class indices in ``[0, C − 1]``, on the device of ``probs``.
+    n_bins : int
+        Number ``M`` of equal-width bins, in ``[1, 10⁶]``.
+
+    Returns
+    -------
+    float
+        The ECE under that convention.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not a finite table of rows on the simplex, or the labels do not match it.
+    """
+    _check_probs(probs)
+    labels = _labels(labels, probs)
     conf = probs.max(1).values.float()
     top = conf == 1.0
     n, rest = probs.shape[0], ~top
