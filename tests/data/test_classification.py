@@ -114,5 +114,6 @@ def test_augment_matches_per_image_crop_and_flip(padding):
 
 
 def test_augment_rejects_vectors():
-    with pytest.raises(ValueError, match="images"):
+    with pytest.raises(ValueError, match=r"^x has shape \(4, 64\) \(2 dimensions\); accepted "
+                                         r"numbers of dimensions: \[4\]"):
         augment(torch.randn(4, 64), torch.Generator())
