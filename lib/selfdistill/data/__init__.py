@@ -12,26 +12,52 @@
 from __future__ import annotations
 
 from selfdistill.data import (
-    cifar, classification, digits, noise, sphere, toy,
+    cifar,
+    classification,
+    digits,
+    noise,
+    sphere,
+    toy,
 )
 from selfdistill.data.cifar import (
-    CIFAR_CHECKSUMS, cifar_arrays, read_cifar,
+    CIFAR_CHECKSUMS,
+    cifar_arrays,
+    read_cifar,
 )
 from selfdistill.data.classification import (
-    DATASETS, Dataset, augment, load_dataset,
+    DATASETS,
+    Dataset,
+    augment,
+    load_dataset,
 )
 from selfdistill.data.digits import (
-    DigitsSplit, LOW_DIGITS, N_DIGITS, binary_split, load_digits_arrays, signed_labels,
+    LOW_DIGITS,
+    N_DIGITS,
+    DigitsSplit,
+    binary_split,
+    load_digits_arrays,
+    signed_labels,
 )
 from selfdistill.data.noise import (
-    NoisyLabels, binary_flip, binomial_interval, convert_symmetric_rate, empirical_transition,
-    pair_flip, pair_transition, symmetric_noise, symmetric_transition,
+    NoisyLabels,
+    binary_flip,
+    binomial_interval,
+    convert_symmetric_rate,
+    empirical_transition,
+    pair_flip,
+    pair_transition,
+    symmetric_noise,
+    symmetric_transition,
 )
 from selfdistill.data.sphere import (
-    clusterable_sphere, digits_sphere, labels_to_targets,
+    clusterable_sphere,
+    digits_sphere,
+    labels_to_targets,
 )
 from selfdistill.data.toy import (
-    jittered_sine, noisy_sine, toy_sine,
+    jittered_sine,
+    noisy_sine,
+    toy_sine,
 )
 
 __all__ = [
