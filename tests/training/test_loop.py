@@ -253,13 +253,17 @@ def test_schedules():
 
 def test_results_json_with_provenance(tmp_path):
     path = tmp_path / "r.json"
-    write_results(path, {"acc": 0.5}, CPU, [0, 1])
+    write_results(path, {"acc": 0.5}, CPU, seeds=2, seed=3)
     payload = json.loads(path.read_text())
     prov = payload["provenance"]
     for key in ("command", "commit", "device", "seeds", "versions", "date", "dtype",
                 "tf32_matmul", "deterministic_algorithms"):
         assert key in prov
     assert prov["dtype"] == "float32" and payload["results"] == {"acc": 0.5}
+    assert prov["seeds"] == [3, 4]  # seeds is a count (the vocabulary), the record lists them
+    with pytest.raises(ValueError, match=r"^seeds = \[0, 1\] is not an integer"):
+        write_results(tmp_path / "s.json", {}, CPU, [0, 1])
+    assert not (tmp_path / "s.json").exists()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
