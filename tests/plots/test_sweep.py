@@ -93,3 +93,37 @@ def test_the_same_sweep_gives_the_same_svg(tmp_path):
         (tmp_path / name).mkdir()
         svgs.append(_write_figure(data, tmp_path / name)[1].read_bytes())
     assert svgs[0] == svgs[1]
+
+
+def test_the_report_gathers_each_claims_series():
+    """_figure_panels: points sorted along x, one series per value of the second parameter (its
+    colour kept when a value has no point), bound lines, a log floor for tiny values."""
+    from selfdistill.core.sweep_report import SweepData, _figure_panels
+
+    def claim(cid, value, bound, passed):
+        return types.SimpleNamespace(id=cid, value=value, bound=bound, passed=passed,
+                                     band=lambda: 1e-14)
+
+    records = []
+    for eps in (1.0, 0.05, 0.2):  # unsorted on purpose
+        for n in (1, 2):
+            claims = [claim("p.close", eps * n, "1 ± 0.5", abs(eps * n - 1) <= 0.5),
+                      claim("p.tiny", 1e-20 * eps, "≤ 1e-06", True)]
+            if n == 2:
+                claims.append(claim("p.only-n2", eps, "≥ 0.1", eps >= 0.1))
+            records.append(types.SimpleNamespace(parameters={"eps": eps, "n": n},
+                                                 expected=(), claims=tuple(claims)))
+    data = SweepData(Path("."), {}, ("eps", "n"), tuple(records))
+    close, tiny, only = _figure_panels(data)
+    assert close.title == "close\nbound 1 ± 0.5" and close.xlabel == "eps"
+    assert close.xlog and not close.ylog  # x spans 20× (> 10), the values 40× (< 100)
+    one, two = close.series
+    assert one.x == [0.05, 0.2, 1.0] and one.values == [0.05, 0.2, 1.0]
+    assert one.passed == [False, False, True] and one.label == "n=1" and one.colour == 0
+    assert one.bounds == [[0.5] * 3, [1.5] * 3] and two.values == [0.1, 0.4, 2.0]
+    assert two.passed == [False, False, False] and two.colour == 1
+    assert tiny.ylog and tiny.series[0].values == [1e-14] * 3  # drawn at the ledger's floor
+    assert tiny.title == "tiny\nbound ≤ 1e-06 (log; values < 1e-14 drawn at it)"
+    (series,) = only.series  # no point at n = 1: the one series keeps n = 2's colour
+    assert series.label == "n=2" and series.colour == 1 and series.bounds == [[0.1] * 3]
+    assert series.passed == [False, True, True]
