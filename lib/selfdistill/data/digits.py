@@ -184,6 +184,13 @@ def binary_split(n_train: int, seed: int, device: torch.device | str = "cpu",
         If ``n_train``, ``seed`` or ``n_test`` is out of range (naming it, its value and the
         accepted range), or ``positive`` is empty.
 
+    Notes
+    -----
+    The inputs of the two-layer network ``two-layer-net`` (chapter ``neural-tangent-kernel``)
+    must lie on the unit sphere, hence the normalisation; the noisy labels of the
+    ``noisy-label-self-distillation`` chapter flip these ±1 labels
+    (:func:`selfdistill.data.noise.binary_flip`).
+
     Examples
     --------
     >>> split = binary_split(100, seed=0, n_test=20)

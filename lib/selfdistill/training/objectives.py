@@ -254,6 +254,11 @@ class EpochTargets(Objective):
     ValueError
         If ``y`` are not class indices in range, or ``num_classes`` or ``warmup`` is out of
         range.
+    Notes
+    -----
+    dong2019's deep noisy-label rules A, B and C, equation ``sd-rules-deep`` of the book
+    (chapter ``noisy-labels-deep``), are rules of this objective
+    (:func:`selfdistill.dong2019.deep.noisy_label_arms`).
     """
 
     @validate_params(num_classes=Integer(2), warmup=Integer(0))
