@@ -31,6 +31,7 @@ def test_each_series_its_line_bound_dots_and_failures():
     assert to_rgba(solid.get_color()) == to_rgba("C1") == to_rgba(dashed.get_color())
     assert list(dots.get_xdata()) == [0.1, 0.2] and dots.get_marker() == "o"
     assert list(crosses.get_xdata()) == [0.4] and to_rgba(crosses.get_color()) == to_rgba("red")
+    assert crosses.get_marker() == "x" and crosses.get_linestyle() == "None"
     assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
     assert ax.get_legend() is None and fig.get_suptitle() == SUPTITLE
 
