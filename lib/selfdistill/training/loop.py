@@ -34,6 +34,7 @@ from selfdistill.training.objectives import Batch, CrossEntropy, Objective
 # TrainConfig, evaluate and predict_logits live in their own modules and are imported here too
 __all__ = ["TrainResult", "generations", "train"]
 
+
 @dataclass
 class TrainResult:
     """What :func:`train` returns.
