@@ -55,7 +55,7 @@ def test_training_results_carry_the_record(tmp_path):
     torch = pytest.importorskip("torch")
     from selfdistill.training.checkpoint import write_results
 
-    write_results(tmp_path / "r.json", {"acc": 0.5}, torch.device("cpu"), [0, 1])
+    write_results(tmp_path / "r.json", {"acc": 0.5}, torch.device("cpu"), seeds=2)
     check_provenance(json.loads((tmp_path / "r.json").read_text())["provenance"])
 
 

@@ -114,5 +114,20 @@ def test_augment_matches_per_image_crop_and_flip(padding):
 
 
 def test_augment_rejects_vectors():
-    with pytest.raises(ValueError, match="images"):
+    with pytest.raises(ValueError, match=r"^x has shape \(4, 64\) \(2 dimensions\); accepted "
+                                         r"numbers of dimensions: \[4\]"):
         augment(torch.randn(4, 64), torch.Generator())
+
+
+def test_with_train_labels_checks_through_check_labels():
+    data = load_dataset("blobs", CPU, seed=0, train_size=8)
+    swapped = data.with_train_labels(np.arange(8) % 4)  # NumPy integers are converted
+    assert swapped.y_train.dtype == torch.int64 and swapped.y_train.tolist() == [0, 1, 2, 3] * 2
+    assert swapped.x_train is data.x_train
+    with pytest.raises(ValueError, match=r"^y has dtype torch.float32; accepted: a tensor of "
+                                         r"integer class indices"):
+        data.with_train_labels(torch.zeros(8))  # was silently truncated to integers
+    with pytest.raises(ValueError, match=r"^y has 7 entries; accepted: 8, one per row"):
+        data.with_train_labels(torch.zeros(7, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"^y ranges over \[0, 4\]; accepted: \[0, 3\]"):
+        data.with_train_labels(torch.tensor([0, 1, 2, 3, 4, 0, 1, 2]))

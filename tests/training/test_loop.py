@@ -255,12 +255,15 @@ def test_schedules():
 
 def test_results_json_with_provenance(tmp_path):
     path = tmp_path / "r.json"
-    write_results(path, {"acc": 0.5}, CPU, [0, 1])
+    write_results(path, {"acc": 0.5}, CPU, seeds=2, seed=3)
     payload = json.loads(path.read_text())
     prov = check_provenance(payload["provenance"])  # the one schema: no drifting keys
     assert prov["device"] == "cpu" and prov["finished"] and prov["versions"]["torch"]
-    assert payload["seeds"] == [0, 1] and payload["precision"]["dtype"] == "float32"
-    assert payload["results"] == {"acc": 0.5}
+    assert payload["seeds"] == [3, 4]  # seeds is a count (the vocabulary), the record lists them
+    assert payload["precision"]["dtype"] == "float32" and payload["results"] == {"acc": 0.5}
+    with pytest.raises(ValueError, match=r"^seeds = \[0, 1\] is not an integer"):
+        write_results(tmp_path / "s.json", {}, CPU, [0, 1])
+    assert not (tmp_path / "s.json").exists()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -71,3 +71,12 @@ def test_paper_scale_without_data_refuses(tmp_path, monkeypatch):
         protocol.book_or_paper("deep-rounds", "paper", CPU, TINY_TRAINING, 0)
     with pytest.raises(ValueError, match="scale"):
         protocol.book_or_paper("deep-rounds", "huge", CPU, TINY_TRAINING, 0)
+    with pytest.raises(ValueError, match=r"^chapter = 'no-such-chapter' is not accepted; choose "
+                                         r"one of \['deep-rounds', 'generations', "):
+        protocol.book_or_paper("no-such-chapter", "paper", CPU, TINY_TRAINING, 0)
+
+
+def test_seed_range_counts_seeds():
+    assert list(protocol.seed_range(2)) == [0, 1]
+    with pytest.raises(ValueError, match=r"^seeds = 101 is outside the accepted range \[1, 100\]"):
+        protocol.seed_range(101)

@@ -3,7 +3,9 @@
 :func:`sweep_summary` is the text ``selfdistill claims DIR`` prints for a sweep folder;
 :func:`write_report` (``selfdistill report DIR``) writes ``report.md`` and ``report.csv`` (one row
 per point and claim) and, for one or two swept parameters, ``region-of-validity.png``/``.svg``: each
-claim's measured value over the grid with its bound. Reading needs neither torch nor Dask.
+claim's measured value over the grid with its bound (the numbers are gathered here, the drawing is
+:mod:`selfdistill.plots.sweep`, imported only when a figure is written). Reading needs neither
+torch nor Dask nor Matplotlib.
 """
 
 from __future__ import annotations
@@ -245,27 +247,27 @@ def _log_clip(claims: list[Claim]) -> float | None:
     return min(c.band() for c in claims)  # the ledger's one rounding rule
 
 
-def _write_figure(data: SweepData, out: Path) -> list[Path]:
-    import matplotlib
+def _figure_panels(data: SweepData) -> list[Any]:
+    """Each claim's values over the grid as :class:`selfdistill.plots.sweep.Panel` (numbers and
+    labels only; the drawing is :func:`selfdistill.plots.sweep.plot_region_of_validity`).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from selfdistill.plots import (
-        style as plot_style,  # the book's figure style: legible at the column's width
-    )
+    The first swept parameter is the x axis, the second (if any) one series per value. A series
+    draws its bound when every point's bound text gives the same number of lines. The x axis is
+    logarithmic for positive values spanning more than a factor 10; the y axis for an upper bound
+    far above values ≥ 0 (:func:`_log_clip`), or positive values and bounds spanning more than a
+    factor 100.
+    """
+    from selfdistill.plots.sweep import Panel, Series
 
     ids, (xname, *rest) = data.claim_ids(), data.names
     group = rest[0] if rest else None
-    cols = min(2, len(ids))  # two panels a row: the text stays >= 8 pt in the book's column
-    rows = math.ceil(len(ids) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.5 * rows),
-                             squeeze=False)
     groups = list(dict.fromkeys(r.parameters.get(group) for r in data.records)) if group \
         else [None]
-    for ax, cid in zip(axes.flat, ids, strict=False):
+    panels = []
+    for cid in ids:
         bound = ""
         levels: list[float] = []
+        series = []
         clip = _log_clip([c for r in data.records if (c := _claim(r, cid))])
         for k, g in enumerate(groups):
             pts = [(r.parameters.get(xname), c) for r in data.records
@@ -276,42 +278,41 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
                 continue
             pts.sort(key=lambda t: t[0])
             bound = pts[0][1].bound
-            xs, vals = [x for x, _ in pts], [max(c.value, clip or -math.inf) for _, c in pts]
-            line, = ax.plot(xs, vals, "-", color=f"C{k}", lw=1,
-                            label=f"{group}={g}" if group else None)
             drawn = [_bound_lines(c.bound) for _, c in pts]
+            lines: list[list[float]] = []
             if drawn[0] and all(len(d) == len(drawn[0]) for d in drawn):
-                for j in range(len(drawn[0])):  # the bound at each point (it may vary)
-                    ax.plot(xs, [d[j] for d in drawn], "--", color=line.get_color(), lw=1)
+                lines = [[d[j] for d in drawn] for j in range(len(drawn[0]))]
                 levels += [v for d in drawn for v in d]
-            ok = [(x, v) for (x, c), v in zip(pts, vals, strict=True) if c.passed]
-            bad = [(x, v) for (x, c), v in zip(pts, vals, strict=True) if not c.passed]
-            if ok:
-                ax.plot(*zip(*ok, strict=True), "o", color=line.get_color(), ms=4)
-            if bad:
-                ax.plot(*zip(*bad, strict=True), "x", color="red", ms=8, mew=2)
+            series.append(Series([x for x, _ in pts],
+                                 [max(c.value, clip or -math.inf) for _, c in pts],
+                                 [bool(c.passed) for _, c in pts], lines,
+                                 f"{group}={g}" if group else None, k))
         xs = [r.parameters.get(xname) for r in data.records]
-        if all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) > 10 * min(xs):
-            ax.set_xscale("log")
+        xlog = all(isinstance(x, (int, float)) and x > 0 for x in xs) and max(xs) > 10 * min(xs)
         vals = [c.value for r in data.records if (c := _claim(r, cid))]
-        if clip or (vals and all(v > 0 for v in vals) and max(vals) > 100 * min(vals)
-                    and all(v > 0 for v in levels)):
-            ax.set_yscale("log")
+        ylog = bool(clip or (vals and all(v > 0 for v in vals) and max(vals) > 100 * min(vals)
+                             and all(v > 0 for v in levels)))
         low = f" (log; values < {clip:.0e} drawn at it)" if clip and min(vals) < clip else ""
-        ax.set_title(f"{cid.split('.', 1)[-1]}\nbound {bound}{low}")
-        ax.set_xlabel(xname)
-        if group and ax is axes.flat[0]:
-            ax.legend()
-    for ax in list(axes.flat)[len(ids):]:
-        ax.set_visible(False)
-    fig.suptitle("measured value (solid) over the grid; dashed: its bound; red ×: claim failed")
-    fig.tight_layout()
+        panels.append(Panel(f"{cid.split('.', 1)[-1]}\nbound {bound}{low}", xname, series,
+                            xlog, ylog))
+    return panels
+
+
+def _write_figure(data: SweepData, out: Path) -> list[Path]:
+    """Draw the region-of-validity figure (:mod:`selfdistill.plots.sweep`) and write it as
+    ``region-of-validity.png`` and ``.svg`` into ``out``, atomically; the SVG is byte-stable
+    (no date, a fixed hash salt). Matplotlib is imported only here, and no backend is chosen: the
+    figure is drawn without pyplot."""
+    import matplotlib
+
+    from selfdistill.plots.sweep import plot_region_of_validity
+
+    fig = plot_region_of_validity(_figure_panels(data), legend=len(data.names) > 1)
     paths = [out / "region-of-validity.png", out / "region-of-validity.svg"]
     with atomic_path(paths[0]) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    with plt.rc_context({"svg.hashsalt": "selfdistill"}), atomic_path(paths[1]) as tmp:
+    with matplotlib.rc_context({"svg.hashsalt": "selfdistill"}), atomic_path(paths[1]) as tmp:
         fig.savefig(tmp, metadata={"Date": None}, format="svg")  # the same SVG, same sweep
-    plt.close(fig)
     return paths
 
 

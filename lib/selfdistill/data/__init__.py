@@ -1,6 +1,8 @@
 """Data: nothing here downloads.
 
 * :mod:`~selfdistill.data.toy` — mobahi2020's 1-D noisy sine and seeded variants;
+* :mod:`~selfdistill.data.digits` — scikit-learn's digits: the one loader and the one ±1 label
+  convention (:func:`~selfdistill.data.digits.signed_labels`);
 * :mod:`~selfdistill.data.sphere` — points and digits on the unit sphere (dong2019);
 * :mod:`~selfdistill.data.classification` — embedded classification sets on the device;
 * :mod:`~selfdistill.data.cifar` — CIFAR-10/100 from a local folder, checked against checksums;
@@ -12,6 +14,7 @@ from __future__ import annotations
 from selfdistill.data import (
     cifar,
     classification,
+    digits,
     noise,
     sphere,
     toy,
@@ -26,6 +29,14 @@ from selfdistill.data.classification import (
     Dataset,
     augment,
     load_dataset,
+)
+from selfdistill.data.digits import (
+    LOW_DIGITS,
+    N_DIGITS,
+    DigitsSplit,
+    binary_split,
+    load_digits_arrays,
+    signed_labels,
 )
 from selfdistill.data.noise import (
     NoisyLabels,
@@ -50,9 +61,11 @@ from selfdistill.data.toy import (
 )
 
 __all__ = [
-    "cifar", "classification", "noise", "sphere", "toy", "CIFAR_CHECKSUMS", "DATASETS",
-    "Dataset", "NoisyLabels", "augment", "binary_flip", "binomial_interval", "cifar_arrays",
-    "clusterable_sphere", "convert_symmetric_rate", "digits_sphere", "empirical_transition",
-    "jittered_sine", "labels_to_targets", "load_dataset", "noisy_sine", "pair_flip",
-    "pair_transition", "read_cifar", "symmetric_noise", "symmetric_transition", "toy_sine",
+    "cifar", "classification", "digits", "noise", "sphere", "toy", "CIFAR_CHECKSUMS",
+    "DATASETS", "Dataset", "DigitsSplit", "LOW_DIGITS", "N_DIGITS", "NoisyLabels", "augment",
+    "binary_flip", "binary_split", "binomial_interval", "cifar_arrays", "clusterable_sphere",
+    "convert_symmetric_rate", "digits_sphere", "empirical_transition", "jittered_sine",
+    "labels_to_targets", "load_dataset", "load_digits_arrays", "noisy_sine", "pair_flip",
+    "pair_transition", "read_cifar", "signed_labels", "symmetric_noise", "symmetric_transition",
+    "toy_sine",
 ]

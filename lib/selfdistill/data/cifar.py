@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from selfdistill.core.validate import check_choice
+from selfdistill.core.validate import Options, validate_params
 
 __all__ = ["CIFAR_CHECKSUMS", "cifar_arrays", "read_cifar"]
 
@@ -59,15 +59,41 @@ def _cifar_root(root: str | os.PathLike | None) -> Path:
     return Path(root)
 
 
+@validate_params(name=Options("cifar10", "cifar100"))
 def read_cifar(name: str, root: str | os.PathLike | None = None,
                checksums: dict[str, str] | None = None) -> tuple[np.ndarray, ...]:
     """Read CIFAR-10/100 from the standard python-format folder, checksums first.
 
-    Returns ``x_train`` uint8 (50000, 3, 32, 32), ``y_train`` int64, ``x_test``, ``y_test``.
-    ``checksums`` (folder and file → md5) defaults to the official ones, :data:`CIFAR_CHECKSUMS`;
-    tests pass their own for generated files. Every file is verified before any is unpickled.
+    Every file is verified before any is unpickled (and then read with its content checked:
+    whole images, one label per image, labels in range).
+
+    Parameters
+    ----------
+    name : {"cifar10", "cifar100"}
+        The data set (CIFAR-100: the 100 fine labels).
+    root : str or os.PathLike, optional
+        The folder holding ``cifar-10-batches-py/`` or ``cifar-100-python/`` (default: the
+        environment variable ``SELFDISTILL_DATA``).
+    checksums : dict of str to str, optional
+        ``"folder"`` → the subfolder, and file → md5; default: the official
+        :data:`CIFAR_CHECKSUMS` (tests pass their own for generated files). Test files' names
+        start with ``test``.
+
+    Returns
+    -------
+    x_train : numpy.ndarray
+        Shape ``(50000, 3, 32, 32)`` for the official data, uint8.
+    y_train : numpy.ndarray
+        Shape ``(50000,)``, int64.
+    x_test, y_test : numpy.ndarray
+        ``(10000, 3, 32, 32)`` uint8 and ``(10000,)`` int64.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not accepted, the folder or a file is missing, a checksum is wrong, or a
+        file's content is not a CIFAR batch (naming the file).
     """
-    check_choice("name", name, ("cifar10", "cifar100"))
     table = dict(CIFAR_CHECKSUMS[name] if checksums is None else checksums)
     folder = _cifar_root(root) / table.pop("folder")
     if not folder.is_dir():
@@ -121,7 +147,12 @@ def _cifar_part(path: Path, entry: Any, key: bytes, classes: int
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
-def cifar_arrays(name: str, root, checksums) -> tuple[np.ndarray, ...]:
+@validate_params(name=Options("cifar10", "cifar100"))
+def cifar_arrays(name: str, root: str | os.PathLike | None,
+                 checksums: dict[str, str] | None) -> tuple[np.ndarray, ...]:
+    """CIFAR's four arrays as :func:`read_cifar` returns them, through torchvision when it
+    imports (it checks the same md5s) and no custom ``checksums`` are given, else through
+    :func:`read_cifar`; a torchvision failure is a ``ValueError`` naming ``root``."""
     try:  # torchvision when it imports (it checks the same md5s); else our reader
         from torchvision import datasets  # type: ignore[import-not-found]
     except Exception:  # noqa: BLE001 (any import failure means: use the local reader)

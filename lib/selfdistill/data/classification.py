@@ -1,7 +1,9 @@
 """Classification data sets on the device: embedded ones that never download, and CIFAR.
 
-Embedded: scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) as images
-(``"digits"``, shape (1, 8, 8)) or as vectors (``"digits-vec"``, shape (64,)); and a synthetic
+Embedded: scikit-learn's handwritten digits (1797 images of 8×8, 10 classes, read by the one
+loader :func:`selfdistill.data.digits.load_digits_arrays`; labels are the digits, class indices
+``0 … 9``) as images (``"digits"``, shape (1, 8, 8)) or as vectors (``"digits-vec"``, shape
+(64,)); and a synthetic
 clusterable set (``"blobs"``: Gaussian clusters, several per class, in 16 dimensions). CIFAR-10/100
 come from a local folder through :mod:`selfdistill.data.cifar`.
 
@@ -18,8 +20,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from selfdistill.core.validate import check_choice, check_in_range, check_int
+from selfdistill.core.validate import (
+    Integer,
+    Optional,
+    Options,
+    Real,
+    Seed,
+    Tensor,
+    check_int,
+    check_labels,
+    validate_params,
+)
 from selfdistill.data.cifar import cifar_arrays
+from selfdistill.data.digits import load_digits_arrays
 
 __all__ = ["DATASETS", "Dataset", "augment", "load_dataset"]
 
@@ -34,10 +47,21 @@ _TEST_SEED = 20260101  # fixed test split of the embedded sets, independent of t
 
 @dataclass
 class Dataset:
-    """A classification data set held whole on one device.
+    """A classification data set held whole on one device (:func:`load_dataset` makes one).
 
-    ``x_*`` are float32 tensors (n, *shape), normalised; ``y_*`` int64 (n,) class indices in
-    [0, num_classes). The training and validation parts come from one seeded split.
+    The training and validation parts come from one seeded split; the test part is fixed.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`DATASETS` (a checkpoint's fingerprint records it).
+    x_train, x_val, x_test : torch.Tensor
+        Shape ``(n, *shape)``, float32, standardised inputs (``shape`` is ``(64,)``,
+        ``(1, 8, 8)``, ``(16,)`` or ``(3, 32, 32)``), all on one device.
+    y_train, y_val, y_test : torch.Tensor
+        Shape ``(n,)``, int64 class indices in ``[0, num_classes − 1]``, on the same device.
+    num_classes : int
+        ``C``, the number of classes.
     """
 
     name: str
@@ -51,16 +75,32 @@ class Dataset:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one input, e.g. (3, 32, 32) or (64,)."""
+        """Shape of one input, e.g. ``(3, 32, 32)`` or ``(64,)``."""
         return tuple(self.x_train.shape[1:])
 
     def with_train_labels(self, y: torch.Tensor) -> Dataset:
-        """A copy whose training labels are replaced (e.g. corrupted labels), checked."""
-        y = torch.as_tensor(y, device=self.y_train.device, dtype=torch.int64)
-        if y.shape != self.y_train.shape:
-            raise ValueError(f"y has shape {tuple(y.shape)}; expected {tuple(self.y_train.shape)}")
-        if int(y.min()) < 0 or int(y.max()) >= self.num_classes:
-            raise ValueError(f"y has labels outside [0, {self.num_classes})")
+        """A copy whose training labels are replaced (e.g. corrupted labels), checked.
+
+        Parameters
+        ----------
+        y : torch.Tensor or array_like
+            Shape ``(n_train,)``, integer class indices in ``[0, num_classes − 1]`` (any integer
+            dtype; NumPy arrays and lists are converted), placed on the training labels' device.
+
+        Returns
+        -------
+        Dataset
+            The same tensors, with ``y_train`` replaced by ``y`` as int64.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` is not integer, not ``(n_train,)``, or out of range
+            (:func:`selfdistill.core.validate.check_labels`).
+        """
+        device = self.y_train.device
+        y = y.to(device) if isinstance(y, torch.Tensor) else torch.as_tensor(y, device=device)
+        y = check_labels("y", y, self.num_classes, rows=self.y_train.shape[0])
         return Dataset(self.name, self.x_train, y, self.x_val, self.y_val, self.x_test,
                        self.y_test, self.num_classes)
 
@@ -74,19 +114,56 @@ def _blobs(n: int = 2000, dim: int = 16, classes: int = 4, per_class: int = 3,
     return x.astype(np.float32), (cluster % classes).astype(np.int64)
 
 
+@validate_params(name=Options(*DATASETS), seed=Seed(),
+                 val_fraction=Real(0.0, 0.5, upper_open=True), train_size=Optional(Integer(1)))
 def load_dataset(name: str, device: torch.device, seed: int = 0, val_fraction: float = 0.1,
                  root: str | os.PathLike | None = None, checksums: dict[str, str] | None = None,
                  train_size: int | None = None) -> Dataset:
     """Load a data set whole onto ``device`` with a seeded train/validation split.
 
-    The embedded sets have a fixed test split (30 %, seed independent of ``seed``); CIFAR uses its
+    The embedded sets have a fixed test split (30 %, independent of ``seed``); CIFAR uses its
     official test set. ``val_fraction`` of the remaining training data, chosen by ``seed``, is held
-    out for validation. ``train_size`` optionally keeps only the first examples of the seeded
-    training part (small runs). Inputs are standardised (per channel for images).
+    out for validation. Inputs are standardised: the embedded sets per feature with the training
+    part's mean and standard deviation (+ 10⁻³), CIFAR per channel with the usual constants.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`: ``"digits"``, ``"digits-vec"``, ``"blobs"``, ``"cifar10"``,
+        ``"cifar100"``.
+    device : torch.device
+        Where the whole data set is placed.
+    seed : int, optional
+        Seed of the train/validation split, in ``[0, 2**32 − 1]``.
+    val_fraction : float, optional
+        Fraction of the training data held out for validation, in ``[0, 0.5)``.
+    root : str or os.PathLike, optional
+        CIFAR only: the folder holding the python-format data (default: ``SELFDISTILL_DATA``).
+    checksums : dict, optional
+        CIFAR only: file → md5 table (default: the official one, :data:`CIFAR_CHECKSUMS`).
+    train_size : int, optional
+        Keep only the first ``train_size`` examples of the seeded training part (small runs), in
+        ``[1, number of training examples]``.
+
+    Returns
+    -------
+    Dataset
+        float32 inputs and int64 labels on ``device``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (naming it, its value and the accepted range), or the
+        CIFAR folder is missing or fails its checksums.
+
+    Examples
+    --------
+    >>> data = load_dataset("digits", torch.device("cpu"), seed=0)
+    >>> data.shape, data.num_classes, data.x_train.dtype, data.y_train.dtype
+    ((1, 8, 8), 10, torch.float32, torch.int64)
+    >>> data.x_train.shape[0], data.x_val.shape[0], data.x_test.shape[0]
+    (1132, 126, 539)
     """
-    check_choice("name", name, DATASETS)
-    check_int("seed", seed, 0, 2**63 - 1)
-    check_in_range("val_fraction", val_fraction, 0.0, 0.5, upper_open=True)
     if name.startswith("cifar"):
         x_tr, y_tr, x_te, y_te = cifar_arrays(name, root, checksums)
         x_tr = x_tr.astype(np.float32) / 255.0
@@ -100,10 +177,8 @@ def load_dataset(name: str, device: torch.device, seed: int = 0, val_fraction: f
             x, y = _blobs()
             classes = 4
         else:
-            from sklearn.datasets import load_digits
-
-            digits = load_digits()
-            x, y = digits.data.astype(np.float32) / 16.0, digits.target.astype(np.int64)
+            images, labels = load_digits_arrays()
+            x, y = images.astype(np.float32) / 16.0, labels.copy()
             classes = 10
         order = np.random.default_rng(_TEST_SEED).permutation(len(y))
         n_test = int(round(0.3 * len(y)))
@@ -127,17 +202,43 @@ def load_dataset(name: str, device: torch.device, seed: int = 0, val_fraction: f
                    put(x_te), put(y_te), classes)
 
 
+@validate_params(x=Tensor((4,), finite=False), padding=Integer(0, 64))
 def augment(x: torch.Tensor, generator: torch.Generator, padding: int = 4,
             flip: bool = True) -> torch.Tensor:
     """Random crop after zero padding, and random horizontal flip, batched on ``x``'s device.
 
-    ``x`` (n, C, H, W); ``generator`` a torch generator on ``x``'s device (seeded: the same
-    generator state gives the same crops and flips). Each image gets its own offset in
-    [0, 2·padding]² and flips with probability 1/2.
+    Each image gets its own offset in ``[0, 2·padding]²`` and flips with probability 1/2; the
+    draws come from ``generator`` in a fixed order (row offsets, column offsets, flips), so the
+    same generator state gives the same crops and flips.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Shape ``(n, C, H, W)``, images of any floating dtype, on any device (not checked for
+        finiteness: this runs on every batch).
+    generator : torch.Generator
+        A seeded generator on ``x``'s device.
+    padding : int, optional
+        Zero padding on each side before the crop, in ``[0, 64]`` (0: no crop).
+    flip : bool, optional
+        Whether to flip horizontally at random.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, C, H, W)``, the dtype and device of ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a 4-D real tensor, or ``padding`` is out of range.
+
+    Examples
+    --------
+    >>> x = torch.arange(4.0).reshape(1, 1, 2, 2)
+    >>> augment(x, torch.Generator().manual_seed(0), padding=0, flip=True).flatten().tolist()
+    [1.0, 0.0, 3.0, 2.0]
     """
-    if x.ndim != 4:
-        raise ValueError(f"x has shape {tuple(x.shape)}; augment takes images (n, C, H, W)")
-    check_int("padding", padding, 0, 64)
     n, _, h, w = x.shape
     out = x
     if padding:

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 import torch
 from scipy import stats
 
-from selfdistill.core.validate import check_choice, check_in_range, check_int, check_ndim
+from selfdistill.core.validate import (
+    Integer,
+    Options,
+    Real,
+    Tensor,
+    check_in_range,
+    check_labels,
+    validate_params,
+)
 
 __all__ = [
     "NoisyLabels",
@@ -39,6 +47,7 @@ __all__ = [
     "symmetric_transition",
 ]
 
+#: the two conventions of symmetric noise (see the module docstring)
 SYMMETRIC_CONVENTIONS = ("other", "any")
 
 
@@ -62,41 +71,81 @@ class NoisyLabels:
 
     @property
     def realised_rate(self) -> float:
-        """Fraction of labels that are wrong."""
+        """Fraction of labels that are wrong (``nan`` for no labels)."""
         return float(self.corrupted.double().mean())
 
 
-def _check_labels(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-    check_ndim("labels", labels, (1,))
-    if labels.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise ValueError(f"labels have dtype {labels.dtype}; accepted: integer class indices")
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
-        raise ValueError(
-            f"labels range over [{int(labels.min())}, {int(labels.max())}]; accepted: "
-            f"[0, {n_classes - 1}] for n_classes = {n_classes}"
-        )
-    return labels.long()
-
-
+@validate_params(n_classes=Integer(2), source=Options(*SYMMETRIC_CONVENTIONS))
 def convert_symmetric_rate(rate: float, n_classes: int, *, source: str = "any") -> float:
     """Rate of the other symmetric convention with the same transition matrix.
 
-    ``"any"`` at rate r equals ``"other"`` at rate r (C-1)/C; the inverse multiplies by C/(C-1).
-    An ``"other"`` rate above (C-1)/C has no ``"any"`` equivalent (it is beyond uniform labels).
+    ``"any"`` at rate r equals ``"other"`` at rate ``r (C−1)/C``; the inverse multiplies by
+    ``C/(C−1)``. An ``"other"`` rate above ``(C−1)/C`` has no ``"any"`` equivalent (it is beyond
+    uniform labels).
+
+    Parameters
+    ----------
+    rate : float
+        The rate in the ``source`` convention: in ``[0, 1]`` for ``"any"``, in
+        ``[0, (C−1)/C]`` for ``"other"``.
+    n_classes : int
+        ``C ≥ 2``.
+    source : {"any", "other"}, optional
+        The convention of ``rate``.
+
+    Returns
+    -------
+    float
+        The rate in the other convention.
+
+    Raises
+    ------
+    ValueError
+        If ``n_classes``, ``source`` or ``rate`` (for its convention) is out of range.
+
+    Examples
+    --------
+    >>> convert_symmetric_rate(0.5, 10, source="any")
+    0.45
+    >>> round(convert_symmetric_rate(0.45, 10, source="other"), 12)
+    0.5
     """
-    check_int("n_classes", n_classes, 2)
-    check_choice("source", source, SYMMETRIC_CONVENTIONS)
     factor = (n_classes - 1) / n_classes
     if source == "any":
         return check_in_range("rate", rate, 0.0, 1.0) * factor
     return check_in_range("rate", rate, 0.0, factor) / factor
 
 
+@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2),
+                 convention=Options(*SYMMETRIC_CONVENTIONS))
 def symmetric_transition(rate: float, n_classes: int, convention: str = "other") -> torch.Tensor:
-    """(C, C) float64 transition matrix of symmetric noise, ``T[i, j] = P(ỹ = j | y* = i)``."""
-    check_int("n_classes", n_classes, 2)
-    check_choice("convention", convention, SYMMETRIC_CONVENTIONS)
-    rate = check_in_range("rate", rate, 0.0, 1.0)
+    """Transition matrix of symmetric noise, ``T[i, j] = P(ỹ = j | y* = i)``.
+
+    Parameters
+    ----------
+    rate : float
+        In ``[0, 1]``, the probability that a label is resampled.
+    n_classes : int
+        ``C ≥ 2``.
+    convention : {"other", "any"}, optional
+        ``"other"``: ``T = (1 − rate) I + rate/(C−1) (11ᵀ − I)``; ``"any"``:
+        ``T = (1 − rate) I + rate/C 11ᵀ`` (see the module docstring).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(C, C)``, float64, on the CPU; rows sum to 1.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    Examples
+    --------
+    >>> symmetric_transition(0.2, 3).tolist()
+    [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    """
     eye = torch.eye(n_classes, dtype=torch.float64)
     ones = torch.ones(n_classes, n_classes, dtype=torch.float64)
     if convention == "other":
@@ -104,30 +153,78 @@ def symmetric_transition(rate: float, n_classes: int, convention: str = "other")
     return (1 - rate) * eye + rate / n_classes * ones
 
 
+@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2))
 def pair_transition(rate: float, n_classes: int) -> torch.Tensor:
-    """(C, C) float64 transition matrix of pair-flip noise k → (k+1) mod C."""
-    check_int("n_classes", n_classes, 2)
-    rate = check_in_range("rate", rate, 0.0, 1.0)
+    """Transition matrix of pair-flip noise ``k → (k + 1) mod C``.
+
+    Parameters
+    ----------
+    rate : float
+        In ``[0, 1]``, the probability that a label flips to the next class.
+    n_classes : int
+        ``C ≥ 2``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(C, C)``, float64, on the CPU: ``(1 − rate) I + rate P`` with ``P`` the cyclic
+        shift.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    Examples
+    --------
+    >>> pair_transition(0.25, 3).tolist()
+    [[0.75, 0.25, 0.0], [0.0, 0.75, 0.25], [0.25, 0.0, 0.75]]
+    """
     eye = torch.eye(n_classes, dtype=torch.float64)
     return (1 - rate) * eye + rate * torch.roll(eye, shifts=1, dims=1)
 
 
+@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2),
+                 convention=Options(*SYMMETRIC_CONVENTIONS))
 def symmetric_noise(labels: torch.Tensor, rate: float, n_classes: int,
                     generator: torch.Generator, convention: str = "other") -> NoisyLabels:
     """Corrupt class labels with symmetric noise (see the module docstring for ``convention``).
 
+    The draws are made on the CPU from ``generator`` (a uniform per label for the hit, then the
+    new class), so a seed gives the same corruption on any device.
+
     Parameters
     ----------
-    labels : (n,) integer tensor of classes in [0, n_classes).
-    rate : float in [0, 1]: probability that a label is resampled.
-    n_classes : int ≥ 2.
-    generator : torch.Generator on the CPU (the draws are made there, then moved to the device).
-    convention : ``"other"`` (to any other class) or ``"any"`` (to any class).
+    labels : torch.Tensor
+        Shape ``(n,)``, integer class indices in ``[0, n_classes − 1]``, on any device
+        (:func:`selfdistill.core.validate.check_labels`).
+    rate : float
+        In ``[0, 1]``: the probability that a label is resampled.
+    n_classes : int
+        ``C ≥ 2``.
+    generator : torch.Generator
+        A seeded generator on the CPU.
+    convention : {"other", "any"}, optional
+        ``"other"``: to one of the other ``C − 1`` classes; ``"any"``: to any of the ``C``.
+
+    Returns
+    -------
+    NoisyLabels
+        int64 tensors ``(n,)`` on the labels' device.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or ``labels`` are not class indices in range.
+
+    Examples
+    --------
+    >>> labels = torch.arange(6) % 3
+    >>> out = symmetric_noise(labels, 1.0, 3, torch.Generator().manual_seed(0))
+    >>> bool(out.corrupted.all()), out.realised_rate
+    (True, 1.0)
     """
-    check_int("n_classes", n_classes, 2)
-    check_choice("convention", convention, SYMMETRIC_CONVENTIONS)
-    rate = check_in_range("rate", rate, 0.0, 1.0)
-    clean = _check_labels(labels, n_classes)
+    clean = check_labels("labels", labels, n_classes)
     n = clean.shape[0]
     hit = torch.rand(n, generator=generator, dtype=torch.float64) < rate
     if convention == "other":
@@ -139,45 +236,147 @@ def symmetric_noise(labels: torch.Tensor, rate: float, n_classes: int,
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
+@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2))
 def pair_flip(labels: torch.Tensor, rate: float, n_classes: int,
               generator: torch.Generator) -> NoisyLabels:
-    """Corrupt class labels by pair flips: class k becomes (k+1) mod C with probability ``rate``."""
-    check_int("n_classes", n_classes, 2)
-    rate = check_in_range("rate", rate, 0.0, 1.0)
-    clean = _check_labels(labels, n_classes)
+    """Corrupt class labels by pair flips: class ``k`` becomes ``(k + 1) mod C`` w.p. ``rate``.
+
+    Parameters
+    ----------
+    labels : torch.Tensor
+        Shape ``(n,)``, integer class indices in ``[0, n_classes − 1]``, on any device.
+    rate : float
+        In ``[0, 1]``.
+    n_classes : int
+        ``C ≥ 2``.
+    generator : torch.Generator
+        A seeded generator on the CPU (one uniform per label).
+
+    Returns
+    -------
+    NoisyLabels
+        int64 tensors ``(n,)`` on the labels' device.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or ``labels`` are not class indices in range.
+
+    Examples
+    --------
+    >>> pair_flip(torch.tensor([0, 1, 2]), 1.0, 3, torch.Generator()).noisy.tolist()
+    [1, 2, 0]
+    """
+    clean = check_labels("labels", labels, n_classes)
     hit = torch.rand(clean.shape[0], generator=generator, dtype=torch.float64) < rate
     noisy = torch.where(hit, (clean.cpu() + 1) % n_classes, clean.cpu()).to(clean.device)
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
+@validate_params(labels=Tensor((1,)), rate=Real(0.0, 1.0))
 def binary_flip(labels: torch.Tensor, rate: float, generator: torch.Generator) -> NoisyLabels:
-    """Flip ±1 labels independently with probability ``rate`` (float64 in and out)."""
-    check_ndim("labels", labels, (1,))
-    rate = check_in_range("rate", rate, 0.0, 1.0)
+    """Flip ±1 labels independently with probability ``rate``.
+
+    Parameters
+    ----------
+    labels : torch.Tensor
+        Shape ``(n,)``, entries ±1 (the library's convention,
+        :func:`selfdistill.data.digits.signed_labels`), any real dtype, on any device.
+    rate : float
+        In ``[0, 1]``.
+    generator : torch.Generator
+        A seeded generator on the CPU (one uniform per label).
+
+    Returns
+    -------
+    NoisyLabels
+        float64 tensors ``(n,)`` on the labels' device.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not a finite 1-D tensor of ±1 values, or ``rate`` is out of range.
+
+    Examples
+    --------
+    >>> binary_flip(torch.tensor([1.0, -1.0]), 1.0, torch.Generator()).noisy.tolist()
+    [-1.0, 1.0]
+    """
     if labels.numel() and not bool((labels.abs() == 1).all()):
-        raise ValueError("labels must be ±1 for binary_flip; got other values")
+        bad = labels[labels.abs() != 1]
+        raise ValueError(f"labels holds {bad.numel()} values other than ±1 (e.g. "
+                         f"{float(bad[0])!r}); accepted: ±1 labels")
     clean = labels.to(torch.float64)
     hit = torch.rand(clean.shape[0], generator=generator, dtype=torch.float64) < rate
     noisy = torch.where(hit.to(clean.device), -clean, clean)
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
+@validate_params(n_classes=Integer(2))
 def empirical_transition(noisy: NoisyLabels, n_classes: int) -> torch.Tensor:
-    """(C, C) float64 row-normalised counts of (clean, noisy) pairs (rows of unseen classes: 0)."""
-    check_int("n_classes", n_classes, 2)
-    clean = _check_labels(noisy.clean, n_classes).cpu()
-    out = _check_labels(noisy.noisy, n_classes).cpu()
+    """Row-normalised counts of (clean, noisy) pairs: the realised transition matrix.
+
+    Parameters
+    ----------
+    noisy : NoisyLabels
+        Class-index labels (from :func:`symmetric_noise` or :func:`pair_flip`).
+    n_classes : int
+        ``C ≥ 2``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(C, C)``, float64, on the CPU; a row of a class that never occurs is 0.
+
+    Raises
+    ------
+    ValueError
+        If ``n_classes`` is out of range or the labels are not class indices in range.
+
+    Examples
+    --------
+    >>> clean = torch.tensor([0, 0, 1, 1])
+    >>> noisy = NoisyLabels(torch.tensor([0, 1, 1, 1]), clean, torch.tensor([False, True,
+    ...                     False, False]))
+    >>> empirical_transition(noisy, 2).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    clean = check_labels("noisy.clean", noisy.clean, n_classes).cpu()
+    out = check_labels("noisy.noisy", noisy.noisy, n_classes, rows=clean.shape[0]).cpu()
     counts = torch.zeros(n_classes * n_classes, dtype=torch.float64)
     counts.index_add_(0, clean * n_classes + out, torch.ones_like(clean, dtype=torch.float64))
     counts = counts.reshape(n_classes, n_classes)
     return counts / counts.sum(1, keepdim=True).clamp_min(1.0)
 
 
+@validate_params(n=Integer(1), rate=Real(0.0, 1.0),
+                 confidence=Real(0.0, 1.0, lower_open=True, upper_open=True))
 def binomial_interval(n: int, rate: float, confidence: float = 0.999) -> tuple[float, float]:
-    """Central ``confidence`` interval of the fraction k/n for k ~ Binomial(n, rate) (scipy)."""
-    check_int("n", n, 1)
-    rate = check_in_range("rate", rate, 0.0, 1.0)
-    confidence = check_in_range("confidence", confidence, 0.0, 1.0, lower_open=True,
-                                upper_open=True)
+    """Central ``confidence`` interval of the fraction ``k/n`` for ``k ~ Binomial(n, rate)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of draws, ``≥ 1``.
+    rate : float
+        Success probability, in ``[0, 1]``.
+    confidence : float, optional
+        In ``(0, 1)``.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` fractions from scipy's ``binom.interval``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    Examples
+    --------
+    >>> binomial_interval(100, 0.0)
+    (0.0, 0.0)
+    """
     lo, hi = stats.binom.interval(confidence, n, rate)
     return float(lo) / n, float(hi) / n

@@ -34,7 +34,6 @@ from selfdistill.dong2019.deep import (
 )
 from selfdistill.dong2019.digits_sd import (
     ARMS,
-    DigitsSplit,
     SDHistory,
     batched_forward,
     batched_grad,
@@ -111,17 +110,16 @@ from selfdistill.dong2019.sd_rules import (
 
 __all__ = [
     "deep", "digits_sd", "dynamics", "gd", "kernel_controls", "kernel_model", "network_sd",
-    "ntk", "oracles", "sd_rules", "ARMS", "Adaptive", "Constant", "DigitsSplit", "GDHistory",
-    "HardSDCase", "KernelMotion", "KernelRun", "LinearRamp", "RULES", "RiskCurve", "SDHistory",
-    "Spectrum", "TeacherControl", "TwoLayerReLU", "WarmupRamp", "WidthStudy",
-    "angular_quadrature", "batched_forward", "batched_grad", "cluster_averages",
-    "converged_student", "digits_binary", "direction_moments", "distill_closed_form",
-    "early_stopping_risk", "energy_profile", "flow_residuals", "gd_residuals", "hard_labels",
-    "hard_sd_grid", "hard_target", "kernel_gd", "kernel_motion", "kernel_sd",
-    "linear_noise_draws", "margin", "network_noise_draws", "no_tf32", "noisy_accuracy",
-    "noisy_label_arms", "ntk_empirical", "ntk_infinite", "ntk_two_layer",
-    "optimal_stopping_step", "product_filter", "recursive_target", "residual_factors",
-    "rule_target", "sign_flip_noise", "soft_sd_closed_form", "soft_target", "spectrum",
-    "student_teacher_gap", "teacher_control", "top_energy_lanczos", "train_full_batch_gd",
-    "train_noisy_arms", "width_study",
+    "ntk", "oracles", "sd_rules", "ARMS", "Adaptive", "Constant", "GDHistory", "HardSDCase",
+    "KernelMotion", "KernelRun", "LinearRamp", "RULES", "RiskCurve", "SDHistory", "Spectrum",
+    "TeacherControl", "TwoLayerReLU", "WarmupRamp", "WidthStudy", "angular_quadrature",
+    "batched_forward", "batched_grad", "cluster_averages", "converged_student", "digits_binary",
+    "direction_moments", "distill_closed_form", "early_stopping_risk", "energy_profile",
+    "flow_residuals", "gd_residuals", "hard_labels", "hard_sd_grid", "hard_target", "kernel_gd",
+    "kernel_motion", "kernel_sd", "linear_noise_draws", "margin", "network_noise_draws",
+    "no_tf32", "noisy_accuracy", "noisy_label_arms", "ntk_empirical", "ntk_infinite",
+    "ntk_two_layer", "optimal_stopping_step", "product_filter", "recursive_target",
+    "residual_factors", "rule_target", "sign_flip_noise", "soft_sd_closed_form", "soft_target",
+    "spectrum", "student_teacher_gap", "teacher_control", "top_energy_lanczos",
+    "train_full_batch_gd", "train_noisy_arms", "width_study",
 ]

@@ -37,12 +37,12 @@ from selfdistill.core.validate import (
     check_int,
     validate_params,
 )
+from selfdistill.data.digits import DigitsSplit, binary_split
 from selfdistill.data.noise import binary_flip
 from selfdistill.dong2019.sd_rules import RULES, hard_labels, rule_target
 
 __all__ = [
     "ARMS",
-    "DigitsSplit",
     "SDHistory",
     "batched_forward",
     "batched_grad",
@@ -54,30 +54,11 @@ __all__ = [
 ARMS = ("plain", *RULES)
 
 
-@dataclass(frozen=True)
-class DigitsSplit:
-    """A two-class digits split (:func:`digits_binary`), float64 on one device.
-
-    Attributes
-    ----------
-    x_train, x_test : torch.Tensor
-        Unit-norm centred inputs ``(n, 64)`` and ``(n_test, 64)``.
-    y_train, y_test : torch.Tensor
-        True ±1 labels ``(n,)`` and ``(n_test,)``.
-    """
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
 @validate_params(n_train=Integer(50, 1500), seed=Seed(), n_test=Optional(Integer(1, 1747)))
 def digits_binary(n_train: int, seed: int, device: torch.device | str = "cpu",
                   n_test: int | None = None) -> DigitsSplit:
-    """Two-class digits (0–4 → +1, 5–9 → −1), a seeded random split, unit-norm centred inputs.
-
-    The inputs are centred by the training mean only, then scaled to the unit sphere.
+    """Two-class digits (0–4 → +1, 5–9 → −1), a seeded random split, unit-norm centred inputs:
+    :func:`selfdistill.data.digits.binary_split`, the one digits loader, with dong2019's classes.
 
     Parameters
     ----------
@@ -106,17 +87,7 @@ def digits_binary(n_train: int, seed: int, device: torch.device | str = "cpu",
     >>> tuple(split.x_train.shape), tuple(split.x_test.shape)
     ((100, 64), (20, 64))
     """
-    from sklearn.datasets import load_digits
-
-    n_test = 1797 - n_train if n_test is None else check_int("n_test", n_test, 1, 1797 - n_train)
-    x, labels = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(x))
-    x = torch.tensor(x[order], dtype=torch.float64)
-    y = torch.tensor(np.where(labels[order] < 5, 1.0, -1.0), dtype=torch.float64)
-    x = x - x[:n_train].mean(0)  # centre by the training mean only
-    x = x / x.norm(dim=1, keepdim=True)
-    test = slice(n_train, n_train + n_test)
-    return DigitsSplit(*(t.to(device) for t in (x[:n_train], y[:n_train], x[test], y[test])))
+    return binary_split(n_train, seed, device, n_test)
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,4 @@
-"""Figures: one style (:mod:`selfdistill.plots.mobahi2020.style`), one module per paper and one for
-training. Plots import no mathematics: arrays in, axes out.
+"""Figures: one style (:mod:`selfdistill.plots.style`), one module per paper, one for training
+and one for a sweep's region of validity (:mod:`selfdistill.plots.sweep`). Plots import no
+mathematics: arrays in, axes (or a figure) out; none chooses a Matplotlib backend.
 """

@@ -3,7 +3,10 @@
 * :mod:`~selfdistill.training.models` — the networks;
 * :mod:`~selfdistill.training.objectives` — how a batch's logits become a loss (the one soft
   cross-entropy);
-* :mod:`~selfdistill.training.loop` — the one training loop;
+* :mod:`~selfdistill.training.config` — a run's hyper-parameters, checked;
+* :mod:`~selfdistill.training.evaluation` — logits in chunks, accuracy, NLL and MSE;
+* :mod:`~selfdistill.training.loop` — the one training loop, in phases (setup, epoch,
+  evaluation, checkpoint), and generations of teachers and students;
 * :mod:`~selfdistill.training.checkpoint` — checkpoints, written atomically;
 * :mod:`~selfdistill.training.protocol` — book or paper scale, seeds, summaries over seeds.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 from selfdistill.training import (
     checkpoint,
+    config,
+    evaluation,
     loop,
     models,
     objectives,
@@ -26,12 +31,17 @@ from selfdistill.training.checkpoint import (
     save,
     write_results,
 )
-from selfdistill.training.loop import (
+from selfdistill.training.config import (
+    SCHEDULES,
     TrainConfig,
-    TrainResult,
+)
+from selfdistill.training.evaluation import (
     evaluate,
-    generations,
     predict_logits,
+)
+from selfdistill.training.loop import (
+    TrainResult,
+    generations,
     train,
 )
 from selfdistill.training.models import (
@@ -58,10 +68,10 @@ from selfdistill.training.protocol import (
 )
 
 __all__ = [
-    "checkpoint", "loop", "models", "objectives", "protocol", "Batch", "CrossEntropy",
-    "EpochTargets", "LossFunction", "MODELS", "MSE", "Objective", "PAPER", "SoftTargets",
-    "TrainConfig", "TrainResult", "book_or_paper", "build_model", "check_paper_data",
-    "check_writable", "cut", "evaluate", "fingerprint", "generations",
+    "checkpoint", "config", "evaluation", "loop", "models", "objectives", "protocol", "Batch",
+    "CrossEntropy", "EpochTargets", "LossFunction", "MODELS", "MSE", "Objective", "PAPER",
+    "SCHEDULES", "SoftTargets", "TrainConfig", "TrainResult", "book_or_paper", "build_model",
+    "check_paper_data", "check_writable", "cut", "evaluate", "fingerprint", "generations",
     "interrupted_run_difference", "load", "precision_settings", "predict_logits", "save",
     "seed_range", "soft_cross_entropy", "summarise", "train", "write_results",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from selfdistill.core.provenance import atomic_path, mark_finished, provenance, write_json_atomic
+from selfdistill.core.validate import Integer, Seed, validate_params
 
 __all__ = ["check_writable", "cut", "fingerprint", "load", "precision_settings", "save",
            "write_results"]
@@ -50,10 +51,27 @@ def _tensor_digest(*tensors: torch.Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
-def fingerprint(config, data, objective, teacher) -> dict[str, Any]:
-    """What a checkpoint must match: config, data set name and sizes, digests of the training
-    inputs, the training labels and the validation set (which picks the best epoch), objective,
-    teacher digest."""
+def fingerprint(config: Any, data: Any, objective: Any,
+                teacher: torch.nn.Module | None) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run's configuration (every field).
+    data : Dataset
+        Its name and sizes, and SHA-256 digests of the training inputs, the training labels and
+        the validation set (which picks the best epoch); one pass over them, on their device.
+    objective : Objective
+        Its :meth:`~selfdistill.training.objectives.Objective.describe`.
+    teacher : torch.nn.Module or None
+        A digest of its weights.
+
+    Returns
+    -------
+    dict
+        JSON-compatible (what a JSON round trip gives), compared with ``==`` by :func:`load`.
+    """
     return json.loads(json.dumps({
         "config": asdict(config), "data": data.name, "n_train": int(data.x_train.shape[0]),
         "n_val": int(data.x_val.shape[0]), "inputs": _tensor_digest(data.x_train),
@@ -62,8 +80,27 @@ def fingerprint(config, data, objective, teacher) -> dict[str, Any]:
         "objective": objective.describe(), "teacher": _model_digest(teacher)}, default=str))
 
 
+@validate_params(limit=Integer(3))
 def cut(text: str, limit: int = 80) -> str:
-    """``text`` cut to ``limit`` characters in the middle (a path keeps its file name)."""
+    """``text`` cut to ``limit`` characters in the middle (a path keeps its file name).
+
+    Parameters
+    ----------
+    text : str
+        Any text, e.g. a path in an error message.
+    limit : int, optional
+        The most characters returned, ``≥ 3``.
+
+    Returns
+    -------
+    str
+        ``text`` itself when short enough, else its head, ``…`` and its tail.
+
+    Examples
+    --------
+    >>> cut("/a/very/long/folder/name/run.pt", 16)
+    '/a/very…e/run.pt'
+    """
     if len(text) <= limit:
         return text
     head = (limit - 1) // 2
@@ -71,11 +108,26 @@ def cut(text: str, limit: int = 80) -> str:
 
 
 def check_writable(path: str | Path) -> Path:
-    """Refuse (``ValueError``) a checkpoint path that :func:`save` could not write, before any work.
+    """Refuse a checkpoint path that :func:`save` could not write, before any work.
 
     The path must not be a folder, and its nearest existing ancestor must be a folder in which a
     file can be created (probed with a temporary file, removed at once; nothing else is written,
     no folder is created).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file (it need not exist).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        Naming the path, if it is a folder or cannot be written.
     """
     path = Path(path)
     name = cut(repr(str(path)))
@@ -98,7 +150,18 @@ def check_writable(path: str | Path) -> Path:
 
 
 def save(path: str | Path, fp: dict[str, Any], state: dict[str, Any]) -> None:
-    """Write ``state`` with its fingerprint to ``path`` atomically (temporary file, then rename)."""
+    """Write ``state`` with its fingerprint to ``path`` atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file; its folder is created when missing.
+    fp : dict
+        The run's :func:`fingerprint`.
+    state : dict
+        Tensors and plain containers only (what :func:`load` can read back with
+        ``weights_only=True``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -109,9 +172,30 @@ def load(path: str | Path, fp: dict[str, Any], device: torch.device,
          required: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """The saved state if ``path`` exists, ``None`` if not.
 
-    Read with ``weights_only=True`` (tensors and plain containers only; no code runs). Raises
-    ``ValueError`` naming the file when it cannot be read that way, when its fingerprint differs
-    from ``fp``, or when its state lacks one of the ``required`` keys (naming the key).
+    Read with ``weights_only=True`` (tensors and plain containers only; no code runs).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file.
+    fp : dict
+        The run's :func:`fingerprint`; the file's must be equal.
+    device : torch.device
+        Where the tensors are loaded.
+    required : tuple of str, optional
+        Keys the state must hold.
+
+    Returns
+    -------
+    dict or None
+        The state, its tensors on ``device``; ``None`` when there is no file.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it cannot be read as tensors and plain containers, is not a
+        checkpoint, comes from another configuration (naming the differing keys), or lacks a
+        ``required`` key (naming it).
     """
     path = Path(path)
     name = cut(repr(str(path)))
@@ -145,14 +229,31 @@ def load(path: str | Path, fp: dict[str, Any], device: torch.device,
 
 def precision_settings(device: torch.device) -> dict[str, Any]:
     """The arithmetic a training run on ``device`` uses, beside its provenance record (which
-    holds TF32 and determinism): ``dtype`` (``bfloat16 autocast`` on CUDA, else ``float32``) and
-    ``channels_last`` (CUDA only)."""
+    holds TF32 and determinism settings: :func:`selfdistill.core.provenance.provenance`).
+
+    Parameters
+    ----------
+    device : torch.device
+        The run's device (bf16 autocast and channels_last on CUDA, float32 on the CPU).
+
+    Returns
+    -------
+    dict
+        ``dtype`` (``"bfloat16 autocast"`` on CUDA, else ``"float32"``) and ``channels_last``.
+
+    Examples
+    --------
+    >>> precision_settings(torch.device("cpu"))["dtype"]
+    'float32'
+    """
     return {"dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
             "channels_last": device.type == "cuda"}
 
 
+@validate_params(seeds=Integer(1), seed=Seed())
 def write_results(path: str | Path, results: dict[str, Any], device: torch.device,
-                  seeds: list[int], record: dict[str, Any] | None = None) -> dict[str, Any]:
+                  seeds: int, seed: int = 0,
+                  record: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write results as JSON atomically; return what was written.
 
     Parameters
@@ -163,8 +264,10 @@ def write_results(path: str | Path, results: dict[str, Any], device: torch.devic
         What the run measured (JSON-serialisable).
     device : torch.device
         The device the run used.
-    seeds : list of int
-        The seeds it ran.
+    seeds : int
+        The number of seeds, ``≥ 1``: the run used ``seed, seed + 1, …, seed + seeds − 1``.
+    seed : int, optional
+        The first seed, in ``[0, 2**32 − 1]``.
     record : dict, optional
         The provenance record made when the run started
         (:func:`selfdistill.core.provenance.provenance`); default: one made now. Its
@@ -173,11 +276,16 @@ def write_results(path: str | Path, results: dict[str, Any], device: torch.devic
     Returns
     -------
     dict
-        ``{"provenance": record, "seeds": seeds, "precision": precision_settings(device),
+        ``{"provenance": record, "seeds": [seed, …], "precision": precision_settings(device),
         "results": results}``.
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` or ``seed`` is out of range (before anything is written).
     """
     record = provenance(device) if record is None else record
-    payload = {"provenance": mark_finished(record), "seeds": [int(s) for s in seeds],
+    payload = {"provenance": mark_finished(record), "seeds": list(range(seed, seed + seeds)),
                "precision": precision_settings(device), "results": results}
     write_json_atomic(Path(path), payload)
     return payload

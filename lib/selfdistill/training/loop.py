@@ -13,9 +13,7 @@ Progress bars (tqdm) show on a terminal and stay quiet elsewhere (the book build
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,77 +21,43 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from selfdistill.core.validate import check_choice, check_in_range, check_int
-from selfdistill.data.classification import DATASETS, Dataset, augment
+from selfdistill.core.validate import Integer, Options, check_int, validate_params
+from selfdistill.data.classification import Dataset, augment
 from selfdistill.training import checkpoint as ckpt
-from selfdistill.training.models import MODELS, build_model
+from selfdistill.training.config import TrainConfig
+from selfdistill.training.evaluation import _autocast, evaluate, predict_logits
+from selfdistill.training.models import build_model
 from selfdistill.training.objectives import Batch, CrossEntropy, Objective
 
-__all__ = ["TrainConfig", "TrainResult", "evaluate", "generations", "predict_logits", "train"]
-
-SCHEDULES = ("constant", "cosine", "step")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one run (units: epochs, examples, learning rate per step).
-
-    ``schedule``: ``"constant"``; ``"cosine"`` (to 0 over the run); ``"step"`` (×0.1 at 1/3 and 2/3
-    of the run, zhang2020's released setting). ``augment``: random crop (padding ``padding``) and
-    horizontal flip for images. ``width``/``depth``: see
-    :func:`~selfdistill.training.models.build_model`.
-    """
-
-    model: str = "mlp"
-    dataset: str = "digits-vec"
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    augment: bool = False
-    padding: int = 4
-    width: int = 64
-    depth: int = 2
-    seed: int = 0
-
-    def check(self) -> TrainConfig:
-        """Validate every field; raise ``ValueError`` naming the first bad one."""
-        check_choice("model", self.model, MODELS)
-        check_choice("dataset", self.dataset, DATASETS)
-        check_int("epochs", self.epochs, 1, 100_000)
-        check_int("batch_size", self.batch_size, 1, 10**7)
-        check_in_range("lr", self.lr, 0.0, 10.0, lower_open=True)
-        check_in_range("momentum", self.momentum, 0.0, 1.0, upper_open=True)
-        check_in_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_int("padding", self.padding, 0, 64)
-        check_int("width", self.width, 1, 4096)
-        check_int("depth", self.depth, 1, 64)
-        check_int("seed", self.seed, 0, 2**63 - 1)
-        return self
-
-    def lr_at(self, step: int, total: int) -> float:
-        """Learning rate of step ``step`` of ``total`` (0-based)."""
-        t = step / total
-        if self.schedule == "cosine":
-            return self.lr * 0.5 * (1.0 + math.cos(math.pi * t))
-        if self.schedule == "step":
-            return self.lr * (0.1 ** (int(t >= 1 / 3) + int(t >= 2 / 3)))
-        return self.lr
+# TrainConfig, evaluate and predict_logits live in their own modules and are imported here too
+__all__ = ["TrainResult", "generations", "train"]
 
 
 @dataclass
 class TrainResult:
-    """What a run returns: ``model`` (last epoch, eval mode), ``best_model`` (best validation
-    accuracy, first such epoch), ``history`` (one dict per epoch: ``train_loss``, ``lr``,
-    ``<set>_acc``, ``<set>_nll``, ``<set>_mse`` for val, test and every extra set), ``best_epoch``
-    (1-based), ``config``; ``extra`` holds the objective's description and ``eval_seconds``, the
-    wall time spent in the per-epoch evaluations (for the benchmark)."""
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The network after the last epoch, in eval mode, on the data's device.
+    best_model : torch.nn.Module
+        A copy with the weights of the best validation epoch (``ties`` of :func:`train`).
+    history : list of dict
+        One record per epoch: ``epoch`` (1-based), ``train_loss``, ``lr``, and ``<set>_acc``,
+        ``<set>_nll``, ``<set>_mse`` for ``val``, ``test`` and every extra set.
+    best_epoch : int
+        1-based epoch of ``best_model``.
+    config : TrainConfig
+        The run's configuration.
+    resumed_from : int
+        The epoch the run resumed from (0: it started afresh).
+    extra : dict
+        ``objective``: the objective's description; ``eval_seconds``: wall time spent in the
+        per-epoch evaluations (for the benchmark).
+    """
 
     model: nn.Module
     best_model: nn.Module
@@ -105,10 +69,12 @@ class TrainResult:
 
     @property
     def last(self) -> dict[str, float]:
+        """The last epoch's record."""
         return self.history[-1]
 
     @property
     def best(self) -> dict[str, float]:
+        """The best epoch's record."""
         return self.history[self.best_epoch - 1]
 
     def curve(self, key: str) -> list[float]:
@@ -116,38 +82,11 @@ class TrainResult:
         return [h[key] for h in self.history]
 
 
-def _autocast(device: torch.device):
-    """bf16 autocast on CUDA; nothing on the CPU (float32)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-@torch.no_grad()
-def predict_logits(model: nn.Module, x: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """Logits (n, K) float32 of ``model`` in eval mode on ``x`` (n, *shape), in chunks."""
-    was_training = model.training
-    model.eval()
-    fmt = torch.channels_last if (x.is_cuda and x.ndim == 4) else torch.contiguous_format
-    out = []
-    with _autocast(x.device):
-        for i in range(0, x.shape[0], chunk):
-            out.append(model(x[i:i + chunk].contiguous(memory_format=fmt)).float())
-    model.train(was_training)
-    return torch.cat(out)
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """Accuracy, NLL (mean cross-entropy) and MSE to one-hot labels of ``model`` on (x, y)."""
-    logits = predict_logits(model, x)
-    onehot = F.one_hot(y, logits.shape[1]).float()
-    return {"acc": float((logits.argmax(1) == y).float().mean()),
-            "nll": float(F.cross_entropy(logits, y)),
-            "mse": float(F.mse_loss(logits, onehot))}
-
-
 def _check_inputs(config: TrainConfig, data: Dataset, objective: Objective,
                   teacher: nn.Module | None) -> None:
+    """The checks that relate the arguments of :func:`train` (each alone is checked by its
+    constraint): the configuration, its data set, the batch size against the data, the teacher
+    an objective needs, augmentation only of images."""
     config.check()
     if config.dataset != data.name:
         raise ValueError(f"config.dataset = {config.dataset!r} but data is {data.name!r}")
@@ -166,34 +105,28 @@ _STATE_KEYS = ("epoch", "model", "optimizer", "generator", "objective", "history
                "best_acc", "best_model")
 
 
-def train(config: TrainConfig, data: Dataset, objective: Objective | None = None,
-          teacher: nn.Module | None = None, checkpoint: str | Path | None = None,
-          eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-          callback: Callable[[int, dict[str, float]], None] | None = None,
-          progress: bool | None = None, ties: str = "first") -> TrainResult:
-    """Train one network; see the module docstring.
+@dataclass
+class _Run:
+    """The state of one run that the phases of :func:`train` share and a checkpoint saves."""
 
-    ``data`` on the device the run uses; ``teacher`` a trained model (frozen here, eval mode) whose
-    logits on each augmented batch reach the objective; ``checkpoint`` a file: written after every
-    epoch (atomically) and, when it exists, resumed from (a checkpoint of another configuration is
-    refused with ``ValueError``); ``eval_sets`` extra (x, y) pairs evaluated every epoch;
-    ``callback(epoch, record)`` after each epoch's checkpoint (an exception there interrupts the
-    run); ``ties`` which epoch of equal best validation accuracy is kept: ``"first"``, or
-    ``"last"`` (zhang2020's released code saves when ``val_acc >= max``). Every input is checked
-    before any training (an unwritable ``checkpoint`` path too); nothing is written before the
-    first epoch.
-    """
-    objective = objective if objective is not None else CrossEntropy()
-    _check_inputs(config, data, objective, teacher)
-    check_choice("ties", ties, ("first", "last"))
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    teacher: nn.Module | None
+    fmt: torch.memory_format | None  # channels_last for images on CUDA
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_acc: float = -1.0
+    best_state: dict[str, torch.Tensor] | None = None
+    start: int = 0
+    eval_seconds: float = 0.0
+
+
+def _setup(config: TrainConfig, data: Dataset, teacher: nn.Module | None) -> _Run:
+    """Phase 1: the model (seeded by ``config.seed``), SGD with weight decay on the weights only
+    (not on biases and normalisation parameters), the run's generator (seed ``config.seed + 1``)
+    and the frozen teacher, all on the data's device."""
     device = data.x_train.device
-    extra_sets = dict(eval_sets or {})
-    fingerprint, state = None, None
-    if checkpoint:  # the digests of the data cost a pass over it: only when checkpointing
-        ckpt.check_writable(checkpoint)
-        fingerprint = ckpt.fingerprint(config, data, objective, teacher)
-        state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS)
-
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.shape, data.num_classes, config.width, config.depth)
     fmt = torch.channels_last if (device.type == "cuda" and data.x_train.ndim == 4) else None
@@ -206,98 +139,231 @@ def train(config: TrainConfig, data: Dataset, objective: Objective | None = None
     generator = torch.Generator(device=device).manual_seed(config.seed + 1)
     if teacher is not None:
         teacher = teacher.to(device).eval().requires_grad_(False)
+    return _Run(model, optimizer, generator, teacher, fmt)
 
+
+def _resume(run: _Run, state: dict[str, Any], objective: Objective, config: TrainConfig,
+            checkpoint: str | Path) -> None:
+    """Phase 1b: restore a checkpoint's state into ``run`` and ``objective``; a state this run
+    cannot take is a ``ValueError`` naming the file and the first error."""
+    try:
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.generator.set_state(state["generator"].to("cpu"))
+        objective.load_state_dict(state["objective"])
+        run.history, run.best_epoch = list(state["history"]), int(state["best_epoch"])
+        run.best_acc, run.best_state = float(state["best_acc"]), state["best_model"]
+        run.start = check_int("epoch (of the checkpoint)", state["epoch"], 0, config.epochs)
+    except (AttributeError, KeyError, RuntimeError, TypeError, ValueError) as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state "
+                         f"this run cannot resume ({type(err).__name__}: "
+                         f"{ckpt.cut(text)}); remove it or choose another path") from None
+
+
+def _train_epoch(run: _Run, config: TrainConfig, data: Dataset, objective: Objective,
+                 epoch: int) -> dict[str, float]:
+    """Phase 2: one epoch of SGD over a seeded permutation (the last partial batch is dropped);
+    returns the epoch's record so far: ``epoch`` (1-based), mean ``train_loss``, last ``lr``."""
+    model, generator, teacher, fmt = run.model, run.generator, run.teacher, run.fmt
+    device = data.x_train.device
     n, bs = data.x_train.shape[0], config.batch_size
     per_epoch = n // bs
     total = per_epoch * config.epochs
-    history: list[dict[str, float]] = []
-    best_epoch, best_acc, best_state = 0, -1.0, None
-    start, eval_seconds = 0, 0.0
+    model.train()
+    objective.start_epoch(epoch, lambda: predict_logits(model, data.x_train))
+    perm = torch.randperm(n, device=device, generator=generator)
+    loss_sum = torch.zeros((), device=device)
+    for b in range(per_epoch):
+        step = epoch * per_epoch + b
+        index = perm[b * bs:(b + 1) * bs]
+        x = data.x_train[index]
+        if config.augment:
+            x = augment(x, generator, config.padding)
+        if fmt is not None:
+            x = x.contiguous(memory_format=fmt)
+        with _autocast(device):
+            t_logits = teacher(x).float() if teacher is not None else None
+            logits = model(x).float()
+        batch = Batch(x, data.y_train[index], index, t_logits, epoch, step,
+                      data.num_classes, generator)
+        loss = objective.loss(logits, batch)
+        for group in run.optimizer.param_groups:
+            group["lr"] = config.lr_at(step, total)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        objective.after_step(model, batch)
+        loss_sum += loss.detach()
+    return {"epoch": epoch + 1, "train_loss": float(loss_sum) / per_epoch,
+            "lr": config.lr_at(min((epoch + 1) * per_epoch, total) - 1, total)}
+
+
+def _evaluate_epoch(run: _Run, data: Dataset,
+                    extra_sets: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                    record: dict[str, float], ties: str) -> None:
+    """Phase 3: accuracy, NLL and MSE on the validation, test and extra sets into ``record``
+    (timed into ``run.eval_seconds``); append it to the history and keep a copy of the weights
+    when the validation accuracy (the test accuracy without a validation set) is the best so far
+    (``ties``: the first or the last epoch of equal best score)."""
+    tick = time.perf_counter()
+    sets = {"val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test), **extra_sets}
+    for name, (xs, ys) in sets.items():
+        if xs.shape[0]:
+            record.update({f"{name}_{k}": v for k, v in evaluate(run.model, xs, ys).items()})
+    run.eval_seconds += time.perf_counter() - tick
+    run.history.append(record)
+    score = record.get("val_acc", record["test_acc"])
+    if score > run.best_acc or (ties == "last" and score == run.best_acc):
+        run.best_epoch, run.best_acc = int(record["epoch"]), score
+        run.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+
+def _save_checkpoint(run: _Run, objective: Objective, checkpoint: str | Path,
+                     fingerprint: dict[str, Any], epoch: int) -> None:
+    """Phase 4: write everything a resumed run needs (:data:`_STATE_KEYS`), atomically."""
+    ckpt.save(checkpoint, fingerprint, {
+        "epoch": epoch, "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(), "generator": run.generator.get_state(),
+        "objective": objective.state_dict(), "history": run.history,
+        "best_epoch": run.best_epoch, "best_acc": run.best_acc, "best_model": run.best_state})
+
+
+@validate_params(ties=Options("first", "last"))
+def train(config: TrainConfig, data: Dataset, objective: Objective | None = None,
+          teacher: nn.Module | None = None, checkpoint: str | Path | None = None,
+          eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+          callback: Callable[[int, dict[str, float]], None] | None = None,
+          progress: bool | None = None, ties: str = "first") -> TrainResult:
+    """Train one network: setup, then per epoch training, evaluation and a checkpoint.
+
+    Every input is checked before any training (an unwritable ``checkpoint`` path too); nothing
+    is written before the first epoch. The phases: :func:`_setup` (seeded model, optimiser,
+    generator), :func:`_resume` (from ``checkpoint`` when it exists), then per epoch
+    :func:`_train_epoch`, :func:`_evaluate_epoch` (and the best epoch), :func:`_save_checkpoint`
+    and ``callback``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run's hyper-parameters (checked by :meth:`TrainConfig.check`).
+    data : Dataset
+        On the device the run uses; ``data.name`` must be ``config.dataset``.
+    objective : Objective, optional
+        How a batch's logits become a loss (default :class:`CrossEntropy`).
+    teacher : torch.nn.Module, optional
+        A trained model, frozen here (eval mode, no gradients), whose float32 logits on each
+        augmented batch reach the objective as ``batch.teacher``.
+    checkpoint : str or pathlib.Path, optional
+        A file written after every epoch (atomically) and, when it exists, resumed from; a
+        checkpoint of another configuration, data or objective is refused.
+    eval_sets : dict of str to (torch.Tensor, torch.Tensor), optional
+        Extra ``(x, y)`` pairs, ``x`` ``(n, *shape)`` and ``y`` ``(n,)`` int64 on the data's
+        device, evaluated every epoch as ``<name>_acc``, ``<name>_nll``, ``<name>_mse``.
+    callback : callable, optional
+        ``callback(epoch, record)`` after each epoch's checkpoint (``epoch`` 1-based); an
+        exception there interrupts the run.
+    progress : bool, optional
+        Show a tqdm bar (default: on a terminal only).
+    ties : {"first", "last"}, optional
+        Which epoch of equal best validation accuracy is kept (``"last"``: zhang2020's released
+        code saves when ``val_acc >= max``).
+
+    Returns
+    -------
+    TrainResult
+        The last and best models (eval mode), the per-epoch history, the best epoch.
+
+    Raises
+    ------
+    ValueError
+        For a bad configuration, a data set other than ``config.dataset``, a batch larger than
+        the training set, a missing teacher, augmentation of vectors, an unwritable or foreign
+        checkpoint, or ``ties`` not in ``{"first", "last"}``.
+
+    Examples
+    --------
+    >>> from selfdistill.data.classification import load_dataset
+    >>> data = load_dataset("blobs", torch.device("cpu"), train_size=128)
+    >>> config = TrainConfig(dataset="blobs", epochs=2, batch_size=64, width=8)
+    >>> result = train(config, data, progress=False)
+    >>> [h["epoch"] for h in result.history], result.best_epoch in (1, 2)
+    ([1, 2], True)
+    >>> sorted(k for k in result.last if k.startswith("val_"))
+    ['val_acc', 'val_mse', 'val_nll']
+    """
+    objective = objective if objective is not None else CrossEntropy()
+    _check_inputs(config, data, objective, teacher)
+    device = data.x_train.device
+    extra_sets = dict(eval_sets or {})
+    fingerprint, state = None, None
+    if checkpoint:  # the digests of the data cost a pass over it: only when checkpointing
+        ckpt.check_writable(checkpoint)
+        fingerprint = ckpt.fingerprint(config, data, objective, teacher)
+        state = ckpt.load(checkpoint, fingerprint, device, _STATE_KEYS)
+
+    run = _setup(config, data, teacher)
     if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            generator.set_state(state["generator"].to("cpu"))
-            objective.load_state_dict(state["objective"])
-            history, best_epoch = list(state["history"]), int(state["best_epoch"])
-            best_acc, best_state = float(state["best_acc"]), state["best_model"]
-            start = check_int("epoch (of the checkpoint)", state["epoch"], 0, config.epochs)
-        except (AttributeError, KeyError, RuntimeError, TypeError, ValueError) as err:
-            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"checkpoint = {ckpt.cut(repr(str(checkpoint)))} holds a state "
-                             f"this run cannot resume ({type(err).__name__}: "
-                             f"{ckpt.cut(text)}); remove it or choose another path") from None
+        _resume(run, state, objective, config, checkpoint)
 
     from tqdm import tqdm
 
-    bar = tqdm(range(start, config.epochs), disable=None if progress is None else not progress,
-               desc=f"{config.model} {objective.name}", leave=False, initial=start,
+    bar = tqdm(range(run.start, config.epochs),
+               disable=None if progress is None else not progress,
+               desc=f"{config.model} {objective.name}", leave=False, initial=run.start,
                total=config.epochs)
     for epoch in bar:
-        model.train()
-        objective.start_epoch(epoch, lambda: predict_logits(model, data.x_train))
-        perm = torch.randperm(n, device=device, generator=generator)
-        loss_sum = torch.zeros((), device=device)
-        for b in range(per_epoch):
-            step = epoch * per_epoch + b
-            index = perm[b * bs:(b + 1) * bs]
-            x = data.x_train[index]
-            if config.augment:
-                x = augment(x, generator, config.padding)
-            if fmt is not None:
-                x = x.contiguous(memory_format=fmt)
-            with _autocast(device):
-                t_logits = teacher(x).float() if teacher is not None else None
-                logits = model(x).float()
-            batch = Batch(x, data.y_train[index], index, t_logits, epoch, step,
-                          data.num_classes, generator)
-            loss = objective.loss(logits, batch)
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr_at(step, total)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            objective.after_step(model, batch)
-            loss_sum += loss.detach()
-        record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / per_epoch,
-                  "lr": config.lr_at(min((epoch + 1) * per_epoch, total) - 1, total)}
-        tick = time.perf_counter()
-        sets = {"val": (data.x_val, data.y_val), "test": (data.x_test, data.y_test), **extra_sets}
-        for name, (xs, ys) in sets.items():
-            if xs.shape[0]:
-                record.update({f"{name}_{k}": v for k, v in evaluate(model, xs, ys).items()})
-        eval_seconds += time.perf_counter() - tick
-        history.append(record)
-        score = record.get("val_acc", record["test_acc"])
-        if score > best_acc or (ties == "last" and score == best_acc):
-            best_epoch, best_acc = epoch + 1, score
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        record = _train_epoch(run, config, data, objective, epoch)
+        _evaluate_epoch(run, data, extra_sets, record, ties)
         if checkpoint:
-            ckpt.save(checkpoint, fingerprint, {
-                "epoch": epoch + 1, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                "objective": objective.state_dict(), "history": history,
-                "best_epoch": best_epoch, "best_acc": best_acc, "best_model": best_state})
+            _save_checkpoint(run, objective, checkpoint, fingerprint, epoch + 1)
         if callback is not None:
             callback(epoch + 1, record)
-    model.eval()
-    best_model = copy.deepcopy(model)
-    best_model.load_state_dict(best_state)
-    return TrainResult(model, best_model.eval(), history, best_epoch, config, start,
-                       {"objective": objective.describe(), "eval_seconds": eval_seconds})
+    run.model.eval()
+    best_model = copy.deepcopy(run.model)
+    best_model.load_state_dict(run.best_state)
+    return TrainResult(run.model, best_model.eval(), run.history, run.best_epoch, config,
+                       run.start, {"objective": objective.describe(),
+                                   "eval_seconds": run.eval_seconds})
 
 
+@validate_params(count=Integer(1, 1000), teacher_from=Options("best", "last"))
 def generations(config: TrainConfig, data: Dataset, objective: Callable[[int], Objective],
                 count: int, teacher_from: str = "best", checkpoint_dir: str | Path | None = None,
                 **kwargs: Any) -> list[TrainResult]:
-    """Train ``count`` generations; generation g > 0 is taught by generation g − 1, frozen.
+    """Train ``count`` generations; generation ``g > 0`` is taught by generation ``g − 1``, frozen.
 
-    ``objective(g)`` gives generation g's objective (generation 0 has no teacher); ``teacher_from``
-    ``"best"`` (best-validation model, zhang2020) or ``"last"`` (mobahi2020's rounds). Each
-    generation is a fresh network with seed ``config.seed + g``.
+    Each generation is a fresh network with seed ``config.seed + g``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Generation 0's configuration.
+    data : Dataset
+        The data of every generation.
+    objective : callable
+        ``objective(g)`` gives generation ``g``'s :class:`Objective` (generation 0 has no
+        teacher).
+    count : int
+        Number of generations, in ``[1, 1000]``.
+    teacher_from : {"best", "last"}, optional
+        The teacher is the previous generation's best-validation model (zhang2020) or its last
+        (mobahi2020's rounds).
+    checkpoint_dir : str or pathlib.Path, optional
+        A folder for ``generation-<g>.pt`` checkpoints (resumable).
+    **kwargs
+        Passed to :func:`train` (``eval_sets``, ``progress``, ``ties``, ...).
+
+    Returns
+    -------
+    list of TrainResult
+        One per generation, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``count`` or ``teacher_from`` is out of range, or a run refuses its inputs.
     """
-    check_int("count", count, 1, 1000)
-    check_choice("teacher_from", teacher_from, ("best", "last"))
     results: list[TrainResult] = []
     for g in range(count):
         teacher = None

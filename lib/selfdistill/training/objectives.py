@@ -24,16 +24,33 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from selfdistill.core.validate import Integer, Tensor, check_labels, validate_params
+
 __all__ = ["Batch", "CrossEntropy", "EpochTargets", "LossFunction", "MSE",
            "Objective", "SoftTargets", "soft_cross_entropy"]
 
 
 @dataclass
 class Batch:
-    """One mini-batch: ``x`` (n, *shape) inputs after augmentation, ``y`` (n,) int64 labels as
-    given to training (possibly noisy), ``index`` (n,) their positions in the training set,
-    ``teacher`` (n, K) float32 teacher logits or ``None``; ``epoch`` and global ``step``
-    (0-based); ``num_classes`` K; ``generator`` the run's seeded generator on the device."""
+    """One mini-batch, as the trainer hands it to an :class:`Objective`.
+
+    Attributes
+    ----------
+    x : torch.Tensor
+        Shape ``(n, *shape)``, the inputs after augmentation, on the run's device.
+    y : torch.Tensor
+        Shape ``(n,)``, int64, the labels as given to training (possibly noisy).
+    index : torch.Tensor
+        Shape ``(n,)``, int64, the examples' positions in the training set.
+    teacher : torch.Tensor or None
+        Shape ``(n, K)``, float32, the frozen teacher's logits on the same augmented ``x``.
+    epoch, step : int
+        0-based epoch and global step.
+    num_classes : int
+        ``K``.
+    generator : torch.Generator or None
+        The run's seeded generator on the device (for objectives that draw).
+    """
 
     x: torch.Tensor
     y: torch.Tensor
@@ -45,29 +62,67 @@ class Batch:
     generator: torch.Generator | None = None
 
 
+@validate_params(logits=Tensor((2,), finite=False), targets=Tensor((2,), finite=False))
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of −Σ_k t_k log softmax(s)_k; ``targets`` (n, K) rows on the simplex."""
+    """The one soft cross-entropy: the batch mean of ``−Σ_k t_k log softmax(s)_k``.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Shape ``(n, K)``, the student's logits ``s``, floating point (not checked for
+        finiteness: this runs on every batch).
+    targets : torch.Tensor
+        Shape ``(n, K)``, rows on the simplex, the same dtype and device.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar (shape ``()``) on the logits' device, differentiable in ``logits``.
+
+    Raises
+    ------
+    ValueError
+        If either is not a real 2-D tensor, or their shapes differ.
+
+    Examples
+    --------
+    >>> logits = torch.zeros(2, 4, dtype=torch.float64)
+    >>> round(float(soft_cross_entropy(logits, torch.full((2, 4), 0.25, dtype=torch.float64))), 6)
+    1.386294
+    """
     if logits.shape != targets.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ")
+        raise ValueError(f"logits has shape {tuple(logits.shape)} but targets has shape "
+                         f"{tuple(targets.shape)}; they must match")
     return -(targets * F.log_softmax(logits, dim=1)).sum(1).mean()
 
 
 class Objective:
-    """Base class: override :meth:`loss`; the hooks default to doing nothing."""
+    """Base class of the training objectives: override :meth:`loss`; the hooks do nothing.
+
+    Attributes
+    ----------
+    name : str
+        Shown in progress bars and part of :meth:`describe`.
+    needs_teacher : bool
+        :func:`~selfdistill.training.loop.train` refuses to run without a teacher when true.
+    """
 
     name = "objective"
     needs_teacher = False
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The scalar loss of ``logits`` ``(n, K)`` float32 on ``batch``; override this."""
         raise NotImplementedError
 
     def start_epoch(self, epoch: int, predict: Callable[[], torch.Tensor]) -> None:
-        """Called before each epoch's first step."""
+        """Called before each epoch's first step; ``predict()`` gives the network's logits
+        ``(n_train, K)`` on the unaugmented training inputs."""
 
     def after_step(self, model: torch.nn.Module, batch: Batch) -> None:
         """Called after each optimiser step."""
 
     def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs (tensors and plain containers only)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -79,11 +134,19 @@ class Objective:
 
 
 class CrossEntropy(Objective):
-    """Cross-entropy with the given labels."""
+    """Cross-entropy with the given labels (the default objective of training).
+
+    Examples
+    --------
+    >>> batch = Batch(torch.zeros(2, 3), torch.tensor([0, 2]), torch.arange(2), None, 0, 0, 3)
+    >>> round(float(CrossEntropy().loss(torch.zeros(2, 3), batch)), 6)  # log 3
+    1.098612
+    """
 
     name = "cross-entropy"
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Mean cross-entropy of ``logits`` ``(n, K)`` with ``batch.y``."""
         return F.cross_entropy(logits, batch.y)
 
 
@@ -95,6 +158,7 @@ class MSE(Objective):
     name = "mse"
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Mean over ``n K`` entries of ``(s − t)²``, ``t`` the teacher's logits or one-hot."""
         if batch.teacher is not None:
             target = batch.teacher
         else:
@@ -105,8 +169,17 @@ class MSE(Objective):
 class SoftTargets(Objective):
     """Soft cross-entropy against ``target_fn(batch) -> (n, K)`` target distributions.
 
-    ``target_fn`` is any of the library's target functions wrapped to read the batch (labels,
-    teacher logits); ``params`` are recorded in the fingerprint.
+    Parameters
+    ----------
+    target_fn : callable
+        ``target_fn(batch)`` returns ``(n, K)`` rows on the simplex: any of the library's target
+        functions wrapped to read the batch (labels, teacher logits).
+    name : str
+        The objective's name.
+    needs_teacher : bool, optional
+        Whether the targets read ``batch.teacher``.
+    **params
+        Hyper-parameters, recorded in the checkpoint's fingerprint.
     """
 
     def __init__(self, target_fn: Callable[[Batch], torch.Tensor], name: str,
@@ -115,55 +188,105 @@ class SoftTargets(Objective):
         self.params = params
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """:func:`soft_cross_entropy` of ``logits`` against ``target_fn(batch)``."""
         return soft_cross_entropy(logits, self.target_fn(batch).to(logits.dtype))
 
     def describe(self) -> dict[str, Any]:
+        """Name and ``params``."""
         return {"name": self.name, **self.params}
 
 
 class LossFunction(Objective):
-    """Any loss ``fn(logits, batch) -> scalar`` (e.g. a self-distillation loss with α and T)."""
+    """Any loss ``fn(logits, batch) -> scalar`` (e.g. a self-distillation loss with α and T).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(logits, batch)`` returns a scalar tensor differentiable in ``logits``.
+    name : str
+        The objective's name.
+    needs_teacher : bool, optional
+        Whether ``fn`` reads ``batch.teacher``.
+    **params
+        Hyper-parameters, recorded in the checkpoint's fingerprint.
+    """
 
     def __init__(self, fn: Callable[[torch.Tensor, Batch], torch.Tensor], name: str,
                  needs_teacher: bool = False, **params: Any) -> None:
         self.fn, self.name, self.needs_teacher, self.params = fn, name, needs_teacher, params
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """``fn(logits, batch)``."""
         return self.fn(logits, batch)
 
     def describe(self) -> dict[str, Any]:
+        """Name and ``params``."""
         return {"name": self.name, **self.params}
 
 
 class EpochTargets(Objective):
     """Targets rebuilt at the start of every epoch from the previous epoch's network.
 
-    ``rule(y, probs, previous, epoch) -> (n, K)``: ``y`` (n,) the given labels, ``probs`` (n, K) the
-    network's softmax on the unaugmented training inputs at the end of the previous epoch,
-    ``previous`` (n, K) the targets of the previous epoch (one-hot labels at the start), ``epoch``
-    the epoch about to run. Epochs before ``warmup`` use the one-hot labels. The loss is the soft
-    cross-entropy against the current targets. The targets are part of the state (resume).
+    The loss is the soft cross-entropy against the current targets; the targets are part of the
+    state (a resumed run continues with them). Epochs before ``warmup`` use the one-hot labels.
+
+    Parameters
+    ----------
+    rule : callable
+        ``rule(y, probs, previous, epoch) -> (n, K)``: ``y`` ``(n,)`` the given labels,
+        ``probs`` ``(n, K)`` the network's softmax on the unaugmented training inputs at the end
+        of the previous epoch, ``previous`` ``(n, K)`` the targets of the previous epoch (one-hot
+        labels at the start), ``epoch`` the epoch about to run.
+    y : torch.Tensor
+        Shape ``(n_train,)``, integer labels in ``[0, num_classes − 1]`` on the run's device
+        (the training labels, in the training set's order).
+    num_classes : int
+        ``K ≥ 2``.
+    name : str
+        The objective's name.
+    warmup : int, optional
+        Epochs trained on the one-hot labels first, ``≥ 0``.
+    **params
+        Hyper-parameters, recorded in the checkpoint's fingerprint.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` are not class indices in range, or ``num_classes`` or ``warmup`` is out of
+        range.
+    Notes
+    -----
+    dong2019's deep noisy-label rules A, B and C, equation ``sd-rules-deep`` of the book
+    (chapter ``noisy-labels-deep``), are rules of this objective
+    (:func:`selfdistill.dong2019.deep.noisy_label_arms`).
     """
 
+    @validate_params(num_classes=Integer(2), warmup=Integer(0))
     def __init__(self, rule: Callable[..., torch.Tensor], y: torch.Tensor, num_classes: int,
                  name: str, warmup: int = 0, **params: Any) -> None:
+        y = check_labels("y", y, num_classes)
         self.rule, self.name, self.warmup, self.params = rule, name, warmup, params
         self.y = y
         self.targets = F.one_hot(y, num_classes).float()
 
     def start_epoch(self, epoch: int, predict: Callable[[], torch.Tensor]) -> None:
+        """Rebuild the targets with ``rule`` (from epoch ``max(1, warmup)`` on)."""
         if epoch >= self.warmup and epoch > 0:
             probs = torch.softmax(predict().float(), dim=1)
             self.targets = self.rule(self.y, probs, self.targets, epoch).float()
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """:func:`soft_cross_entropy` against the current targets of the batch's examples."""
         return soft_cross_entropy(logits, self.targets[batch.index])
 
     def state_dict(self) -> dict[str, Any]:
+        """The current targets ``(n_train, K)``."""
         return {"targets": self.targets}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the targets onto the labels' device."""
         self.targets = state["targets"].to(self.y.device)
 
     def describe(self) -> dict[str, Any]:
+        """Name, ``warmup`` and ``params``."""
         return {"name": self.name, "warmup": self.warmup, **self.params}

@@ -8,6 +8,7 @@ The experiments themselves live with their papers: :func:`selfdistill.mobahi2020
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,20 @@ from typing import Any
 import torch
 
 from selfdistill.core.chapters import Chapter, ParameterError, shorten
-from selfdistill.core.validate import check_choice, check_int
+from selfdistill.core.validate import (
+    Integer,
+    Optional,
+    Options,
+    Seed,
+    check_choice,
+    check_int,
+    validate_params,
+)
 from selfdistill.data.cifar import CIFAR_CHECKSUMS
 from selfdistill.data.classification import Dataset, load_dataset
-from selfdistill.training.loop import TrainConfig, train
+from selfdistill.training.config import TrainConfig
+from selfdistill.training.loop import train
+from selfdistill.training.objectives import Objective
 
 __all__ = ["PAPER", "book_or_paper", "check_paper_data", "interrupted_run_difference",
            "seed_range", "summarise"]
@@ -37,16 +48,47 @@ PAPER = {
 }
 
 
+@validate_params(scale=Options("book", "paper"), seed=Seed(), train_size=Optional(Integer(1)))
 def book_or_paper(chapter: str, scale: str, device: torch.device, book: TrainConfig,
-                  seed: int, root=None, train_size: int | None = None):
-    """The chapter's configuration and data: ``book`` on its embedded data set, or the paper-scale
-    :data:`PAPER` entry on CIFAR from ``root``/``SELFDISTILL_DATA`` (``ValueError`` with the
-    command to set it when the folder is missing)."""
-    check_choice("scale", scale, ("book", "paper"))
+                  seed: int, root: str | os.PathLike | None = None,
+                  train_size: int | None = None) -> tuple[TrainConfig, Dataset]:
+    """The chapter's configuration and data at book or paper scale.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter; at paper scale one of :data:`PAPER`'s keys.
+    scale : {"book", "paper"}
+        ``"book"``: ``book`` on its embedded data set; ``"paper"``: the :data:`PAPER` entry on
+        CIFAR from ``root`` or ``SELFDISTILL_DATA``.
+    device : torch.device
+        Where the data set is placed.
+    book : TrainConfig
+        The book-scale configuration.
+    seed : int
+        The run's seed (configuration and data split), in ``[0, 2**32 − 1]``.
+    root : str or os.PathLike, optional
+        The CIFAR folder (paper scale).
+    train_size : int, optional
+        Book scale only: keep the first ``train_size`` training examples.
+
+    Returns
+    -------
+    config : TrainConfig
+        With ``seed`` set.
+    data : Dataset
+        On ``device``.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``scale``, ``seed``, ``train_size`` or paper-scale ``chapter``, or, at paper
+        scale, a missing CIFAR folder (with the command to set it).
+    """
     if scale == "book":
         cfg = replace(book, seed=seed)
         return cfg, load_dataset(cfg.dataset, device, seed=seed, train_size=train_size)
-    cfg = replace(PAPER[chapter], seed=seed)
+    cfg = replace(PAPER[check_choice("chapter", chapter, tuple(PAPER))], seed=seed)
     try:
         return cfg, load_dataset(cfg.dataset, device, seed=seed, root=root)
     except ValueError as err:
@@ -55,13 +97,37 @@ def book_or_paper(chapter: str, scale: str, device: torch.device, book: TrainCon
             from None
 
 
-def interrupted_run_difference(config: TrainConfig, data: Dataset, make_objective, stop_at: int,
-                               folder) -> dict[str, float]:
-    """Train twice, once straight through and once interrupted after epoch ``stop_at`` and resumed
-    from its checkpoint in ``folder``; return the largest absolute weight difference and whether the
-    per-epoch histories are identical (1.0) or not (0.0)."""
-    from pathlib import Path
+def interrupted_run_difference(config: TrainConfig, data: Dataset,
+                               make_objective: Callable[[], Objective], stop_at: int,
+                               folder: str | os.PathLike) -> dict[str, float]:
+    """Train twice, straight through and interrupted after epoch ``stop_at`` then resumed.
 
+    Parameters
+    ----------
+    config : TrainConfig
+        The run (at least two epochs).
+    data : Dataset
+        Its data.
+    make_objective : callable
+        ``make_objective()`` gives a fresh :class:`~selfdistill.training.objectives.Objective`
+        for each of the three calls of :func:`~selfdistill.training.loop.train`.
+    stop_at : int
+        The epoch after which the run is interrupted, in ``[1, epochs − 1]``.
+    folder : str or os.PathLike
+        Where the checkpoint ``interrupted.pt`` is written (replaced if present).
+
+    Returns
+    -------
+    dict of str to float
+        ``max_weight_difference`` (largest absolute difference of the final floating-point
+        weights), ``histories_equal`` (1.0 or 0.0) and ``resumed_from`` (the epoch resumed
+        from).
+
+    Raises
+    ------
+    ValueError
+        If ``stop_at`` is out of range, or a run refuses its inputs.
+    """
     check_int("stop_at", stop_at, 1, config.epochs - 1)
 
     class _Stop(Exception):
@@ -87,18 +153,57 @@ def interrupted_run_difference(config: TrainConfig, data: Dataset, make_objectiv
             "resumed_from": float(resumed.resumed_from)}
 
 
+@validate_params(seeds=Integer(1, 100))
 def seed_range(seeds: int) -> range:
-    """The seed indices ``0 … seeds − 1`` of a multi-seed experiment (1 ≤ ``seeds`` ≤ 100)."""
-    return range(check_int("seeds", seeds, 1, 100))
+    """The seed indices ``0 … seeds − 1`` of a multi-seed experiment.
 
+    Parameters
+    ----------
+    seeds : int
+        The number of seeds, in ``[1, 100]``.
 
+    Returns
+    -------
+    range
+        ``range(seeds)``.
 
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is out of range.
 
+    Examples
+    --------
+    >>> list(seed_range(3))
+    [0, 1, 2]
+    """
+    return range(seeds)
 
 
 def summarise(rows: list[dict], by: str, keys: tuple[str, ...]) -> dict:
-    """Mean, standard deviation (ddof 1) and standard error over seeds of ``keys``, per value of
-    ``by``: ``{group: {key: (mean, std, se)}}``, groups in first-seen order."""
+    """Mean, standard deviation (ddof 1) and standard error over seeds, per group.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per run, holding ``by`` and every key of ``keys``.
+    by : str
+        The key whose values form the groups (e.g. ``"method"``).
+    keys : tuple of str
+        The numeric keys summarised.
+
+    Returns
+    -------
+    dict
+        ``{group: {key: (mean, std, se)}}``, groups in first-seen order; ``std`` is 0 for one
+        row.
+
+    Examples
+    --------
+    >>> rows = [{"m": "a", "acc": 0.5}, {"m": "a", "acc": 0.7}]
+    >>> [round(float(v), 6) for v in summarise(rows, "m", ("acc",))["a"]["acc"]]
+    [0.6, 0.141421, 0.1]
+    """
     import numpy as np
 
     out: dict = {}
