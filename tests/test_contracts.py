@@ -13,6 +13,7 @@ import torch
 from selfdistill.core.device import as_tensor, seed_everything
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.finite_difference import solve_discretised
+from selfdistill.mobahi2020.fit_studies import eps_sweep
 from selfdistill.mobahi2020.hilbert import (
     Eigenbasis,
     c_bounds,
@@ -28,7 +29,7 @@ from selfdistill.mobahi2020.kernels import (
     GaussianKernel,
     NeumannExponentialKernel,
 )
-from selfdistill.mobahi2020.oracles import c_by_bisection, eps_sweep, near_collapse_prediction
+from selfdistill.mobahi2020.oracles import c_by_bisection, near_collapse_prediction
 
 F64 = torch.float64
 X, Y = toy_sine()

@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from selfdistill.data.toy import toy_sine
+from selfdistill.mobahi2020.fit_studies import cells_for, convergence_study, domain_study, eps_sweep
 from selfdistill.mobahi2020.hilbert import fit_greens
 from selfdistill.mobahi2020.kernels import ExponentialKernel
-from selfdistill.mobahi2020.oracles import (
-    c_by_bisection,
-    cells_for,
-    convergence_study,
-    domain_study,
-    eps_sweep,
-    near_collapse_prediction,
-)
+from selfdistill.mobahi2020.oracles import c_by_bisection, near_collapse_prediction
 
 X, Y = toy_sine()
 

@@ -9,12 +9,15 @@ Modules:
   eigendecomposition, the refit route, collapse bounds;
 * :mod:`~selfdistill.mobahi2020.spectral` — filters of one fit and of the rounds, the equivalent
   kernel;
-* :mod:`~selfdistill.mobahi2020.studies`, :mod:`~selfdistill.mobahi2020.draws` — sweeps over ε and
-  over many noise draws;
+* :mod:`~selfdistill.mobahi2020.fit_studies` — one fit against its independent routes (``c(ε)``
+  sweeps, convergence of the discretised solve, the domain);
+* :mod:`~selfdistill.mobahi2020.studies`, :mod:`~selfdistill.mobahi2020.draws` — the rounds over ε
+  and over many noise draws;
 * :mod:`~selfdistill.mobahi2020.baselines` — self-distillation against tuned baselines;
 * :mod:`~selfdistill.mobahi2020.deep` — rounds with deep networks;
 * :mod:`~selfdistill.mobahi2020.finite_difference`, :mod:`~selfdistill.mobahi2020.oracles` — the
-  independent routes (discretised operator, dense refits).
+  independent routes (discretised operator, bisection on the dense residual, quadrature);
+  ``oracles.CHECKS`` names what each oracle checks.
 
 Every public name of these modules is importable from the package, so a chapter's imports fit in a
 few lines: ``from selfdistill.mobahi2020 import eigenbasis, gram, self_distill``.
@@ -27,6 +30,7 @@ from selfdistill.mobahi2020 import (
     deep,
     draws,
     finite_difference,
+    fit_studies,
     hilbert,
     kernels,
     oracles,
@@ -68,6 +72,14 @@ from selfdistill.mobahi2020.finite_difference import (
     convergence_order,
     solve_discretised,
 )
+from selfdistill.mobahi2020.fit_studies import (
+    ConvergenceStudy,
+    EpsSweep,
+    cells_for,
+    convergence_study,
+    domain_study,
+    eps_sweep,
+)
 from selfdistill.mobahi2020.hilbert import (
     SQ_NORM_RTOL,
     WARN_RELATIVE_ERROR,
@@ -93,13 +105,8 @@ from selfdistill.mobahi2020.kernels import (
     kernel_by_name,
 )
 from selfdistill.mobahi2020.oracles import (
-    ConvergenceStudy,
-    EpsSweep,
+    CHECKS,
     c_by_bisection,
-    cells_for,
-    convergence_study,
-    domain_study,
-    eps_sweep,
     green_identity_error,
     near_collapse_prediction,
 )
@@ -147,15 +154,16 @@ from selfdistill.mobahi2020.studies import (
 )
 
 __all__ = [
-    "baselines", "deep", "draws", "finite_difference", "hilbert", "kernels", "oracles",
-    "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CollapseBounds", "CollapseSweep",
-    "Comparison", "ConvergenceStudy", "Design", "DiscreteSolution", "DrawStudy", "Eigenbasis",
-    "EpsSweep", "EquivalentKernel", "ExponentialKernel", "GaussianKernel", "GreensFit", "Grids",
-    "IllConditionedWarning", "KERNEL_NAMES", "Kernel", "MAX_ROUNDS", "NeumannExponentialKernel",
-    "PAPER", "RatioSweep", "RefitRounds", "Rounds", "SQ_NORM_RTOL", "SineDraws",
-    "ToleranceConfig", "WARN_RELATIVE_ERROR", "batch_rounds", "best_single_fit", "c_bounds",
-    "c_by_bisection", "cells_for", "collapse_bounds", "collapse_sweep", "collapse_threshold",
-    "collapses", "compare_arms", "convergence_order", "convergence_study", "count_above",
+    "baselines", "deep", "draws", "finite_difference", "fit_studies", "hilbert", "kernels",
+    "oracles", "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CHECKS",
+    "CollapseBounds", "CollapseSweep", "Comparison", "ConvergenceStudy", "Design",
+    "DiscreteSolution", "DrawStudy", "Eigenbasis", "EpsSweep", "EquivalentKernel",
+    "ExponentialKernel", "GaussianKernel", "GreensFit", "Grids", "IllConditionedWarning",
+    "KERNEL_NAMES", "Kernel", "MAX_ROUNDS", "NeumannExponentialKernel", "PAPER", "RatioSweep",
+    "RefitRounds", "Rounds", "SQ_NORM_RTOL", "SineDraws", "ToleranceConfig",
+    "WARN_RELATIVE_ERROR", "batch_rounds", "best_single_fit", "c_bounds", "c_by_bisection",
+    "cells_for", "collapse_bounds", "collapse_sweep", "collapse_threshold", "collapses",
+    "compare_arms", "convergence_order", "convergence_study", "count_above",
     "data_free_ratio_bound", "data_free_ratio_limit", "data_free_worst", "deep_rounds",
     "dense_equivalent", "dense_filters", "dense_round_filter", "dense_single_fits",
     "digits_design", "domain_study", "draw_study", "effective_count", "eigenbasis",

@@ -1,159 +1,88 @@
-"""Studies that put the closed form and an independent route side by side."""
+"""Independent routes of mobahi2020's fit: each recomputes what a solver computes by a different
+algorithm, sharing no code with it, so that agreement is evidence.
+
+:data:`CHECKS` declares, for each oracle here, the library functions it is an independent route
+for; a common test checks that no oracle calls them, directly or through this module. The other
+independent routes of the package live beside what they check: the discretised solve
+(:mod:`~selfdistill.mobahi2020.finite_difference`) for ``closed-form``, the dense refit
+(:func:`~selfdistill.mobahi2020.rounds.refit_rounds`) for the spectral rounds, and the dense filters
+(``dense_*`` in :mod:`~selfdistill.mobahi2020.spectral`) for ``B_t`` and the equivalent kernel.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from selfdistill.core.validate import check_int, check_positive
-from selfdistill.mobahi2020.finite_difference import convergence_order, solve_discretised
-from selfdistill.mobahi2020.hilbert import (
-    c_bounds,
-    collapses,
-    eigenbasis,
-    fit_greens,
-    gram,
-    solve_c,
-    squared_norm,
-    training_data,
-)
-from selfdistill.mobahi2020.kernels import ExponentialKernel, Kernel, NeumannExponentialKernel
+from selfdistill.core.validate import Positive, validate_params
+from selfdistill.mobahi2020.hilbert import collapses, squared_norm, training_data
+from selfdistill.mobahi2020.kernels import Kernel
 
-__all__ = [
-    "ConvergenceStudy", "EpsSweep", "c_by_bisection", "cells_for", "convergence_study",
-    "domain_study", "eps_sweep", "green_identity_error", "near_collapse_prediction",
-]
+__all__ = ["CHECKS", "c_by_bisection", "green_identity_error", "near_collapse_prediction"]
 
-
-@dataclass(frozen=True)
-class ConvergenceStudy:
-    """Closed form vs discretised solve on refining grids (relative max errors, per grid)."""
-
-    n_cells: np.ndarray
-    h: np.ndarray
-    err_f: np.ndarray
-    err_c: np.ndarray
-    c_closed: float
-    c_discrete: np.ndarray
-
-    def order(self, finest: int = 4) -> tuple[float, float]:
-        """Observed orders of ``err_f`` and ``err_c`` over the ``finest`` grids."""
-        tail = slice(-finest, None)
-        return (convergence_order(self.h[tail], self.err_f[tail]),
-                convergence_order(self.h[tail], self.err_c[tail]))
+#: for each oracle, the solvers it is an independent route for (it never calls them)
+CHECKS: dict[str, tuple[str, ...]] = {
+    "c_by_bisection": ("selfdistill.mobahi2020.hilbert.solve_c",
+                       "selfdistill.mobahi2020.hilbert.fit_greens",
+                       "selfdistill.mobahi2020.hilbert.eigenbasis"),
+    "near_collapse_prediction": ("selfdistill.mobahi2020.hilbert.fit_greens",
+                                 "selfdistill.mobahi2020.hilbert.solve_c",
+                                 "selfdistill.mobahi2020.hilbert.eigenbasis"),
+    # checks the relation ĝ = 1/û between a kernel's two closed forms, g (``kernel(x, t)``) and
+    # û (``kernel.symbol``), both its inputs; what it replaces is the Fourier transform of g, done
+    # by quadrature here and computed by no library function
+    "green_identity_error": (),
+}
 
 
-def convergence_study(
-    x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float, upper: float,
-    n_cells: int, n_grids: int, device: str = "auto",
-) -> ConvergenceStudy:
-    """Solve ``constrained-problem`` by finite differences on ``n_grids`` nested grids
-    (``n_cells`` cells, then every cell halved each time) and compare with ``closed-form``.
-
-    The closed form uses the matching free-end (Neumann) Green's function on ``[lower, upper]``;
-    errors are ``max_i |f_h(s_i) - f(s_i)| / max_i |f(s_i)|`` and ``|c_h - c| / c``.
-    """
-    check_int("n_cells", n_cells, 2, 10**8)
-    check_int("n_grids", n_grids, 2, 20)
-    fit = fit_greens(NeumannExponentialKernel(length, lower, upper), x, y, eps, device)
-    if fit.collapsed:
-        raise ValueError(f"eps = {eps!r} collapses the problem (‖y‖² ≤ Kε): nothing to compare")
-    rows = []
-    for level in range(n_grids):
-        sol = solve_discretised(x, y, eps, length, lower, upper, n_cells, level)
-        n = sol.n_cells
-        exact = fit(torch.from_numpy(sol.s)).cpu().numpy()
-        rows.append((n, sol.h, np.abs(sol.f - exact).max() / np.abs(exact).max(),
-                     abs(sol.c - fit.c) / fit.c, sol.c))
-    n_arr, h, ef, ec, cd = (np.array(col) for col in zip(*rows, strict=True))
-    return ConvergenceStudy(n_cells=n_arr.astype(int), h=h, err_f=ef, err_c=ec,
-                            c_closed=fit.c, c_discrete=cd)
-
-
-def domain_study(x: np.ndarray, y: np.ndarray, eps: float, length: float,
-                 paddings: np.ndarray, device: str = "auto") -> np.ndarray:
-    """Relative max difference on ``[min x, max x]`` between the whole-line fit and the fit with the
-    free-end kernel on ``[min x - P, max x + P]``, for each padding ``P``."""
-    lo, hi = float(np.min(x)), float(np.max(x))
-    grid = torch.linspace(lo, hi, 1001, dtype=torch.float64)
-    whole = fit_greens(ExponentialKernel(length), x, y, eps, device)
-    f_whole = whole(grid)
-    out = []
-    for k, pad in enumerate(paddings):
-        check_positive(f"paddings[{k}]", pad)
-        kernel = NeumannExponentialKernel(length, lo - pad, hi + pad)
-        bounded = fit_greens(kernel, x, y, eps, device)
-        out.append(float((bounded(grid) - f_whole).abs().max() / f_whole.abs().max()))
-    return np.array(out)
-
-
-@dataclass(frozen=True)
-class EpsSweep:
-    """``c(ε)`` with its bounds ``c-bounds``; ``c = inf``, bounds ``nan`` where it collapses."""
-
-    eps: np.ndarray
-    c: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    collapse_eps: float
-
-
-def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
-              device: str = "auto") -> EpsSweep:
-    """``c`` and its bounds ``c-bounds`` for each ``ε``: one eigendecomposition, then a root-find
-    per ``ε`` (:func:`selfdistill.mobahi2020.hilbert.solve_c`).
-
-    ``kernel``, ``x``, ``y`` and ``device`` follow
-    :func:`selfdistill.mobahi2020.hilbert.fit_greens`'s contract; ``eps`` is a 1-D array of budgets,
-    each finite and ``> 0`` (checked before any work, a ``ValueError`` naming ``eps[k]``). Collapse
-    is decided as in ``fit_greens``.
-    """
-    x_t, y_t = training_data(kernel, x, y, device)
-    eps = _budgets(eps)
-    basis = eigenbasis(gram(kernel, x_t))
-    z = basis.coords(y_t)
-    K = x_t.shape[0]
-    sq_norm = squared_norm(y_t)  # the same collapse threshold as fit_greens
-    norm = math.sqrt(sq_norm)
-    cs, lows, highs = [], [], []
-    for e in eps:
-        c = solve_c(basis, z, float(e), y_sq_norm=sq_norm)
-        low, high = (c_bounds(basis.d, norm, K, e, y_sq_norm=sq_norm) if np.isfinite(c)
-                     else (np.nan, np.nan))
-        cs.append(c)
-        lows.append(low)
-        highs.append(high)
-    return EpsSweep(eps=np.asarray(eps, dtype=float), c=np.array(cs), lower=np.array(lows),
-                    upper=np.array(highs), collapse_eps=sq_norm / K)
-
-
-def _budgets(eps) -> np.ndarray:
-    if np.iscomplexobj(eps):
-        raise ValueError("eps is complex; accepted: a 1-D array of real budgets > 0")
-    arr = np.asarray(eps, dtype=np.float64) if not isinstance(eps, torch.Tensor) else (
-        eps.detach().cpu().numpy().astype(np.float64))
-    if arr.ndim != 1 or arr.size < 1:
-        raise ValueError(f"eps has shape {arr.shape}; accepted: a 1-D array of budgets > 0")
-    for k, e in enumerate(arr):
-        check_positive(f"eps[{k}]", float(e))
-    return arr
-
-
-def c_by_bisection(kernel: Kernel, x, y, eps: float, device: str = "auto") -> float:
-    """``c`` by plain bisection on the dense residual, sharing no code with ``solve_c``.
+@validate_params(eps=Positive())
+def c_by_bisection(kernel: Kernel, x: Any, y: Any, eps: float, device: str = "auto") -> float:
+    """``c`` of ``c-equation`` by plain bisection on the dense residual, sharing no code with
+    :func:`~selfdistill.mobahi2020.hilbert.solve_c`.
 
     The root of ``‖c (cI + G)⁻¹ y‖² = Kε`` (``c-equation`` before the eigendecomposition), with
     ``G = kernel(x, x) / K`` built here and each residual from a dense Cholesky solve (SciPy, on
-    the CPU): no
-    eigenbasis, no bracket from ``c-bounds``. The bracket starts at ``[1e-300, 1e300]`` and is
-    halved in ``log c`` until its ends are adjacent floats; ``inf`` when the problem collapses
-    (:func:`selfdistill.mobahi2020.hilbert.collapses`). Inputs follow ``fit_greens``'s contract.
+    the CPU): no eigenbasis, no bracket from ``c-bounds``. The bracket starts at
+    ``[1e-300, 1e300]`` and is halved in ``log c`` until its ends are adjacent floats.
+
+    Parameters
+    ----------
+    kernel : Kernel
+        The Green's function ``g``.
+    x : torch.Tensor or array_like, shape ``(K,)`` or ``(K, d)``
+        Training inputs, as for :func:`~selfdistill.mobahi2020.hilbert.fit_greens`.
+    y : torch.Tensor or array_like, shape ``(K,)`` or ``(K, C)``
+        Targets, as for ``fit_greens``.
+    eps : float
+        Budget ``ε`` in ``(0, inf)``.
+    device : str or torch.device
+        Where ``G`` is built (``"auto"``, ``"cpu"``, ``"cuda"``); the solves run on the CPU in
+        float64.
+
+    Returns
+    -------
+    float
+        ``c``; ``math.inf`` when the problem collapses
+        (:func:`~selfdistill.mobahi2020.hilbert.collapses`).
+
+    Raises
+    ------
+    ValueError
+        ``eps`` outside ``(0, inf)``, or data refused by
+        :func:`~selfdistill.mobahi2020.hilbert.training_data`.
+
+    Examples
+    --------
+    >>> from selfdistill.data.toy import toy_sine
+    >>> from selfdistill.mobahi2020.kernels import ExponentialKernel
+    >>> x, y = toy_sine()
+    >>> round(c_by_bisection(ExponentialKernel(0.1), x, y, 0.05, "cpu"), 6)
+    0.265652
     """
     x_t, y_t = training_data(kernel, x, y, device)
-    eps = check_positive("eps", eps)
     K = x_t.shape[0]
     if collapses(squared_norm(y_t), K, eps):
         return math.inf
@@ -176,31 +105,75 @@ def c_by_bisection(kernel: Kernel, x, y, eps: float, device: str = "auto") -> fl
     return math.exp((lo + hi) / 2)
 
 
-def near_collapse_prediction(kernel: Kernel, x, y, eps: float, device: str = "auto"
+@validate_params(eps=Positive())
+def near_collapse_prediction(kernel: Kernel, x: Any, y: Any, eps: float, device: str = "auto"
                              ) -> torch.Tensor:
     """First-order fit at the training inputs just below the collapse threshold.
 
     For large ``c``, ``(cI + G)⁻¹ = (I - G/c + …)/c``, so ``f(x) = G y / c + O(c⁻²)``, and
     ``c-equation`` reads ``‖y‖² - 2 yᵀG y / c + O(c⁻²) = Kε``. Hence
     ``f(x_k) ≈ (‖y‖² - Kε) G y / (2 yᵀ G y)``, relative error ``O(1 - ε/ε*)``. Dense products
-    only, with ``G = kernel(x, x) / K`` built here. Shape of ``y``.
+    only, with ``G = kernel(x, x) / K`` built here: no root-find, no eigendecomposition.
+
+    Parameters
+    ----------
+    kernel, x, y, device
+        As for :func:`c_by_bisection`.
+    eps : float
+        Budget ``ε`` in ``(0, inf)``, meant just below ``ε* = ‖y‖²/K``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``f(x_k)``, the shape of ``y``, float64 on ``device``.
+
+    Raises
+    ------
+    ValueError
+        ``eps`` outside ``(0, inf)``, or data refused by ``training_data``.
     """
     x_t, y_t = training_data(kernel, x, y, device)
-    eps = check_positive("eps", eps)
     K = x_t.shape[0]
     G = kernel(x_t, x_t) / K
     Gy = G @ y_t
     return Gy * (squared_norm(y_t) - K * eps) / (2 * float((y_t * Gy).sum()))
 
 
-def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
+def green_identity_error(kernel: Kernel, omegas: Any) -> float:
     """``max_ω |ĝ(ω) û(ω) - 1|`` with ``ĝ`` by quadrature of ``2 ∫_0^∞ g(x, 0) cos(ωx) dx``.
 
-    An independent check that a whole-line kernel is the Green's function of its regulariser:
-    the transform is computed numerically (QUADPACK's cosine-weighted rule), never in closed form.
+    An independent check that a whole-line kernel is the Green's function of its regulariser
+    (the relation ``ĝ = 1/û`` of the book's notation page): the transform is computed numerically
+    (QUADPACK's cosine-weighted rule), never in closed form.
+
+    Parameters
+    ----------
+    kernel : Kernel
+        A whole-line kernel with a :meth:`~selfdistill.mobahi2020.kernels.Kernel.symbol`.
+    omegas : array_like, shape ``(n,)``, ``n ≥ 1``
+        Frequencies ``ω``, real and finite (read as float64 NumPy).
+
+    Returns
+    -------
+    float
+        The largest ``|ĝ(ω) û(ω) - 1|``.
+
+    Raises
+    ------
+    ValueError
+        ``omegas`` not a non-empty, finite 1-D real array.
+    NotImplementedError
+        A kernel without a whole-line symbol.
+
+    Examples
+    --------
+    >>> from selfdistill.mobahi2020.kernels import ExponentialKernel
+    >>> green_identity_error(ExponentialKernel(0.3), [0.0, 1.0, 10.0]) < 1e-9
+    True
     """
     from scipy.integrate import quad
 
+    freqs = _frequencies(omegas)
     zero = torch.zeros(1, dtype=torch.float64)
 
     def g(r: float) -> float:
@@ -211,7 +184,7 @@ def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
     while g(cutoff) > 1e-30 * g(0.0):
         cutoff *= 2
     worst = 0.0
-    for w in np.asarray(omegas, dtype=float):
+    for w in freqs:
         if w == 0:
             value = 2 * quad(g, 0, cutoff, epsabs=1e-13, epsrel=1e-11, limit=500)[0]
         else:
@@ -222,15 +195,16 @@ def green_identity_error(kernel: Kernel, omegas: np.ndarray) -> float:
     return worst
 
 
-def cells_for(length: float, span: float, cells_per_length: int = 4) -> int:
-    """The coarsest grid of a convergence study: ``cells_per_length`` cells per ``ℓ`` over ``span``.
-
-    Grids are set relative to ``ℓ``: at ``h ≤ ℓ/64`` the second-order error is in its asymptotic
-    regime, and the discrete system's condition grows like ``(ℓ/h)²``, so float64 rounding floors
-    the error near ``h/ℓ ≈ 1e-3`` (for ``ℓ ≈ 1``). Eight nested grids from 4 cells per ``ℓ``
-    (to 512) stay between the two.
-    """
-    check_positive("length", length)
-    check_positive("span", span)
-    check_int("cells_per_length", cells_per_length, 1, 10**6)
-    return max(2, math.ceil(cells_per_length * span / length))
+def _frequencies(omegas: Any) -> np.ndarray:
+    if np.iscomplexobj(omegas):
+        raise ValueError("omegas is complex; accepted: a 1-D array of real, finite frequencies")
+    try:
+        arr = np.asarray(omegas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"omegas = {str(omegas)[:60]!r} is not numeric; accepted: a 1-D array "
+                         "of real, finite frequencies") from None
+    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all():
+        raise ValueError(f"omegas has shape {arr.shape} with {int((~np.isfinite(arr)).sum())} "
+                         "non-finite entries; accepted: a 1-D array of n ≥ 1 real, finite "
+                         "frequencies")
+    return arr
