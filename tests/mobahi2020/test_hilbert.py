@@ -437,7 +437,7 @@ def test_fit_rejects_unknown_device():
 @pytest.mark.parametrize(
     ("G", "pattern"),
     [
-        (torch.ones(2, 3, dtype=F64), r"^G has shape \(2, 3\); a Gram matrix must be square"),
+        (torch.ones(2, 3, dtype=F64), r"^G has shape \(2, 3\); accepted: a square \(n, n\) matrix"),
         (torch.ones(3, dtype=F64), r"^G has shape \(3,\) \(1 dimensions\)"),
         (torch.tensor([[1.0, 0.5], [0.4, 1.0]], dtype=F64), r"^G is not symmetric"),
         (torch.tensor([[1.0, math.nan], [math.nan, 1.0]], dtype=F64), r"^G has 2 non-finite"),
