@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.hilbert import (
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     squared_norm,
 )

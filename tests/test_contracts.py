@@ -14,13 +14,13 @@ from selfdistill.core.device import as_tensor, seed_everything
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.finite_difference import solve_discretised
 from selfdistill.mobahi2020.fit_studies import eps_sweep
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.hilbert import (
     Eigenbasis,
     c_bounds,
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     solve_c,
 )
@@ -200,7 +200,7 @@ def test_solve_discretised_converts_float32_and_tensors():
 # --------------------------------------------------------------------------- collapse, seeds
 
 
-@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.hilbert.IllConditionedWarning")
+@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.greens_fit.IllConditionedWarning")
 def test_collapse_threshold_has_one_home():
     # every route decides collapse with hilbert.collapses on the fsum of the squares: at one
     # ulp either side of the threshold they agree

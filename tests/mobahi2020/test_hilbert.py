@@ -12,15 +12,8 @@ from helpers import assert_close, tol, unit_roundoff
 
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.finite_difference import solve_discretised
-from selfdistill.mobahi2020.hilbert import (
-    Eigenbasis,
-    IllConditionedWarning,
-    c_bounds,
-    eigenbasis,
-    fit_greens,
-    gram,
-    solve_c,
-)
+from selfdistill.mobahi2020.greens_fit import IllConditionedWarning, fit_greens
+from selfdistill.mobahi2020.hilbert import Eigenbasis, c_bounds, eigenbasis, gram, solve_c
 from selfdistill.mobahi2020.kernels import (
     ExponentialKernel,
     GaussianKernel,

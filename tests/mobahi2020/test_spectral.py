@@ -18,7 +18,8 @@ from helpers import assert_close
 from sklearn.kernel_ridge import KernelRidge
 
 from selfdistill.data.toy import noisy_sine, toy_sine
-from selfdistill.mobahi2020.hilbert import eigenbasis, fit_greens, gram
+from selfdistill.mobahi2020.greens_fit import fit_greens
+from selfdistill.mobahi2020.hilbert import eigenbasis, gram
 from selfdistill.mobahi2020.kernels import ExponentialKernel, GaussianKernel, kernel_by_name
 from selfdistill.mobahi2020.rounds import self_distill
 from selfdistill.mobahi2020.spectral import (

@@ -3,8 +3,9 @@
 Modules:
 
 * :mod:`~selfdistill.mobahi2020.kernels` — kernels as Green's functions of regularisers;
-* :mod:`~selfdistill.mobahi2020.hilbert` — the closed form of the constrained problem, the
-  eigenbasis, ``c(ε)``;
+* :mod:`~selfdistill.mobahi2020.hilbert` — the Gram matrix, its eigenbasis, the collapse test and
+  ``c(ε)`` from the c-equation;
+* :mod:`~selfdistill.mobahi2020.greens_fit` — the closed-form fit of the constrained problem;
 * :mod:`~selfdistill.mobahi2020.rounds` — all rounds of self-distillation from one
   eigendecomposition, the refit route, collapse bounds;
 * :mod:`~selfdistill.mobahi2020.spectral` — filters of one fit and of the rounds, the equivalent
@@ -31,6 +32,7 @@ from selfdistill.mobahi2020 import (
     draws,
     finite_difference,
     fit_studies,
+    greens_fit,
     hilbert,
     kernels,
     oracles,
@@ -80,21 +82,23 @@ from selfdistill.mobahi2020.fit_studies import (
     domain_study,
     eps_sweep,
 )
-from selfdistill.mobahi2020.hilbert import (
-    SQ_NORM_RTOL,
+from selfdistill.mobahi2020.greens_fit import (
     WARN_RELATIVE_ERROR,
-    Eigenbasis,
     GreensFit,
     IllConditionedWarning,
+    fit_greens,
+    training_data,
+)
+from selfdistill.mobahi2020.hilbert import (
+    SQ_NORM_RTOL,
+    Eigenbasis,
     c_bounds,
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     solve_c,
     squared_norm,
-    training_data,
 )
 from selfdistill.mobahi2020.kernels import (
     KERNEL_NAMES,
@@ -154,8 +158,8 @@ from selfdistill.mobahi2020.studies import (
 )
 
 __all__ = [
-    "baselines", "deep", "draws", "finite_difference", "fit_studies", "hilbert", "kernels",
-    "oracles", "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CHECKS",
+    "baselines", "deep", "draws", "finite_difference", "fit_studies", "greens_fit", "hilbert",
+    "kernels", "oracles", "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CHECKS",
     "CollapseBounds", "CollapseSweep", "Comparison", "ConvergenceStudy", "Design",
     "DiscreteSolution", "DrawStudy", "Eigenbasis", "EpsSweep", "EquivalentKernel",
     "ExponentialKernel", "GaussianKernel", "GreensFit", "Grids", "IllConditionedWarning",

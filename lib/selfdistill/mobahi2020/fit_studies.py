@@ -17,15 +17,8 @@ import torch
 
 from selfdistill.core.validate import Integer, Positive, check_positive, validate_params
 from selfdistill.mobahi2020.finite_difference import convergence_order, solve_discretised
-from selfdistill.mobahi2020.hilbert import (
-    c_bounds,
-    eigenbasis,
-    fit_greens,
-    gram,
-    solve_c,
-    squared_norm,
-    training_data,
-)
+from selfdistill.mobahi2020.greens_fit import fit_greens, training_data
+from selfdistill.mobahi2020.hilbert import c_bounds, eigenbasis, gram, solve_c, squared_norm
 from selfdistill.mobahi2020.kernels import ExponentialKernel, Kernel, NeumannExponentialKernel
 
 __all__ = [
@@ -140,7 +133,7 @@ def domain_study(x: np.ndarray, y: np.ndarray, eps: float, length: float,
     Parameters
     ----------
     x, y : array_like
-        Training data, as for :func:`~selfdistill.mobahi2020.hilbert.fit_greens`.
+        Training data, as for :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
     eps : float
         Budget ``ε`` in ``(0, inf)``.
     length : float
@@ -197,12 +190,12 @@ def eps_sweep(kernel: Kernel, x: np.ndarray, y: np.ndarray, eps: np.ndarray,
     """``c`` and its bounds ``c-bounds`` for each ``ε``: one eigendecomposition, then a root-find
     per ``ε`` (:func:`selfdistill.mobahi2020.hilbert.solve_c`).
 
-    Collapse is decided as in :func:`~selfdistill.mobahi2020.hilbert.fit_greens`.
+    Collapse is decided as in :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
 
     Parameters
     ----------
     kernel, x, y, device
-        As for :func:`~selfdistill.mobahi2020.hilbert.fit_greens`.
+        As for :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
     eps : array_like or torch.Tensor, shape ``(n,)``, ``n ≥ 1``
         Budgets, each finite and ``> 0``.
 

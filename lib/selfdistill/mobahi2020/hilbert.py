@@ -6,7 +6,8 @@ Green's function ``g`` of ``R`` and ``G[j, k] = g(x_j, x_k) / K``:
 
 * collapse: if ``‖y‖² ≤ Kε`` the zero function is feasible and optimal, ``f* ≡ 0`` (``c = ∞``);
   :func:`collapses` is the one place that decides it;
-* otherwise ``closed-form``: ``f*(x) = g_xᵀ (cI + G)⁻¹ y`` with ``g_x[k] = g(x, x_k) / K``,
+* otherwise ``closed-form``: ``f*(x) = g_xᵀ (cI + G)⁻¹ y`` with ``g_x[k] = g(x, x_k) / K``
+  (:func:`~selfdistill.mobahi2020.greens_fit.fit_greens`),
 * where ``c > 0`` solves ``c-equation``: ``Σ_k (c z_k / (c + d_k))² = Kε``, ``G = Vᵀ diag(d) V``,
   ``z = V y``,
 * and ``c-bounds``: ``d_min / (r - 1) ≤ c ≤ d_max / (r - 1)`` with ``r = ‖y‖ / √(Kε)``.
@@ -14,23 +15,20 @@ Green's function ``g`` of ``R`` and ``G[j, k] = g(x_j, x_k) / K``:
 Vector outputs ``Y ∈ ℝ^{K×C}`` share one ``c``, with ``‖y‖ → ‖Y‖_F``. Everything runs in float64 on
 any device; the scalar root-find of ``c-equation`` runs on the CPU over ``K`` numbers.
 
-Accuracy: :func:`fit_greens` estimates the rounding error of ``c`` and of the training error from
-the eigenvalues (:meth:`GreensFit.error_estimates`), warns with :class:`IllConditionedWarning`
-when either exceeds :data:`WARN_RELATIVE_ERROR`, and refuses (``ValueError``) a budget ``ε`` so
-small that the training error cannot be resolved at all in float64.
+This module holds the Gram matrix, its eigenbasis, the collapse test and the root-find of
+``c-equation``; :mod:`~selfdistill.mobahi2020.greens_fit` builds the fit from them.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from selfdistill.core.device import VERIFY_DTYPE, as_tensor, resolve_device
+from selfdistill.core.device import VERIFY_DTYPE, as_tensor
 from selfdistill.core.validate import (
     Integer,
     Optional,
@@ -46,10 +44,8 @@ from selfdistill.core.validate import (
 from selfdistill.mobahi2020.kernels import Kernel
 
 __all__ = [
-    "training_data",
-    "WARN_RELATIVE_ERROR", "Eigenbasis", "GreensFit", "IllConditionedWarning", "c_bounds",
-    "SQ_NORM_RTOL", "collapse_threshold", "collapses", "eigenbasis", "fit_greens", "gram",
-    "solve_c", "squared_norm",
+    "SQ_NORM_RTOL", "Eigenbasis", "c_bounds", "collapse_threshold", "collapses", "eigenbasis",
+    "gram", "solve_c", "squared_norm",
 ]
 
 #: ``‖y‖²`` and similar: a finite real number ``≥ 0``
@@ -57,15 +53,6 @@ _SQ_NORM = Real(0.0, math.inf, upper_open=True)
 
 #: unit roundoff of float64
 _U = float(np.finfo(np.float64).eps) / 2
-
-#: :func:`fit_greens` warns when its estimated relative error of ``c`` or of the training error
-#: exceeds this (one part in a million)
-WARN_RELATIVE_ERROR = 1e-6
-
-
-class IllConditionedWarning(UserWarning):
-    """The fit's estimated rounding error exceeds :data:`WARN_RELATIVE_ERROR`."""
-
 
 #: :func:`solve_c` refuses a ``y_sq_norm`` further than this (relative) from ``‖z‖²``: ``z = V y``
 #: keeps the norm to about ``K u`` (``V`` orthogonal to rounding), far below this
@@ -126,7 +113,8 @@ def squared_norm(y: torch.Tensor | np.ndarray, name: str = "y") -> float:
 def collapses(y_sq_norm: float, K: int, eps: float) -> bool:
     """True when ``‖y‖² ≤ Kε``: the zero function meets the budget and the fit collapses.
 
-    The one home of the collapse test: :func:`solve_c`, :func:`fit_greens`,
+    The one home of the collapse test: :func:`solve_c`,
+    :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`,
     :func:`selfdistill.mobahi2020.rounds.self_distill`,
     :func:`selfdistill.mobahi2020.rounds.refit_rounds`,
     :func:`selfdistill.mobahi2020.fit_studies.eps_sweep` and
@@ -445,171 +433,3 @@ def solve_c(basis: Eigenbasis, z: torch.Tensor, eps: float, y_sq_norm: float | N
     return float(
         brentq(excess, lo, hi, xtol=np.finfo(float).tiny, rtol=4 * np.finfo(float).eps, maxiter=500)
     )
-
-
-@dataclass(frozen=True)
-class GreensFit:
-    """The solution of ``constrained-problem``: ``f(x) = g_xᵀ α``, ``α = (cI + G)⁻¹ y``.
-
-    ``α = 0`` and ``c = inf`` when the problem collapses. ``x`` and ``y`` are float64 tensors on
-    the fit's device.
-    """
-
-    kernel: Kernel
-    x: torch.Tensor
-    y: torch.Tensor
-    eps: float
-    c: float
-    alpha: torch.Tensor
-    basis: Eigenbasis
-
-    @property
-    def K(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def collapsed(self) -> bool:
-        """True when ``‖y‖² ≤ Kε`` and the solution is the zero function."""
-        return math.isinf(self.c)
-
-    def __call__(self, x_new: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Evaluate ``f`` at new inputs (converted to float64), shape ``(n,)`` or ``(n, C)``."""
-        x_new = as_tensor("x_new", x_new, self.x.device)
-        return (self.kernel(x_new, self.x) / self.K) @ self.alpha
-
-    def train_predictions(self) -> torch.Tensor:
-        """``f(x_k)`` for the training inputs: ``G α``."""
-        return gram(self.kernel, self.x) @ self.alpha
-
-    def training_error(self) -> float:
-        """``(1/K) Σ_k ‖f(x_k) - y_k‖²``, which equals ``ε`` unless the problem collapsed.
-
-        Computed from the residual ``f(x_k) - y_k``; its relative accuracy is
-        ``error_estimates()["training_error"]`` (fit_greens warns when that is poor).
-        """
-        return float((self.train_predictions() - self.y).square().sum() / self.K)
-
-    def error_estimates(self) -> dict[str, float]:
-        """A priori relative rounding errors of ``c`` and of :meth:`training_error`.
-
-        With ``u`` the unit roundoff, eigenvalues carry absolute errors of about ``K u d_max``;
-        through ``c-equation`` that moves ``c`` by ``K u κ_w`` relative, with
-        ``κ_w = d_max Σw / Σ(w d)``, ``w_k = s_k / (c + d_k)³`` (``≤ κ``), and near the collapse
-        threshold the rounding of ``‖y‖²`` adds ``K u ε* / (ε* - ε)``. The computed ``f(x_k)``
-        carries ``u (d_max / (c + d_min)) ‖y‖`` per point, against a residual of size ``√(Kε)``:
-        a relative error ``K u + 2 √K u r d_max / (c + d_min)`` in the training error. Both are
-        upper estimates: tests measure them 3 to 100 times above the error against 60-digit
-        arithmetic. Zero for a collapsed fit (its zero is exact).
-        """
-        if self.collapsed:
-            return {"c": 0.0, "training_error": 0.0}
-        d = self.basis.d.detach().cpu().numpy()
-        z = self.basis.coords(self.y).detach().cpu().numpy()
-        s = z**2 if z.ndim == 1 else (z**2).sum(axis=1)
-        K, c = self.K, self.c
-        w = s / (c + d) ** 3
-        kappa_w = d[-1] * w.sum() / max((w * d).sum(), np.finfo(float).tiny)
-        total = squared_norm(self.y)
-        near = total / max(total - K * self.eps, np.finfo(float).tiny)
-        r = math.sqrt(total / (K * self.eps))
-        return {"c": K * _U * (kappa_w + near),
-                "training_error": K * _U + 2 * math.sqrt(K) * _U * r * d[-1] / (c + d[0])}
-
-
-def training_data(kernel: Kernel, x, y, device: str | torch.device = "auto"
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check a kernel and training data the way every fit does; return ``x``, ``y`` as float64
-    tensors on the resolved device (``x`` (K,) or (K, d), ``y`` (K,) or (K, C), K ≥ 1)."""
-    if not isinstance(kernel, Kernel):
-        raise ValueError(f"kernel = {kernel!r} is not a selfdistill.mobahi2020.kernels.Kernel")
-    dev = resolve_device(device)
-    x_t, y_t = as_tensor("x", x, dev), as_tensor("y", y, dev)
-    check_ndim("x", x_t, (1, 2))
-    check_ndim("y", y_t, (1, 2))
-    check_finite("x", x_t)
-    check_finite("y", y_t)
-    check_same_length("x", x_t, "y", y_t)
-    if x_t.shape[0] < 1:
-        raise ValueError("x has no rows; at least one training point is needed")
-    for name, t in (("x", x_t), ("y", y_t)):
-        if t.ndim == 2 and t.shape[1] == 0:
-            raise ValueError(f"{name} has shape {tuple(t.shape)} with no columns; accepted: "
-                             f"(K,) or (K, n) with n ≥ 1")
-    return x_t, y_t
-
-
-@validate_params(eps=Positive())
-def fit_greens(
-    kernel: Kernel,
-    x: torch.Tensor | np.ndarray,
-    y: torch.Tensor | np.ndarray,
-    eps: float,
-    device: str | torch.device = "auto",
-) -> GreensFit:
-    """Solve ``constrained-problem`` in the closed form ``closed-form``, ``c`` from ``c-equation``.
-
-    mobahi2020, Section 1 (equations as labelled in the book's chapter ``greens-function``).
-
-    Parameters
-    ----------
-    kernel : Kernel
-        The Green's function ``g`` of the regulariser.
-    x : tensor or array, shape ``(K,)`` or ``(K, d)``, ``K ≥ 1``
-        Training inputs, finite, real (float32, integer or NumPy input is converted to float64;
-        complex input is refused).
-    y : tensor or array, shape ``(K,)`` or ``(K, C)``
-        Targets, finite, real, converted like ``x``; vector outputs share one ``c``.
-    eps : float
-        Training-error budget, ``ε > 0`` finite. ``ε ≥ ‖y‖²/K`` gives the zero function.
-    device : ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
-        Where the maths runs, all in float64.
-
-    Returns
-    -------
-    GreensFit
-        ``c`` (``inf`` if collapsed), ``α`` with the shape of ``y``, the eigenbasis of ``G``,
-        and the data as float64 tensors on ``device``; callable on new inputs.
-
-    Raises
-    ------
-    ValueError
-        Naming the argument: bad shapes or lengths, non-finite or complex values, ``ε ≤ 0``, a
-        numerically singular ``G`` (``κ ≥ 1/(K u)``, see :func:`eigenbasis`), or an ``ε`` below
-        what float64 resolves: when the estimated relative error of the training error
-        (:meth:`GreensFit.error_estimates`) is 1 or more, i.e. roughly
-        ``ε < 4 u² (d_max / d_min)² ‖y‖²``, the fit could not honour the budget and is refused.
-
-    Warns
-    -----
-    IllConditionedWarning
-        When the estimated relative error of ``c`` or of the training error exceeds
-        :data:`WARN_RELATIVE_ERROR` (large ``κ``, tiny ``ε``, or ``ε`` within about ``K u 10⁶``
-        relative of the collapse threshold); the fit is still returned.
-    """
-    x_t, y_t = training_data(kernel, x, y, device)
-    basis = eigenbasis(gram(kernel, x_t))
-    z = basis.coords(y_t)
-    c = solve_c(basis, z, eps, y_sq_norm=squared_norm(y_t))
-    if math.isinf(c):
-        alpha = torch.zeros_like(y_t)
-    else:
-        scale = 1 / (c + basis.d)
-        alpha = basis.V.T @ (scale[:, None] * z if z.ndim == 2 else scale * z)
-        check_finite("alpha (the solve's result)", alpha)
-    fit = GreensFit(kernel=kernel, x=x_t, y=y_t, eps=eps, c=c, alpha=alpha, basis=basis)
-    errors = fit.error_estimates()
-    if errors["training_error"] >= 1:
-        floor = 4 * _U**2 * basis.condition**2 * squared_norm(y_t)
-        raise ValueError(
-            f"eps = {eps!r} is below what float64 resolves for these data: the rounding error of "
-            f"f(x_k) exceeds √(Kε) (estimated relative error of the training error "
-            f"{errors['training_error']:.1e}); accepted: eps ≥ about 4 u² κ² ‖y‖² = {floor:.1e}"
-        )
-    worst = max(errors.values())
-    if worst > WARN_RELATIVE_ERROR:
-        warnings.warn(
-            f"fit_greens: estimated relative error of c {errors['c']:.1e}, of the training error "
-            f"{errors['training_error']:.1e} (κ = {basis.condition:.2e}, ε = {eps:.3e}, "
-            f"‖y‖²/K = {squared_norm(y_t) / x_t.shape[0]:.6e})",
-            IllConditionedWarning, stacklevel=2)
-    return fit

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from selfdistill.core.validate import Positive, validate_params
-from selfdistill.mobahi2020.hilbert import collapses, squared_norm, training_data
+from selfdistill.mobahi2020.greens_fit import training_data
+from selfdistill.mobahi2020.hilbert import collapses, squared_norm
 from selfdistill.mobahi2020.kernels import Kernel
 
 __all__ = ["CHECKS", "c_by_bisection", "green_identity_error", "near_collapse_prediction"]
@@ -26,9 +27,9 @@ __all__ = ["CHECKS", "c_by_bisection", "green_identity_error", "near_collapse_pr
 #: for each oracle, the solvers it is an independent route for (it never calls them)
 CHECKS: dict[str, tuple[str, ...]] = {
     "c_by_bisection": ("selfdistill.mobahi2020.hilbert.solve_c",
-                       "selfdistill.mobahi2020.hilbert.fit_greens",
+                       "selfdistill.mobahi2020.greens_fit.fit_greens",
                        "selfdistill.mobahi2020.hilbert.eigenbasis"),
-    "near_collapse_prediction": ("selfdistill.mobahi2020.hilbert.fit_greens",
+    "near_collapse_prediction": ("selfdistill.mobahi2020.greens_fit.fit_greens",
                                  "selfdistill.mobahi2020.hilbert.solve_c",
                                  "selfdistill.mobahi2020.hilbert.eigenbasis"),
     # checks the relation ĝ = 1/û between a kernel's two closed forms, g (``kernel(x, t)``) and
@@ -53,7 +54,7 @@ def c_by_bisection(kernel: Kernel, x: Any, y: Any, eps: float, device: str = "au
     kernel : Kernel
         The Green's function ``g``.
     x : torch.Tensor or array_like, shape ``(K,)`` or ``(K, d)``
-        Training inputs, as for :func:`~selfdistill.mobahi2020.hilbert.fit_greens`.
+        Training inputs, as for :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
     y : torch.Tensor or array_like, shape ``(K,)`` or ``(K, C)``
         Targets, as for ``fit_greens``.
     eps : float
@@ -72,7 +73,7 @@ def c_by_bisection(kernel: Kernel, x: Any, y: Any, eps: float, device: str = "au
     ------
     ValueError
         ``eps`` outside ``(0, inf)``, or data refused by
-        :func:`~selfdistill.mobahi2020.hilbert.training_data`.
+        :func:`~selfdistill.mobahi2020.greens_fit.training_data`.
 
     Examples
     --------

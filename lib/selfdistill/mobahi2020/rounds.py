@@ -283,7 +283,7 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
 
     Collapse is decided first, by :func:`selfdistill.mobahi2020.hilbert.collapses` on
     :func:`selfdistill.mobahi2020.hilbert.squared_norm` (as :func:`self_distill` and
-    :func:`selfdistill.mobahi2020.hilbert.fit_greens` decide it). Just above the threshold the
+    :func:`selfdistill.mobahi2020.greens_fit.fit_greens` decide it). Just above the threshold the
     margin at ``c_hi`` tends to 0 as ``r_t → 1`` and rounding of the residual can erase it: the root
     then lies within rounding of ``c_hi`` and ``c_hi`` is returned, as
     :func:`selfdistill.mobahi2020.hilbert.solve_c` returns its bracket's end.
