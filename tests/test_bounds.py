@@ -20,7 +20,8 @@ from selfdistill.mobahi2020.hilbert import (
     squared_norm,
 )
 from selfdistill.mobahi2020.kernels import ExponentialKernel
-from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
+from selfdistill.mobahi2020.oracles import refit_rounds
+from selfdistill.mobahi2020.rounds import self_distill
 from selfdistill.zhang2020.metrics import bin_edges, bin_index, reliability
 from selfdistill.zhang2020.targets import beta_smoothing_amounts
 

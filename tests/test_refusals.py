@@ -14,7 +14,7 @@ import torch
 
 from selfdistill.data.cifar import read_cifar
 from selfdistill.dong2019 import sd_rules as noisy_targets
-from selfdistill.mobahi2020 import greens_fit, hilbert, kernels, rounds, spectral
+from selfdistill.mobahi2020 import greens_fit, hilbert, kernels, oracles, rounds, spectral
 from selfdistill.zhang2020 import metrics, targets
 
 F64 = torch.float64
@@ -82,11 +82,11 @@ CASES = {
     "self_distill y0 (K, 0)": (lambda: rounds.self_distill(BASIS, torch.zeros(6, 0, dtype=F64),
                                                            0.01),
                                r"^y0 has shape \(6, 0\) with no columns"),
-    "refit_rounds complex G": (lambda: rounds.refit_rounds(G + 0j, YT, 0.01, rounds=2),
-                               r"^G = torch\.complex128 tensor is not accepted; accepted: a real"),
-    "refit_rounds NumPy G": (lambda: rounds.refit_rounds(G.numpy(), YT, 0.01, rounds=2),
+    "refit_rounds complex G": (lambda: oracles.refit_rounds(G + 0j, YT, 0.01, rounds=2),
+                               r"^G = a complex tensor is not accepted; accepted: a real"),
+    "refit_rounds NumPy G": (lambda: oracles.refit_rounds(G.numpy(), YT, 0.01, rounds=2),
                              r"^G = ndarray is not accepted"),
-    "refit_rounds complex y0": (lambda: rounds.refit_rounds(G, Y + 1j, 0.01, rounds=2),
+    "refit_rounds complex y0": (lambda: oracles.refit_rounds(G, Y + 1j, 0.01, rounds=2),
                                 r"^y0 is complex"),
     "fit_greens x (K, 0)": (
         lambda: greens_fit.fit_greens(kernels.GaussianKernel(0.3), np.zeros((6, 0)), Y, 0.01,

@@ -110,19 +110,19 @@ from selfdistill.mobahi2020.kernels import (
 )
 from selfdistill.mobahi2020.oracles import (
     CHECKS,
+    RefitRounds,
     c_by_bisection,
     green_identity_error,
     near_collapse_prediction,
+    refit_rounds,
 )
 from selfdistill.mobahi2020.rounds import (
     MAX_ROUNDS,
     CollapseBounds,
-    RefitRounds,
     Rounds,
     collapse_bounds,
     effective_count,
     ratio_bounds,
-    refit_rounds,
     self_distill,
     self_distill_fixed_c,
 )

@@ -116,7 +116,7 @@ def collapses(y_sq_norm: float, K: int, eps: float) -> bool:
     The one home of the collapse test: :func:`solve_c`,
     :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`,
     :func:`selfdistill.mobahi2020.rounds.self_distill`,
-    :func:`selfdistill.mobahi2020.rounds.refit_rounds`,
+    :func:`selfdistill.mobahi2020.oracles.refit_rounds`,
     :func:`selfdistill.mobahi2020.fit_studies.eps_sweep` and
     :func:`selfdistill.mobahi2020.finite_difference.solve_discretised` all call it, with
     ``y_sq_norm`` from :func:`squared_norm`, so all of them decide alike even at ``ε`` one ulp from

@@ -4,25 +4,41 @@ algorithm, sharing no code with it, so that agreement is evidence.
 :data:`CHECKS` declares, for each oracle here, the library functions it is an independent route
 for; a common test checks that no oracle calls them, directly or through this module. The other
 independent routes of the package live beside what they check: the discretised solve
-(:mod:`~selfdistill.mobahi2020.finite_difference`) for ``closed-form``, the dense refit
-(:func:`~selfdistill.mobahi2020.rounds.refit_rounds`) for the spectral rounds, and the dense filters
+(:mod:`~selfdistill.mobahi2020.finite_difference`) for ``closed-form`` and the dense filters
 (``dense_*`` in :mod:`~selfdistill.mobahi2020.spectral`) for ``B_t`` and the equivalent kernel.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import brentq
 
-from selfdistill.core.validate import Positive, validate_params
+from selfdistill.core.device import VERIFY_DTYPE
+from selfdistill.core.validate import (
+    Integer,
+    Optional,
+    Positive,
+    SymmetricMatrix,
+    check_finite,
+    validate_params,
+)
 from selfdistill.mobahi2020.greens_fit import training_data
 from selfdistill.mobahi2020.hilbert import collapses, squared_norm
 from selfdistill.mobahi2020.kernels import Kernel
 
-__all__ = ["CHECKS", "c_by_bisection", "green_identity_error", "near_collapse_prediction"]
+# the input contract of the rounds (targets as the engine reads them) and its round limit: shared
+# checks, not the solver
+from selfdistill.mobahi2020.rounds import MAX_ROUNDS, _targets
+
+__all__ = [
+    "CHECKS", "RefitRounds", "c_by_bisection", "green_identity_error", "near_collapse_prediction",
+    "refit_rounds",
+]
 
 #: for each oracle, the solvers it is an independent route for (it never calls them)
 CHECKS: dict[str, tuple[str, ...]] = {
@@ -36,6 +52,10 @@ CHECKS: dict[str, tuple[str, ...]] = {
     # û (``kernel.symbol``), both its inputs; what it replaces is the Fourier transform of g, done
     # by quadrature here and computed by no library function
     "green_identity_error": (),
+    "refit_rounds": ("selfdistill.mobahi2020.rounds.self_distill",
+                     "selfdistill.mobahi2020.rounds.self_distill_fixed_c",
+                     "selfdistill.mobahi2020.hilbert.solve_c",
+                     "selfdistill.mobahi2020.hilbert.eigenbasis"),
 }
 
 
@@ -209,3 +229,116 @@ def _frequencies(omegas: Any) -> np.ndarray:
                          "non-finite entries; accepted: a 1-D array of n ≥ 1 real, finite "
                          "frequencies")
     return arr
+
+
+@dataclass(frozen=True)
+class RefitRounds:
+    """Rounds retrained from scratch (:func:`refit_rounds`): same layout as :class:`Rounds`.
+
+    Attributes
+    ----------
+    c : torch.Tensor, shape ``(n,)``
+        ``c_t``, float64 on the CPU.
+    y : torch.Tensor, shape ``(n + 1, K)`` or ``(n + 1, K, C)``
+        Targets ``y_0 … y_n``, float64 on ``G``'s device.
+    alpha : torch.Tensor, shape ``(n, K)`` or ``(n, K, C)``
+        Coefficients with ``f_t(x) = g_xᵀ alpha[t]``.
+    collapse_round : int or None
+        As in :class:`Rounds`.
+    evaluations : int
+        The number of dense solves spent.
+    """
+
+    c: torch.Tensor
+    y: torch.Tensor
+    alpha: torch.Tensor
+    collapse_round: int | None
+    evaluations: int
+
+
+@validate_params(G=SymmetricMatrix(), eps=Positive(), rounds=Optional(Integer(0, MAX_ROUNDS)))
+def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
+                 rounds: int | None = None) -> RefitRounds:
+    """Self-distillation by retraining every round: no eigendecomposition (the independent route
+    to :func:`self_distill`).
+
+    Round ``t`` finds ``c_t`` as the root of ``‖c (cI + G)⁻¹ y_t‖² = Kε`` by Brent's method in
+    ``log c``, each evaluation a dense LU solve (``torch.linalg.solve``). The bracket needs no
+    eigenvalues: ``c_hi = 2ĝ / (r_t - 1)`` with ``ĝ = min(tr G, max_j Σ_k |G_jk|) ≥ d_max``
+    (the residual there is ``≥ 4r_t²/(r_t + 1)² · Kε > Kε``), and ``c_lo`` steps down from
+    ``c_hi`` by ``10³`` until the residual is ``< Kε``. Then ``α_t = (c_t I + G)⁻¹ y_t`` and
+    ``y_{t+1} = G α_t = y_t - c_t α_t``.
+
+    Collapse is decided first, by :func:`selfdistill.mobahi2020.hilbert.collapses` on
+    :func:`selfdistill.mobahi2020.hilbert.squared_norm` (as :func:`self_distill` and
+    :func:`selfdistill.mobahi2020.greens_fit.fit_greens` decide it). Just above the threshold the
+    margin at ``c_hi`` tends to 0 as ``r_t → 1`` and rounding of the residual can erase it: the root
+    then lies within rounding of ``c_hi`` and ``c_hi`` is returned, as
+    :func:`selfdistill.mobahi2020.hilbert.solve_c` returns its bracket's end.
+
+    Parameters
+    ----------
+    G : torch.Tensor, shape ``(K, K)``
+        The Gram matrix, real, finite and symmetric
+        (:func:`~selfdistill.core.validate.check_symmetric`), any floating dtype (solved in
+        float64) and device.
+    y0, eps, rounds
+        As in :func:`~selfdistill.mobahi2020.rounds.self_distill`; ``y0`` goes to ``G``'s
+        device.
+
+    Returns
+    -------
+    RefitRounds
+
+    Raises
+    ------
+    ValueError
+        ``G`` not a finite symmetric real tensor; ``y0``, ``eps`` or ``rounds`` as in
+        :func:`~selfdistill.mobahi2020.rounds.self_distill`; a non-finite dense solve.
+    """
+    G = G.to(VERIFY_DTYPE)
+    K = G.shape[0]
+    y = _targets("y0", y0, K, G.device)
+    eye = torch.eye(K, dtype=VERIFY_DTYPE, device=G.device)
+    g_hat = min(float(torch.trace(G)), float(G.abs().sum(dim=1).max()))
+    target = K * eps
+    counter = [0]
+
+    def excess(log_c: float, targets: torch.Tensor) -> float:
+        counter[0] += 1
+        c = math.exp(log_c)
+        return float((c * torch.linalg.solve(c * eye + G, targets)).square().sum()) - target
+
+    ys, cs, alphas = [y], [], []
+    collapse = None
+    limit = MAX_ROUNDS if rounds is None else rounds
+    for t in range(limit + 1):
+        sq = squared_norm(y, "y0" if t == 0 else "y_t")
+        if collapses(sq, K, eps):
+            collapse = t
+            break
+        if t == limit:
+            break
+        r_minus_1 = (sq - target) / (target * (math.sqrt(sq / target) + 1))
+        hi = math.log(2 * g_hat / r_minus_1)  # the factor 2 keeps the residual > Kε strictly
+        if excess(hi, y) <= 0:
+            log_c = hi  # r_t within rounding of 1: the root is not resolved beyond c_hi
+        else:
+            lo = hi - 3 * math.log(10)
+            while excess(lo, y) >= 0:
+                lo -= 3 * math.log(10)
+            log_c = brentq(excess, lo, hi, args=(y,), xtol=1e-15, rtol=4 * np.finfo(float).eps,
+                           maxiter=200)
+        c = math.exp(log_c)
+        alpha = torch.linalg.solve(c * eye + G, y)
+        counter[0] += 1
+        check_finite("alpha (the dense solve's result)", alpha)
+        y = y - c * alpha
+        ys.append(y)
+        cs.append(c)
+        alphas.append(alpha)
+    if rounds is None and collapse is None:
+        raise ValueError(f"no collapse within MAX_ROUNDS = {MAX_ROUNDS} rounds; pass rounds=")
+    alpha_t = torch.stack(alphas) if alphas else y.new_zeros((0, *y.shape))
+    return RefitRounds(c=torch.tensor(cs, dtype=VERIFY_DTYPE), y=torch.stack(ys), alpha=alpha_t,
+                       collapse_round=collapse, evaluations=counter[0])

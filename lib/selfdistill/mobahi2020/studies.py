@@ -14,7 +14,8 @@ import torch
 
 from selfdistill.core.validate import check_in_range, check_ndim, check_positive
 from selfdistill.mobahi2020.hilbert import Eigenbasis
-from selfdistill.mobahi2020.rounds import collapse_bounds, refit_rounds, self_distill
+from selfdistill.mobahi2020.oracles import refit_rounds
+from selfdistill.mobahi2020.rounds import collapse_bounds, self_distill
 
 __all__ = ["CollapseSweep", "RatioSweep", "collapse_sweep", "count_above", "data_free_ratio_bound",
            "data_free_ratio_limit", "data_free_worst", "final_alignment", "ratio_sweep",
