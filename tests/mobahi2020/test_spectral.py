@@ -21,15 +21,17 @@ from selfdistill.data.toy import noisy_sine, toy_sine
 from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.hilbert import eigenbasis, gram
 from selfdistill.mobahi2020.kernels import ExponentialKernel, GaussianKernel, kernel_by_name
-from selfdistill.mobahi2020.rounds import self_distill
-from selfdistill.mobahi2020.spectral import (
-    EquivalentKernel,
-    best_single_fit,
+from selfdistill.mobahi2020.oracles import (
     dense_equivalent,
     dense_filters,
     dense_round_filter,
     dense_single_fits,
     empirical_rademacher,
+)
+from selfdistill.mobahi2020.rounds import self_distill
+from selfdistill.mobahi2020.spectral import (
+    EquivalentKernel,
+    best_single_fit,
     filter_diagonal,
     filter_distance,
     filter_predict,

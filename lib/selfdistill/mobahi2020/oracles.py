@@ -1,16 +1,14 @@
-"""Independent routes of mobahi2020's fit: each recomputes what a solver computes by a different
-algorithm, sharing no code with it, so that agreement is evidence.
-
-:data:`CHECKS` declares, for each oracle here, the library functions it is an independent route
-for; a common test checks that no oracle calls them, directly or through this module. The other
-independent routes of the package live beside what they check: the discretised solve
-(:mod:`~selfdistill.mobahi2020.finite_difference`) for ``closed-form`` and the dense filters
-(``dense_*`` in :mod:`~selfdistill.mobahi2020.spectral`) for ``B_t`` and the equivalent kernel.
+"""Independent routes of mobahi2020: each recomputes what a solver computes by another algorithm,
+sharing no code with it, so that agreement is evidence. :data:`CHECKS` names, for each oracle, the
+functions it is an independent route for (a common test checks it never calls them). The discretised
+solve (:mod:`~selfdistill.mobahi2020.finite_difference`) is the other route, for ``closed-form``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +21,27 @@ from selfdistill.core.validate import (
     Integer,
     Optional,
     Positive,
+    Real,
     SymmetricMatrix,
+    Tensor,
     check_finite,
+    check_in_range,
+    check_int,
     validate_params,
 )
 from selfdistill.mobahi2020.greens_fit import training_data
-from selfdistill.mobahi2020.hilbert import collapses, squared_norm
+from selfdistill.mobahi2020.hilbert import Eigenbasis, collapses, squared_norm
 from selfdistill.mobahi2020.kernels import Kernel
+from selfdistill.mobahi2020.rounds import MAX_ROUNDS, _targets  # the rounds' input contract
+from selfdistill.mobahi2020.spectral import filter_diagonal
 
-# the input contract of the rounds (targets as the engine reads them) and its round limit: shared
-# checks, not the solver
-from selfdistill.mobahi2020.rounds import MAX_ROUNDS, _targets
+#: a radius ``ρ``: a finite real number ``≥ 0``
+_RADIUS = Real(0.0, math.inf, upper_open=True)
 
 __all__ = [
-    "CHECKS", "RefitRounds", "c_by_bisection", "green_identity_error", "near_collapse_prediction",
-    "refit_rounds",
+    "CHECKS", "RefitRounds", "c_by_bisection", "dense_equivalent", "dense_filters",
+    "dense_round_filter", "dense_single_fits", "empirical_rademacher", "green_identity_error",
+    "near_collapse_prediction", "refit_rounds",
 ]
 
 #: for each oracle, the solvers it is an independent route for (it never calls them)
@@ -48,10 +52,18 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "near_collapse_prediction": ("selfdistill.mobahi2020.greens_fit.fit_greens",
                                  "selfdistill.mobahi2020.hilbert.solve_c",
                                  "selfdistill.mobahi2020.hilbert.eigenbasis"),
-    # checks the relation ĝ = 1/û between a kernel's two closed forms, g (``kernel(x, t)``) and
-    # û (``kernel.symbol``), both its inputs; what it replaces is the Fourier transform of g, done
-    # by quadrature here and computed by no library function
+    # checks ĝ = 1/û between a kernel's two closed forms g and û, both its inputs; it replaces
+    # the Fourier transform of g (by quadrature), which no library function computes
     "green_identity_error": (),
+    "dense_round_filter": ("selfdistill.mobahi2020.rounds.self_distill",
+                           "selfdistill.mobahi2020.hilbert.eigenbasis"),
+    "dense_filters": ("selfdistill.mobahi2020.rounds.self_distill",),
+    "dense_equivalent": ("selfdistill.mobahi2020.spectral.EquivalentKernel",
+                         "selfdistill.mobahi2020.hilbert.eigenbasis"),
+    "dense_single_fits": ("selfdistill.mobahi2020.spectral.best_single_fit",
+                          "selfdistill.mobahi2020.spectral.single_fit_filter",
+                          "selfdistill.mobahi2020.hilbert.eigenbasis"),
+    "empirical_rademacher": ("selfdistill.mobahi2020.spectral.EquivalentKernel",),
     "refit_rounds": ("selfdistill.mobahi2020.rounds.self_distill",
                      "selfdistill.mobahi2020.rounds.self_distill_fixed_c",
                      "selfdistill.mobahi2020.hilbert.solve_c",
@@ -71,29 +83,22 @@ def c_by_bisection(kernel: Kernel, x: Any, y: Any, eps: float, device: str = "au
 
     Parameters
     ----------
-    kernel : Kernel
-        The Green's function ``g``.
-    x : torch.Tensor or array_like, shape ``(K,)`` or ``(K, d)``
-        Training inputs, as for :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
-    y : torch.Tensor or array_like, shape ``(K,)`` or ``(K, C)``
-        Targets, as for ``fit_greens``.
+    kernel, x, y : Kernel, array_like ``(K,)`` or ``(K, d)``, array_like ``(K,)`` or ``(K, C)``
+        As for :func:`~selfdistill.mobahi2020.greens_fit.fit_greens`.
     eps : float
         Budget ``ε`` in ``(0, inf)``.
     device : str or torch.device
-        Where ``G`` is built (``"auto"``, ``"cpu"``, ``"cuda"``); the solves run on the CPU in
-        float64.
+        Where ``G`` is built; the solves run on the CPU in float64.
 
     Returns
     -------
     float
-        ``c``; ``math.inf`` when the problem collapses
-        (:func:`~selfdistill.mobahi2020.hilbert.collapses`).
+        ``c``; ``math.inf`` when the problem collapses.
 
     Raises
     ------
     ValueError
-        ``eps`` outside ``(0, inf)``, or data refused by
-        :func:`~selfdistill.mobahi2020.greens_fit.training_data`.
+        ``eps`` outside ``(0, inf)``, or data refused by ``fit_greens``'s contract.
 
     Examples
     --------
@@ -136,22 +141,12 @@ def near_collapse_prediction(kernel: Kernel, x: Any, y: Any, eps: float, device:
     ``f(x_k) ≈ (‖y‖² - Kε) G y / (2 yᵀ G y)``, relative error ``O(1 - ε/ε*)``. Dense products
     only, with ``G = kernel(x, x) / K`` built here: no root-find, no eigendecomposition.
 
-    Parameters
-    ----------
-    kernel, x, y, device
-        As for :func:`c_by_bisection`.
-    eps : float
-        Budget ``ε`` in ``(0, inf)``, meant just below ``ε* = ‖y‖²/K``.
+    Parameters and refusals as for :func:`c_by_bisection` (``ε`` meant just below ``‖y‖²/K``).
 
     Returns
     -------
     torch.Tensor
         ``f(x_k)``, the shape of ``y``, float64 on ``device``.
-
-    Raises
-    ------
-    ValueError
-        ``eps`` outside ``(0, inf)``, or data refused by ``training_data``.
     """
     x_t, y_t = training_data(kernel, x, y, device)
     K = x_t.shape[0]
@@ -182,9 +177,7 @@ def green_identity_error(kernel: Kernel, omegas: Any) -> float:
     Raises
     ------
     ValueError
-        ``omegas`` not a non-empty, finite 1-D real array.
-    NotImplementedError
-        A kernel without a whole-line symbol.
+        ``omegas`` not a non-empty, finite 1-D real array (``NotImplementedError``: no symbol).
 
     Examples
     --------
@@ -233,21 +226,10 @@ def _frequencies(omegas: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RefitRounds:
-    """Rounds retrained from scratch (:func:`refit_rounds`): same layout as :class:`Rounds`.
-
-    Attributes
-    ----------
-    c : torch.Tensor, shape ``(n,)``
-        ``c_t``, float64 on the CPU.
-    y : torch.Tensor, shape ``(n + 1, K)`` or ``(n + 1, K, C)``
-        Targets ``y_0 … y_n``, float64 on ``G``'s device.
-    alpha : torch.Tensor, shape ``(n, K)`` or ``(n, K, C)``
-        Coefficients with ``f_t(x) = g_xᵀ alpha[t]``.
-    collapse_round : int or None
-        As in :class:`Rounds`.
-    evaluations : int
-        The number of dense solves spent.
-    """
+    """Rounds retrained from scratch (:func:`refit_rounds`), laid out as
+    :class:`~selfdistill.mobahi2020.rounds.Rounds`: ``c`` ``(n,)`` float64 on the CPU; ``y``
+    ``(n + 1, K[, C])`` float64 on ``G``'s device; ``alpha`` ``(n, K[, C])`` with
+    ``f_t(x) = g_xᵀ alpha[t]``; ``collapse_round``; ``evaluations``, the dense solves spent."""
 
     c: torch.Tensor
     y: torch.Tensor
@@ -279,12 +261,9 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
     Parameters
     ----------
     G : torch.Tensor, shape ``(K, K)``
-        The Gram matrix, real, finite and symmetric
-        (:func:`~selfdistill.core.validate.check_symmetric`), any floating dtype (solved in
-        float64) and device.
+        The Gram matrix, real, finite, symmetric, any floating dtype (solved in float64), device.
     y0, eps, rounds
-        As in :func:`~selfdistill.mobahi2020.rounds.self_distill`; ``y0`` goes to ``G``'s
-        device.
+        As in :func:`~selfdistill.mobahi2020.rounds.self_distill`; ``y0`` goes to ``G``'s device.
 
     Returns
     -------
@@ -293,8 +272,8 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
     Raises
     ------
     ValueError
-        ``G`` not a finite symmetric real tensor; ``y0``, ``eps`` or ``rounds`` as in
-        :func:`~selfdistill.mobahi2020.rounds.self_distill`; a non-finite dense solve.
+        ``G`` refused by :func:`~selfdistill.core.validate.check_symmetric`; ``y0``, ``eps`` or
+        ``rounds`` as in ``self_distill``; a non-finite dense solve.
     """
     G = G.to(VERIFY_DTYPE)
     K = G.shape[0]
@@ -342,3 +321,173 @@ def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
     alpha_t = torch.stack(alphas) if alphas else y.new_zeros((0, *y.shape))
     return RefitRounds(c=torch.tensor(cs, dtype=VERIFY_DTYPE), y=torch.stack(ys), alpha=alpha_t,
                        collapse_round=collapse, evaluations=counter[0])
+
+
+@validate_params(kernel_matrix=SymmetricMatrix(), radius=_RADIUS, n_samples=Integer(0, 10**7))
+def empirical_rademacher(kernel_matrix: torch.Tensor, radius: float, n_samples: int = 0,
+                         generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Empirical Rademacher complexity of ``{f : ‖f‖_H ≤ ρ}`` at ``K`` points.
+
+    ``R = E_σ sup_f (1/K) Σ_k σ_k f(x_k) = (ρ/K) E_σ (σᵀ 𝒦 σ)^{1/2}`` with ``𝒦[j, k] = g(x_j, x_k)``
+    (no ``1/K``; the sup is Cauchy–Schwarz in ``H``). ``n_samples = 0`` enumerates all ``2^K``
+    sign vectors (``K ≤ 20``) and returns ``(R, 0)``; otherwise Monte Carlo with ``n_samples``
+    sign vectors from ``generator``, returning ``(estimate, standard error)``. The independent
+    route for :meth:`~selfdistill.mobahi2020.spectral.EquivalentKernel.rademacher_bound`.
+
+    Parameters
+    ----------
+    kernel_matrix : torch.Tensor, shape ``(K, K)``
+        ``𝒦``, real, finite and symmetric, any dtype and device (computed in float64).
+    radius : float
+        ``ρ`` in ``[0, inf)``.
+    n_samples : int
+        ``0`` for exact enumeration (then ``K ≤ 20``), else Monte Carlo samples in ``[1, 1e7]``.
+    generator : torch.Generator, optional
+        The CPU generator of the Monte Carlo signs (seed it for repeatable estimates).
+
+    Returns
+    -------
+    tuple of float
+        ``(R, 0.0)`` exactly, or ``(estimate, standard error)``.
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, or ``K > 20`` for exact enumeration.
+
+    Examples
+    --------
+    >>> import torch
+    >>> empirical_rademacher(torch.eye(2, dtype=torch.float64), 1.0)  # E‖σ‖/K = √2/2
+    (0.7071067811865476, 0.0)
+    """
+    K = kernel_matrix.shape[0]
+    Km = kernel_matrix.to(VERIFY_DTYPE)
+    if n_samples == 0:
+        check_int("K (points, for exact enumeration)", K, 1, 20)
+        signs = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=K)),
+                             dtype=VERIFY_DTYPE, device=Km.device)
+    else:
+        bits = torch.randint(0, 2, (n_samples, K), generator=generator, dtype=torch.int64)
+        signs = (2.0 * bits - 1).to(VERIFY_DTYPE).to(Km.device)
+    quad = ((signs @ Km) * signs).sum(1).clamp_min(0).sqrt() * (radius / K)
+    if n_samples == 0:
+        return float(quad.mean()), 0.0
+    return float(quad.mean()), float(quad.std() / math.sqrt(n_samples))
+
+
+@validate_params(G=SymmetricMatrix())
+def dense_round_filter(G: torch.Tensor, cs: Sequence[float]) -> torch.Tensor:
+    """The matrix ``P_t = Π_{i=0}^{t} G (c_i I + G)⁻¹`` by dense solves, shape ``(K, K)``.
+
+    Independent of any eigendecomposition: ``P_t y0`` are round ``t``'s predictions at the
+    training inputs, and ``diag(V P_t Vᵀ)`` is ``B_t`` (``thm-sd-recursion``).
+
+    Parameters
+    ----------
+    G : torch.Tensor, shape ``(K, K)``
+        The Gram matrix, real, finite and symmetric; the result has its dtype and device.
+    cs : sequence of float
+        ``c_0 … c_t``, each in ``(0, inf]``; an infinite ``c_i`` (collapse) gives zero.
+
+    Returns
+    -------
+    torch.Tensor
+        ``P_t``, shape ``(K, K)``.
+
+    Raises
+    ------
+    ValueError
+        ``G`` refused by :func:`~selfdistill.core.validate.check_symmetric`, or a ``cs[i]``
+        outside ``(0, inf]``, naming it.
+    """
+    K = G.shape[0]
+    eye = torch.eye(K, dtype=G.dtype, device=G.device)
+    P = eye.clone()
+    for i, c in enumerate(cs):
+        c = check_in_range(f"cs[{i}]", c, 0.0, math.inf, lower_open=True)
+        if math.isinf(c):
+            return torch.zeros_like(G)
+        P = G @ torch.linalg.solve(c * eye + G, P)  # G and (cI + G)⁻¹ commute
+    return P
+
+
+@validate_params(G=SymmetricMatrix(), g_new=Tensor((2,)))
+def dense_equivalent(G: torch.Tensor, cs: Sequence[float], g_new: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(G†, g†_x)`` by dense solves from the constants ``c_i`` alone.
+
+    ``G† = P (I - P)⁻¹`` with ``P`` from :func:`dense_round_filter`, and ``g†_x = g_x G⁻¹ G†``.
+    No eigenbasis: the check route of :class:`~selfdistill.mobahi2020.spectral.EquivalentKernel`.
+
+    Parameters
+    ----------
+    G, cs
+        As in :func:`dense_round_filter` (every ``c_i`` finite, so that ``I - P`` is invertible).
+    g_new : torch.Tensor, shape ``(n, K)``
+        Rows ``g(x, x_k)/K`` at new inputs, ``G``'s dtype and device.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``G†`` of shape ``(K, K)`` (symmetrised) and ``g†_x`` of shape ``(n, K)``.
+
+    Raises
+    ------
+    ValueError
+        As in ``dense_round_filter``, or ``g_new`` not a finite 2-D real tensor.
+    """
+    P = dense_round_filter(G, cs)
+    eye = torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
+    G_dagger = torch.linalg.solve(eye - P, P)
+    G_dagger = (G_dagger + G_dagger.T) / 2
+    return G_dagger, g_new @ torch.linalg.solve(G, G_dagger)
+
+
+@validate_params(G=SymmetricMatrix())
+def dense_filters(G: torch.Tensor, cs: Sequence[float], basis: Eigenbasis) -> torch.Tensor:
+    """``B_t`` for ``t = 0 … len(cs) - 1`` by dense solves, shape ``(len(cs), K)``.
+
+    Row ``t`` is :func:`~selfdistill.mobahi2020.spectral.filter_diagonal` of
+    :func:`dense_round_filter` over ``cs[:t+1]``: the basis only reads the diagonal off. Tiny
+    entries carry an absolute rounding error of about ``K u`` times the largest entry.
+
+    Parameters
+    ----------
+    G, cs
+        As in :func:`dense_round_filter`.
+    basis : Eigenbasis
+        The eigenbasis of ``G``, ``K`` eigenvalues.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(len(cs), K)``, ``G``'s dtype and device; refusals as in ``dense_round_filter``.
+    """
+    rows = [filter_diagonal(basis, dense_round_filter(G, list(cs[: t + 1])))
+            for t in range(len(cs))]
+    return torch.stack(rows) if rows else G.new_zeros((0, G.shape[0]))
+
+
+@validate_params(G=SymmetricMatrix(), y=Tensor((1,)))
+def dense_single_fits(G: torch.Tensor, y: torch.Tensor, cs: Any) -> torch.Tensor:
+    """Training predictions ``G (c I + G)⁻¹ y`` of single fits, one per ``c``: ``(len(cs), K)``.
+
+    Batched dense solves, no eigenbasis: the brute-force route to
+    :func:`~selfdistill.mobahi2020.spectral.best_single_fit`.
+
+    Parameters
+    ----------
+    G : torch.Tensor, shape ``(K, K)``
+        Real, finite, symmetric; the result, shape ``(n, K)``, has its dtype and device.
+    y : torch.Tensor, shape ``(K,)``
+        Targets, finite, ``G``'s dtype and device.
+    cs : array_like, shape ``(n,)``
+        Constants, each positive and finite (else ``ValueError``, as for bad ``G`` or ``y``).
+    """
+    c = torch.as_tensor(np.asarray(cs, dtype=np.float64), device=G.device)
+    if not bool((c > 0).all() and torch.isfinite(c).all()):
+        raise ValueError("cs must be positive and finite")
+    K = G.shape[0]
+    systems = c[:, None, None] * torch.eye(K, dtype=G.dtype, device=G.device) + G
+    return (G @ torch.linalg.solve(systems, y.expand(len(c), K)[..., None]))[..., 0]
