@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,8 +52,25 @@ class IllConditionedWarning(UserWarning):
 class GreensFit:
     """The solution of ``constrained-problem``: ``f(x) = g_xᵀ α``, ``α = (cI + G)⁻¹ y``.
 
-    ``α = 0`` and ``c = inf`` when the problem collapses. ``x`` and ``y`` are float64 tensors on
-    the fit's device.
+    ``α = 0`` and ``c = inf`` when the problem collapses. Calling the fit evaluates ``f``
+    (``closed-form``) at new inputs.
+
+    Attributes
+    ----------
+    kernel : Kernel
+        The Green's function ``g``.
+    x : torch.Tensor, shape ``(K,)`` or ``(K, d)``
+        Training inputs, float64 on the fit's device.
+    y : torch.Tensor, shape ``(K,)`` or ``(K, C)``
+        Targets, float64 on the fit's device.
+    eps : float
+        The budget ``ε``.
+    c : float
+        ``c`` of ``c-equation``; ``inf`` when collapsed.
+    alpha : torch.Tensor
+        ``α``, the shape of ``y``.
+    basis : Eigenbasis
+        The eigenbasis of ``G``.
     """
 
     kernel: Kernel
@@ -73,7 +91,18 @@ class GreensFit:
         return math.isinf(self.c)
 
     def __call__(self, x_new: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Evaluate ``f`` at new inputs (converted to float64), shape ``(n,)`` or ``(n, C)``."""
+        """Evaluate ``f`` at new inputs.
+
+        Parameters
+        ----------
+        x_new : torch.Tensor or array_like, shape ``(n,)`` or ``(n, d)``
+            Converted to float64 on the fit's device.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(n,)`` or ``(n, C)``.
+        """
         x_new = as_tensor("x_new", x_new, self.x.device)
         return (self.kernel(x_new, self.x) / self.K) @ self.alpha
 
@@ -116,10 +145,32 @@ class GreensFit:
                 "training_error": K * _U + 2 * math.sqrt(K) * _U * r * d[-1] / (c + d[0])}
 
 
-def training_data(kernel: Kernel, x, y, device: str | torch.device = "auto"
+def training_data(kernel: Kernel, x: Any, y: Any, device: str | torch.device = "auto"
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check a kernel and training data the way every fit does; return ``x``, ``y`` as float64
-    tensors on the resolved device (``x`` (K,) or (K, d), ``y`` (K,) or (K, C), K ≥ 1)."""
+    """Check a kernel and training data the way every fit does.
+
+    Parameters
+    ----------
+    kernel : Kernel
+    x : torch.Tensor or array_like, shape ``(K,)`` or ``(K, d)``, ``K ≥ 1``
+        Real and finite; converted to float64.
+    y : torch.Tensor or array_like, shape ``(K,)`` or ``(K, C)``, ``C ≥ 1``
+        Real and finite; converted to float64.
+    device : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``x`` and ``y`` as float64 tensors on the resolved device.
+
+    Raises
+    ------
+    ValueError
+        ``kernel`` not a :class:`~selfdistill.mobahi2020.kernels.Kernel`, an unknown device,
+        complex or non-finite data, wrong numbers of dimensions, rows that differ, or no rows or
+        columns, naming the argument.
+    """
     if not isinstance(kernel, Kernel):
         raise ValueError(f"kernel = {kernel!r} is not a selfdistill.mobahi2020.kernels.Kernel")
     dev = resolve_device(device)

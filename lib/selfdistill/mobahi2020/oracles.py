@@ -484,6 +484,10 @@ def dense_single_fits(G: torch.Tensor, y: torch.Tensor, cs: Any) -> torch.Tensor
         Targets, finite, ``G``'s dtype and device.
     cs : array_like, shape ``(n,)``
         Constants, each positive and finite (else ``ValueError``, as for bad ``G`` or ``y``).
+
+    Returns
+    -------
+    torch.Tensor
     """
     c = torch.as_tensor(np.asarray(cs, dtype=np.float64), device=G.device)
     if not bool((c > 0).all() and torch.isfinite(c).all()):

@@ -282,12 +282,21 @@ def data_free_ratio_limit(d_k: float, d_j: float, d_min: float) -> float:
 
 @dataclass(frozen=True)
 class RatioSweep:
-    """Per ε of a sweep: ``r0``, the non-collapsed rounds ``t_star``, and the ratio
-    ``B_t[k,k]/B_t[j,j]`` of the pair ``(k, j)`` at the last non-collapsed round (``last``),
-    at round ``⌈r_0 − 1⌉ − 1`` (``at_guaranteed``; non-collapsed by the collapse lemma, NaN if
-    it is collapsed) and of
-    one fit (``one_fit = φ(c_0)``). All arrays of shape ``(len(eps),)``, float64 (``t_star``
-    integer)."""
+    """Per ε of a sweep, the ratio ``B_t[k,k]/B_t[j,j]`` of the pair ``(k, j)``.
+
+    Attributes
+    ----------
+    eps, r0 : numpy.ndarray, shape ``(n,)``
+        The budgets and ``r_0``.
+    t_star : numpy.ndarray of int, shape ``(n,)``
+        The non-collapsed rounds.
+    last : numpy.ndarray, shape ``(n,)``
+        The ratio at the last non-collapsed round.
+    at_guaranteed : numpy.ndarray, shape ``(n,)``
+        At round ``⌈r_0 − 1⌉ − 1`` (non-collapsed by the collapse lemma; NaN if it is collapsed).
+    one_fit : numpy.ndarray, shape ``(n,)``
+        One fit's ratio, ``φ(c_0)``.
+    """
 
     eps: np.ndarray
     r0: np.ndarray
