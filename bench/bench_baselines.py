@@ -3,7 +3,7 @@
 The engine (:func:`selfdistill.mobahi2020.baselines.compare_arms` without cross-validation, i.e. the
 oracle pass) computes every hyper-parameter of every arm for every draw from one eigendecomposition.
 The usual route refits: one dense solve per ridge constant, the rounds engine's refit route
-(:func:`selfdistill.mobahi2020.rounds.refit_rounds`, Brent on the dense residual) per budget, and
+(:func:`selfdistill.mobahi2020.oracles.refit_rounds`, Brent on the dense residual) per budget, and
 iterated gradient descent. Both routes are timed in the same run on the same design; the table
 prints the ratio.   python bench/bench_baselines.py [--draws 10]
 """
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from selfdistill.mobahi2020.baselines import Grids, _arm_predictions, toy_design
-from selfdistill.mobahi2020.rounds import refit_rounds
+from selfdistill.mobahi2020.oracles import refit_rounds
 
 
 def refit(design, grids: Grids) -> None:

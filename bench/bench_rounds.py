@@ -2,7 +2,7 @@
 
 * spectral (:func:`selfdistill.mobahi2020.rounds.self_distill`): one eigendecomposition of G, then
   per round a root-find of (E3) over K numbers and a diagonal rescale;
-* refit (:func:`selfdistill.mobahi2020.rounds.refit_rounds`): per round, Brent's method in log c
+* refit (:func:`selfdistill.mobahi2020.oracles.refit_rounds`): per round, Brent's method in log c
   where each evaluation is a dense LU solve of (cI + G) α = y_t, then one more solve for the fit.
 
 Both must give the same y_T (checked; the script fails otherwise). The table shows seconds, the
@@ -23,7 +23,8 @@ from selfdistill.core.device import resolve_device
 from selfdistill.core.provenance import mark_finished, provenance, write_json_atomic
 from selfdistill.mobahi2020.hilbert import eigenbasis, gram
 from selfdistill.mobahi2020.kernels import ExponentialKernel
-from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
+from selfdistill.mobahi2020.oracles import refit_rounds
+from selfdistill.mobahi2020.rounds import self_distill
 
 #: a budget of ‖y‖²/(400 K): r0 = 20, so T = 10 rounds stay well before collapse (N ≥ ⌈r0 − 1⌉)
 R0 = 20.0

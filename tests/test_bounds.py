@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.hilbert import (
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     squared_norm,
 )
 from selfdistill.mobahi2020.kernels import ExponentialKernel
-from selfdistill.mobahi2020.rounds import refit_rounds, self_distill
+from selfdistill.mobahi2020.oracles import refit_rounds
+from selfdistill.mobahi2020.rounds import self_distill
 from selfdistill.zhang2020.metrics import bin_edges, bin_index, reliability
 from selfdistill.zhang2020.smoothing import beta_smoothing_amounts
 

@@ -215,7 +215,7 @@ def test_rerun_of_a_real_chapter_takes_effect(tmp_path):
     import nbformat
 
     from selfdistill.data.toy import toy_sine
-    from selfdistill.mobahi2020.hilbert import fit_greens
+    from selfdistill.mobahi2020.greens_fit import fit_greens
     from selfdistill.mobahi2020.kernels import ExponentialKernel
 
     env = {k: v for k, v in os.environ.items() if k != "SELFDISTILL_NOTEBOOKS"}

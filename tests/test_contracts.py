@@ -13,13 +13,14 @@ import torch
 from selfdistill.core.device import as_tensor, seed_everything
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.finite_difference import solve_discretised
+from selfdistill.mobahi2020.fit_studies import eps_sweep
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.hilbert import (
     Eigenbasis,
     c_bounds,
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     solve_c,
 )
@@ -28,7 +29,7 @@ from selfdistill.mobahi2020.kernels import (
     GaussianKernel,
     NeumannExponentialKernel,
 )
-from selfdistill.mobahi2020.oracles import c_by_bisection, eps_sweep, near_collapse_prediction
+from selfdistill.mobahi2020.oracles import c_by_bisection, near_collapse_prediction
 
 F64 = torch.float64
 X, Y = toy_sine()
@@ -133,8 +134,9 @@ BASIS = Eigenbasis(d=D, V=torch.eye(3, dtype=F64))
     ("basis", "z", "eps", "pattern"),
     [
         ("basis", torch.ones(3, dtype=F64), 0.1, r"^basis must be an Eigenbasis"),
-        (BASIS, np.ones(3), 0.1, r"^z must be a real torch tensor"),
-        (BASIS, torch.ones(3, dtype=torch.complex128), 0.1, r"^z must be a real torch tensor"),
+        (BASIS, np.ones(3), 0.1, r"^z = ndarray is not accepted; accepted: a real torch tensor"),
+        (BASIS, torch.ones(3, dtype=torch.complex128), 0.1,
+         r"^z = a complex tensor is not accepted; accepted: a real torch tensor"),
         (BASIS, torch.ones(4, dtype=F64), 0.1, r"^z has 4 rows but basis.d has 3"),
         (BASIS, torch.ones(3, 1, 1, dtype=F64), 0.1, r"^z has shape \(3, 1, 1\)"),
         (BASIS, torch.tensor([1.0, math.inf, 0.0], dtype=F64), 0.1, r"^z has 1 non-finite"),
@@ -154,7 +156,8 @@ def test_solve_c_refuses_bad_y_sq_norm():
 def test_gram_and_eigenbasis_refuse_non_kernels_and_complex():
     with pytest.raises(ValueError, match=r"^kernel = None is not"):
         gram(None, torch.as_tensor(X))
-    with pytest.raises(ValueError, match=r"^G must be a real torch tensor"):
+    with pytest.raises(ValueError, match=r"^G = a complex tensor is not accepted; "
+                                         r"accepted: a real torch tensor of shape \(n, n\)"):
         eigenbasis(torch.eye(2, dtype=torch.complex128))
 
 
@@ -197,7 +200,7 @@ def test_solve_discretised_converts_float32_and_tensors():
 # --------------------------------------------------------------------------- collapse, seeds
 
 
-@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.hilbert.IllConditionedWarning")
+@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.greens_fit.IllConditionedWarning")
 def test_collapse_threshold_has_one_home():
     # every route decides collapse with hilbert.collapses on the fsum of the squares: at one
     # ulp either side of the threshold they agree

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize("package", ["dong2019", "zhang2020"])
+@pytest.mark.parametrize("package", ["mobahi2020", "zhang2020", "dong2019"])
 def test_checks_name_every_oracle_and_existing_library_functions(package):
     """CHECKS covers every public oracle function; each name it lists resolves to a function of
     the paper's package outside its oracles module."""

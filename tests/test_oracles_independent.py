@@ -73,13 +73,13 @@ def test_no_oracle_calls_what_it_checks(module, oracle, solvers):
 
 def test_the_walk_catches_a_direct_call(monkeypatch):
     """The detector itself: an oracle that calls its solver is caught."""
-    from selfdistill.mobahi2020 import hilbert, oracles
+    from selfdistill.mobahi2020 import greens_fit, oracles
 
     def cheating_oracle(kernel, x, y, eps):
         return fit_greens(kernel, x, y, eps)  # noqa: F821 - resolved through the module
 
-    monkeypatch.setattr(oracles, "fit_greens", hilbert.fit_greens, raising=False)
+    monkeypatch.setattr(oracles, "fit_greens", greens_fit.fit_greens, raising=False)
     monkeypatch.setattr(oracles, "cheating_oracle", cheating_oracle, raising=False)
     cheating_oracle.__module__ = oracles.__name__
     reached = _reached(oracles, cheating_oracle)
-    assert any(obj is hilbert.fit_greens for obj in reached)
+    assert any(obj is greens_fit.fit_greens for obj in reached)

@@ -14,7 +14,7 @@ import torch
 
 from selfdistill.data.cifar import read_cifar
 from selfdistill.dong2019 import sd_rules as noisy_targets
-from selfdistill.mobahi2020 import hilbert, kernels, rounds, spectral
+from selfdistill.mobahi2020 import greens_fit, hilbert, kernels, oracles, rounds, spectral
 from selfdistill.zhang2020 import metrics, smoothing, targets
 
 F64 = torch.float64
@@ -60,7 +60,7 @@ CASES = {
     "effective_count empty": (lambda: rounds.effective_count(torch.tensor([])),
                               r"^b has shape \(0,\) with no weights; accepted: K ≥ 1"),
     "fit_greens y (K, 0)": (
-        lambda: hilbert.fit_greens(KERNEL, X, np.zeros((6, 0)), 0.01, device="cpu"),
+        lambda: greens_fit.fit_greens(KERNEL, X, np.zeros((6, 0)), 0.01, device="cpu"),
         r"^y has shape \(6, 0\) with no columns; accepted: \(K,\) or \(K, n\) with n ≥ 1"),
     "eigenbasis empty": (lambda: hilbert.eigenbasis(torch.empty(0, 0, dtype=F64)),
                          r"^G has shape \(0, 0\); accepted: K × K with K ≥ 1"),
@@ -82,14 +82,14 @@ CASES = {
     "self_distill y0 (K, 0)": (lambda: rounds.self_distill(BASIS, torch.zeros(6, 0, dtype=F64),
                                                            0.01),
                                r"^y0 has shape \(6, 0\) with no columns"),
-    "refit_rounds complex G": (lambda: rounds.refit_rounds(G + 0j, YT, 0.01, rounds=2),
-                               r"^G = torch\.complex128 tensor is not accepted; accepted: a real"),
-    "refit_rounds NumPy G": (lambda: rounds.refit_rounds(G.numpy(), YT, 0.01, rounds=2),
+    "refit_rounds complex G": (lambda: oracles.refit_rounds(G + 0j, YT, 0.01, rounds=2),
+                               r"^G = a complex tensor is not accepted; accepted: a real"),
+    "refit_rounds NumPy G": (lambda: oracles.refit_rounds(G.numpy(), YT, 0.01, rounds=2),
                              r"^G = ndarray is not accepted"),
-    "refit_rounds complex y0": (lambda: rounds.refit_rounds(G, Y + 1j, 0.01, rounds=2),
+    "refit_rounds complex y0": (lambda: oracles.refit_rounds(G, Y + 1j, 0.01, rounds=2),
                                 r"^y0 is complex"),
     "fit_greens x (K, 0)": (
-        lambda: hilbert.fit_greens(kernels.GaussianKernel(0.3), np.zeros((6, 0)), Y, 0.01,
+        lambda: greens_fit.fit_greens(kernels.GaussianKernel(0.3), np.zeros((6, 0)), Y, 0.01,
                                    device="cpu"),
         r"^x has shape \(6, 0\) with no columns"),
     "squared_norm complex": (lambda: hilbert.squared_norm(np.array([1 + 1j])),

@@ -24,10 +24,12 @@ The core (what a reader of the book never needs to call):
 mobahi2020:
 
 * :mod:`~selfdistill.mobahi2020.kernels` (Green's functions), :mod:`~selfdistill.mobahi2020.hilbert`
-  (the closed form), :mod:`~selfdistill.mobahi2020.finite_difference` and
-  :mod:`~selfdistill.mobahi2020.oracles` (the discretised check),
+  (Gram matrix, eigenbasis, c-equation), :mod:`~selfdistill.mobahi2020.greens_fit` (the closed
+  form), :mod:`~selfdistill.mobahi2020.fit_studies` (one fit against its checks),
+  :mod:`~selfdistill.mobahi2020.finite_difference` and :mod:`~selfdistill.mobahi2020.oracles` (the
+  independent routes: discretised solve, bisection, the dense refit and filters),
   :mod:`~selfdistill.mobahi2020.rounds` and :mod:`~selfdistill.mobahi2020.studies` (all rounds of
-  self-distillation from one eigendecomposition, the refit route, collapse bounds),
+  self-distillation from one eigendecomposition, collapse bounds),
   :mod:`~selfdistill.mobahi2020.spectral` (single-fit filters, the equivalent kernel)
 
 zhang2020:

@@ -17,13 +17,8 @@ import torch
 from helpers import assert_close, unit_roundoff
 
 from selfdistill.data.toy import toy_sine
-from selfdistill.mobahi2020.hilbert import (
-    WARN_RELATIVE_ERROR,
-    Eigenbasis,
-    IllConditionedWarning,
-    fit_greens,
-    solve_c,
-)
+from selfdistill.mobahi2020.greens_fit import WARN_RELATIVE_ERROR, IllConditionedWarning, fit_greens
+from selfdistill.mobahi2020.hilbert import Eigenbasis, solve_c
 from selfdistill.mobahi2020.kernels import (
     ExponentialKernel,
     GaussianKernel,

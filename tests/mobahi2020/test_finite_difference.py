@@ -11,7 +11,7 @@ from helpers import assert_close, tol, unit_roundoff
 
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.finite_difference import convergence_order, solve_discretised
-from selfdistill.mobahi2020.hilbert import fit_greens
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.kernels import NeumannExponentialKernel
 
 U = unit_roundoff(torch.float64)

@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from selfdistill.data.toy import toy_sine
-from selfdistill.mobahi2020.hilbert import fit_greens
+from selfdistill.mobahi2020.fit_studies import cells_for, convergence_study, domain_study, eps_sweep
+from selfdistill.mobahi2020.greens_fit import fit_greens
 from selfdistill.mobahi2020.kernels import ExponentialKernel
-from selfdistill.mobahi2020.oracles import (
-    c_by_bisection,
-    cells_for,
-    convergence_study,
-    domain_study,
-    eps_sweep,
-    near_collapse_prediction,
-)
+from selfdistill.mobahi2020.oracles import c_by_bisection, near_collapse_prediction
 
 X, Y = toy_sine()
 
@@ -86,7 +80,7 @@ def test_domain_study_decays_at_the_image_rate():
 
 
 # c ~ 1/δ there
-@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.hilbert.IllConditionedWarning")
+@pytest.mark.filterwarnings("ignore::selfdistill.mobahi2020.greens_fit.IllConditionedWarning")
 def test_eps_sweep_and_fit_decide_collapse_alike_at_the_threshold():
     kernel = ExponentialKernel(0.3)
     for data_seed in range(5):

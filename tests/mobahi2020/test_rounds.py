@@ -12,11 +12,11 @@ from helpers import assert_close, tol, unit_roundoff
 from selfdistill.data.toy import toy_sine
 from selfdistill.mobahi2020.hilbert import Eigenbasis, eigenbasis, gram
 from selfdistill.mobahi2020.kernels import ExponentialKernel, GaussianKernel
+from selfdistill.mobahi2020.oracles import refit_rounds
 from selfdistill.mobahi2020.rounds import (
     collapse_bounds,
     effective_count,
     ratio_bounds,
-    refit_rounds,
     self_distill,
     self_distill_fixed_c,
 )
@@ -200,7 +200,10 @@ def test_rounds_cap_and_errors_past_collapse():
     (lambda b, y: self_distill(b, y[:5], 0.1), "first dimension must be K = 11"),
     (lambda b, y: self_distill_fixed_c(b, y, 0.0, 3), r"c = 0.0 is outside .*\(0, inf\)"),
     (lambda b, y: self_distill_fixed_c(b, y, 0.1, -2), "rounds = -2"),
-    (lambda b, y: refit_rounds(torch.ones(3, 4, dtype=F64), y, 0.1), "must be square"),
+    (lambda b, y: refit_rounds(torch.ones(3, 4, dtype=F64), y, 0.1),
+     r"^G has shape \(3, 4\); accepted: a square \(n, n\) matrix"),
+    (lambda b, y: refit_rounds(torch.tensor([[1.0, 0.5], [0.4, 1.0]], dtype=F64), y[:2], 0.1),
+     r"^G is not symmetric"),
     (lambda b, y: collapse_bounds(3.0, 0.5), r"kappa = 0.5 .*\[1, inf\)"),
     (lambda b, y: ratio_bounds(2.0, 1.0, 0.1, 0), "must be below"),
     (lambda b, y: effective_count(-torch.ones(3)), "negative"),

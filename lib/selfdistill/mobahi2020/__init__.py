@@ -3,18 +3,22 @@
 Modules:
 
 * :mod:`~selfdistill.mobahi2020.kernels` — kernels as Green's functions of regularisers;
-* :mod:`~selfdistill.mobahi2020.hilbert` — the closed form of the constrained problem, the
-  eigenbasis, ``c(ε)``;
+* :mod:`~selfdistill.mobahi2020.hilbert` — the Gram matrix, its eigenbasis, the collapse test and
+  ``c(ε)`` from the c-equation;
+* :mod:`~selfdistill.mobahi2020.greens_fit` — the closed-form fit of the constrained problem;
 * :mod:`~selfdistill.mobahi2020.rounds` — all rounds of self-distillation from one
   eigendecomposition, the refit route, collapse bounds;
 * :mod:`~selfdistill.mobahi2020.spectral` — filters of one fit and of the rounds, the equivalent
   kernel;
-* :mod:`~selfdistill.mobahi2020.studies`, :mod:`~selfdistill.mobahi2020.draws` — sweeps over ε and
-  over many noise draws;
+* :mod:`~selfdistill.mobahi2020.fit_studies` — one fit against its independent routes (``c(ε)``
+  sweeps, convergence of the discretised solve, the domain);
+* :mod:`~selfdistill.mobahi2020.studies`, :mod:`~selfdistill.mobahi2020.draws` — the rounds over ε
+  and over many noise draws;
 * :mod:`~selfdistill.mobahi2020.baselines` — self-distillation against tuned baselines;
 * :mod:`~selfdistill.mobahi2020.deep` — rounds with deep networks;
 * :mod:`~selfdistill.mobahi2020.finite_difference`, :mod:`~selfdistill.mobahi2020.oracles` — the
-  independent routes (discretised operator, dense refits).
+  independent routes (discretised operator, bisection on the dense residual, quadrature);
+  ``oracles.CHECKS`` names what each oracle checks.
 
 Every public name of these modules is importable from the package, so a chapter's imports fit in a
 few lines: ``from selfdistill.mobahi2020 import eigenbasis, gram, self_distill``.
@@ -27,6 +31,8 @@ from selfdistill.mobahi2020 import (
     deep,
     draws,
     finite_difference,
+    fit_studies,
+    greens_fit,
     hilbert,
     kernels,
     oracles,
@@ -68,21 +74,31 @@ from selfdistill.mobahi2020.finite_difference import (
     convergence_order,
     solve_discretised,
 )
-from selfdistill.mobahi2020.hilbert import (
-    SQ_NORM_RTOL,
+from selfdistill.mobahi2020.fit_studies import (
+    ConvergenceStudy,
+    EpsSweep,
+    cells_for,
+    convergence_study,
+    domain_study,
+    eps_sweep,
+)
+from selfdistill.mobahi2020.greens_fit import (
     WARN_RELATIVE_ERROR,
-    Eigenbasis,
     GreensFit,
     IllConditionedWarning,
+    fit_greens,
+    training_data,
+)
+from selfdistill.mobahi2020.hilbert import (
+    SQ_NORM_RTOL,
+    Eigenbasis,
     c_bounds,
     collapse_threshold,
     collapses,
     eigenbasis,
-    fit_greens,
     gram,
     solve_c,
     squared_norm,
-    training_data,
 )
 from selfdistill.mobahi2020.kernels import (
     KERNEL_NAMES,
@@ -93,25 +109,25 @@ from selfdistill.mobahi2020.kernels import (
     kernel_by_name,
 )
 from selfdistill.mobahi2020.oracles import (
-    ConvergenceStudy,
-    EpsSweep,
+    CHECKS,
+    RefitRounds,
     c_by_bisection,
-    cells_for,
-    convergence_study,
-    domain_study,
-    eps_sweep,
+    dense_equivalent,
+    dense_filters,
+    dense_round_filter,
+    dense_single_fits,
+    empirical_rademacher,
     green_identity_error,
     near_collapse_prediction,
+    refit_rounds,
 )
 from selfdistill.mobahi2020.rounds import (
     MAX_ROUNDS,
     CollapseBounds,
-    RefitRounds,
     Rounds,
     collapse_bounds,
     effective_count,
     ratio_bounds,
-    refit_rounds,
     self_distill,
     self_distill_fixed_c,
 )
@@ -119,11 +135,6 @@ from selfdistill.mobahi2020.spectral import (
     BestSingleFit,
     EquivalentKernel,
     best_single_fit,
-    dense_equivalent,
-    dense_filters,
-    dense_round_filter,
-    dense_single_fits,
-    empirical_rademacher,
     filter_diagonal,
     filter_distance,
     filter_predict,
@@ -147,15 +158,16 @@ from selfdistill.mobahi2020.studies import (
 )
 
 __all__ = [
-    "baselines", "deep", "draws", "finite_difference", "hilbert", "kernels", "oracles",
-    "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CollapseBounds", "CollapseSweep",
-    "Comparison", "ConvergenceStudy", "Design", "DiscreteSolution", "DrawStudy", "Eigenbasis",
-    "EpsSweep", "EquivalentKernel", "ExponentialKernel", "GaussianKernel", "GreensFit", "Grids",
-    "IllConditionedWarning", "KERNEL_NAMES", "Kernel", "MAX_ROUNDS", "NeumannExponentialKernel",
-    "PAPER", "RatioSweep", "RefitRounds", "Rounds", "SQ_NORM_RTOL", "SineDraws",
-    "ToleranceConfig", "WARN_RELATIVE_ERROR", "batch_rounds", "best_single_fit", "c_bounds",
-    "c_by_bisection", "cells_for", "collapse_bounds", "collapse_sweep", "collapse_threshold",
-    "collapses", "compare_arms", "convergence_order", "convergence_study", "count_above",
+    "baselines", "deep", "draws", "finite_difference", "fit_studies", "greens_fit", "hilbert",
+    "kernels", "oracles", "rounds", "spectral", "studies", "ARMS", "BestSingleFit", "CHECKS",
+    "CollapseBounds", "CollapseSweep", "Comparison", "ConvergenceStudy", "Design",
+    "DiscreteSolution", "DrawStudy", "Eigenbasis", "EpsSweep", "EquivalentKernel",
+    "ExponentialKernel", "GaussianKernel", "GreensFit", "Grids", "IllConditionedWarning",
+    "KERNEL_NAMES", "Kernel", "MAX_ROUNDS", "NeumannExponentialKernel", "PAPER", "RatioSweep",
+    "RefitRounds", "Rounds", "SQ_NORM_RTOL", "SineDraws", "ToleranceConfig",
+    "WARN_RELATIVE_ERROR", "batch_rounds", "best_single_fit", "c_bounds", "c_by_bisection",
+    "cells_for", "collapse_bounds", "collapse_sweep", "collapse_threshold", "collapses",
+    "compare_arms", "convergence_order", "convergence_study", "count_above",
     "data_free_ratio_bound", "data_free_ratio_limit", "data_free_worst", "deep_rounds",
     "dense_equivalent", "dense_filters", "dense_round_filter", "dense_single_fits",
     "digits_design", "domain_study", "draw_study", "effective_count", "eigenbasis",

@@ -9,7 +9,8 @@ All arms of the comparison are linear spectral filters of the Gram matrix ``G = 
   ``F = B_t = Π_{i≤t} d/(c_i + d)`` with each ``c_i`` solved from
   ``(1/K) Σ_k (c z_{i,k}/(c + d_k))² = ε`` (thm-sd-recursion); two knobs, ``ε`` and the round ``t``;
 * ``gd`` — gradient descent from zero (Landweber iteration) stopped after ``k`` steps of size
-  ``η = 1/d_max``: ``F = 1 − (1 − ηd)^k`` (dong2019's early stopping), one knob ``k``;
+  ``η = 1/d_max`` (``lr`` in the code's vocabulary): ``F = 1 − (1 − ηd)^k`` (dong2019's early
+  stopping), one knob ``k``;
 * ``gd-rounds`` — ``j`` rounds of early-stopped students, ``F = (1 − (1 − ηd)^k)^j`` (dong2019's
   product filter), two knobs.
 
@@ -28,7 +29,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from selfdistill.core.validate import check_in_range, check_int
+from selfdistill.core.validate import (
+    Integer,
+    Options,
+    Positive,
+    Real,
+    Seed,
+    check_int,
+    validate_params,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -44,15 +53,20 @@ ARMS = ("ridge", "sd", "gd", "gd-rounds")
 
 @dataclass(frozen=True)
 class Design:
-    """Fixed inputs with many noisy target draws.
+    """Fixed inputs with many noisy target draws (NumPy float64).
 
     Attributes
     ----------
-    G : ndarray (K, K), float64 — training Gram matrix ``g(x_j, x_k)/K``, positive definite.
-    g_test : ndarray (n, K) — rows ``g(x, x_k)/K`` at the test inputs.
-    truth : ndarray (n,) — the noiseless function (or clean labels) at the test inputs.
-    Y : ndarray (draws, K) — noisy training targets, one row per draw.
-    name : str — what the design is, for tables.
+    G : numpy.ndarray, shape ``(K, K)``
+        Training Gram matrix ``g(x_j, x_k)/K``, positive definite.
+    g_test : numpy.ndarray, shape ``(n, K)``
+        Rows ``g(x, x_k)/K`` at the test inputs.
+    truth : numpy.ndarray, shape ``(n,)``
+        The noiseless function (or clean labels) at the test inputs.
+    Y : numpy.ndarray, shape ``(draws, K)``
+        Noisy training targets, one row per draw.
+    name : str
+        What the design is, for tables.
     """
 
     G: np.ndarray
@@ -64,9 +78,24 @@ class Design:
 
 @dataclass(frozen=True)
 class Grids:
-    """Hyper-parameter grids, fixed before looking. Ridge ``c`` and GD steps are set relative to
-    each basis (``c = c_rel · d_max``, ``η = 1/d_max``); ``ε`` relative to each draw's collapse
-    threshold ``‖y‖²/K``."""
+    """Hyper-parameter grids, fixed before looking.
+
+    Ridge ``c`` and GD steps are set relative to each basis (``c = c_rel · d_max``, step size
+    ``lr = 1/d_max``); ``ε`` relative to each draw's collapse threshold ``‖y‖²/K``.
+
+    Attributes
+    ----------
+    c_rel : numpy.ndarray
+        Ridge constants over ``d_max``.
+    eps_rel : numpy.ndarray
+        Budgets over ``‖y‖²/K``.
+    steps : numpy.ndarray of int
+        Gradient-descent steps ``k``.
+    gd_rounds : int
+        Rounds ``j`` of the ``gd-rounds`` arm.
+    max_rounds : int
+        Self-distillation rounds computed at most.
+    """
 
     c_rel: np.ndarray = field(default_factory=lambda: np.logspace(-7, 1, 49))
     eps_rel: np.ndarray = field(default_factory=lambda: np.logspace(-2.5, -0.05, 15))
@@ -77,17 +106,64 @@ class Grids:
 
 
 def ridge_filters(d: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``d/(c + d)`` for each ``c``: shape ``(len(c), K)``."""
+    """One kernel ridge fit's filter ``d/(c + d)`` for each ``c``.
+
+    Parameters
+    ----------
+    d : numpy.ndarray, shape ``(K,)``
+        Eigenvalues, positive.
+    c : array_like, shape ``(H,)``
+        Ridge constants, ``≥ 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(H, K)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ridge_filters(np.array([1.0, 3.0]), [1.0])
+    array([[0.5 , 0.75]])
+    """
     return d[None, :] / (np.asarray(c, dtype=np.float64)[:, None] + d[None, :])
 
 
+@validate_params(rounds=Integer(1))
 def gd_filters(d: np.ndarray, steps: np.ndarray, rounds: int = 1) -> np.ndarray:
-    """``(1 − (1 − d/d_max)^k)^j`` for ``j = 1 … rounds`` and each ``k``: ``(rounds, len(k), K)``.
+    """``(1 − (1 − lr·d)^k)^j`` with ``lr = 1/d_max``, for ``j = 1 … rounds`` and each ``k``.
 
-    Computed as ``-expm1(k log1p(−d/d_max))``, accurate for small ``ηd``."""
-    eta_d = np.minimum(d / d.max(), 1.0)
+    Computed as ``-expm1(k log1p(−lr·d))``, accurate for small ``lr·d``.
+
+    Parameters
+    ----------
+    d : numpy.ndarray, shape ``(K,)``
+        Eigenvalues, positive.
+    steps : array_like, shape ``(S,)``
+        Gradient-descent steps ``k ≥ 0``.
+    rounds : int
+        ``≥ 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(rounds, S, K)``.
+
+    Raises
+    ------
+    ValueError
+        ``rounds < 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gd_filters(np.array([1.0, 2.0]), [1, 2])[0]
+    array([[0.5 , 1.  ],
+           [0.75, 1.  ]])
+    """
+    lr_d = np.minimum(d / d.max(), 1.0)
     with np.errstate(divide="ignore"):  # log1p(-1) = -inf: the top direction is fitted at once
-        one = -np.expm1(np.asarray(steps, dtype=np.float64)[:, None] * np.log1p(-eta_d[None, :]))
+        one = -np.expm1(np.asarray(steps, dtype=np.float64)[:, None] * np.log1p(-lr_d[None, :]))
     return np.stack([one ** j for j in range(1, rounds + 1)])
 
 
@@ -95,20 +171,31 @@ def sd_round_filters(d: np.ndarray, Z: np.ndarray, eps: np.ndarray, max_rounds: 
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Self-distillation filters ``B_t`` for every draw, budget and round, all at once.
 
+    One row per (draw, budget) of :func:`selfdistill.mobahi2020.draws.batch_rounds`, the batched
+    engine.
+
     Parameters
     ----------
-    d : ndarray (K,), ascending positive eigenvalues.
-    Z : ndarray (draws, K), eigen-coordinates ``V y`` of each draw's targets.
-    eps : ndarray (draws, E), the budgets of each draw (positive).
-    max_rounds : int, rounds computed at most.
+    d : numpy.ndarray, shape ``(K,)``
+        Ascending positive eigenvalues.
+    Z : numpy.ndarray, shape ``(draws, K)``
+        Eigen-coordinates ``V y`` of each draw's targets.
+    eps : numpy.ndarray, shape ``(draws, E)``
+        The budgets of each draw (positive).
+    max_rounds : int
+        Rounds computed at most, in ``[1, 1e5]``.
 
     Returns
     -------
-    B : ndarray (draws, E, max_rounds, K) — ``B_t``; zero from the collapse round on.
-    live : ndarray (draws, E, max_rounds), bool — round ``t`` exists (not collapsed).
+    B : numpy.ndarray, shape ``(draws, E, max_rounds, K)``
+        ``B_t``; zero from the collapse round on.
+    live : numpy.ndarray of bool, shape ``(draws, E, max_rounds)``
+        Round ``t`` exists (not collapsed).
 
-    One row per (draw, budget) of :func:`selfdistill.mobahi2020.draws.batch_rounds`, the batched
-    engine.
+    Raises
+    ------
+    ValueError
+        What ``batch_rounds`` refuses.
     """
     from selfdistill.mobahi2020.draws import batch_rounds
 
@@ -162,9 +249,12 @@ class Comparison:
 
     Attributes
     ----------
-    oracle, honest : dict arm → ndarray (draws,) — mean squared test error against the truth.
-    cv : dict arm → ndarray (draws,) — the cross-validation error of the chosen hyper-parameters.
-    chosen : dict arm → ndarray (draws,) — index of the honestly chosen hyper-parameter.
+    oracle, honest : dict of str to numpy.ndarray, shape ``(draws,)``
+        Mean squared test error against the truth, per arm.
+    cv : dict of str to numpy.ndarray, shape ``(draws,)``
+        The cross-validation error of the chosen hyper-parameters.
+    chosen : dict of str to numpy.ndarray of int, shape ``(draws,)``
+        Index of the honestly chosen hyper-parameter.
     """
 
     oracle: dict[str, np.ndarray]
@@ -173,26 +263,36 @@ class Comparison:
     chosen: dict[str, np.ndarray]
 
 
+@validate_params(seed=Seed())
 def compare_arms(design: Design, folds: int = 5, grids: Grids | None = None,
                  seed: int = 0) -> Comparison:
     """Tune every arm by an oracle and by ``folds``-fold cross-validation, for every draw.
 
     Parameters
     ----------
-    design : :class:`Design` with ``K`` training inputs and ``draws`` target draws.
-    folds : int in [2, K], the cross-validation folds (a seeded random partition of the inputs,
-        the same for every draw).
-    grids : :class:`Grids`; the defaults are fixed before looking.
-    seed : int ≥ 0, the fold partition's seed.
+    design : Design
+        ``K`` training inputs and ``draws`` target draws.
+    folds : int
+        In ``[2, K]``: the cross-validation folds (a seeded random partition of the inputs, the
+        same for every draw).
+    grids : Grids, optional
+        The defaults are fixed before looking.
+    seed : int
+        The fold partition's seed, in ``[0, SEED_MAX]``.
 
     Returns
     -------
     Comparison
+
+    Raises
+    ------
+    ValueError
+        ``folds`` outside ``[2, K]`` or ``seed`` outside its range.
     """
     grids = grids or Grids()
     K = design.G.shape[0]
     folds = check_int("folds", folds, 2, K)
-    rng = np.random.default_rng(check_int("seed", seed, 0, 2**63 - 1))
+    rng = np.random.default_rng(seed)
     part = rng.permutation(K) % folds
     full = _arm_predictions(design.G, design.Y, design.g_test, grids)
     cv_err = {arm: 0.0 for arm in ARMS}
@@ -216,22 +316,52 @@ def compare_arms(design: Design, folds: int = 5, grids: Grids | None = None,
     return Comparison(oracle=oracle, honest=honest, cv=cv, chosen=chosen)
 
 
+@validate_params(kernel=Options("exponential", "gaussian"), width=Positive(), K=Integer(3, 2000),
+                 noise=Real(0.0, 10.0), draws=Integer(1, 100_000), seed=Seed(),
+                 n_test=Integer(2, 100_000))
 def toy_design(kernel: str = "gaussian", width: float = 0.15, K: int = 11, noise: float = 0.5,
                draws: int = 100, seed: int = 0, n_test: int = 1001) -> Design:
-    """The toy problem of mobahi2020's illustrative example with ``draws`` noise draws:
-    ``K`` equispaced inputs on [0, 1], targets ``sin 2πx + N(0, noise²)``, truth ``sin 2πx`` on
-    ``n_test`` points. Draw ``i`` uses the seed ``seed + i``."""
+    """The toy problem of mobahi2020's illustrative example with ``draws`` noise draws.
+
+    ``K`` equispaced inputs on ``[0, 1]``, targets ``sin 2πx + N(0, noise²)``, truth ``sin 2πx``
+    on ``n_test`` points. Draw ``i`` uses the seed ``seed + i``
+    (:func:`selfdistill.data.toy.noisy_sine`).
+
+    Parameters
+    ----------
+    kernel : {"exponential", "gaussian"}
+        The Green's function.
+    width : float
+        Its ``ℓ`` or ``σ``, in ``(0, inf)``.
+    K : int
+        Training inputs, in ``[3, 2000]``.
+    noise : float
+        Standard deviation of the noise, in ``[0, 10]``.
+    draws : int
+        In ``[1, 1e5]``.
+    seed : int
+        In ``[0, SEED_MAX]``; ``seed + draws - 1`` must be one too.
+    n_test : int
+        Test points, in ``[2, 1e5]``.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, naming it.
+    """
     import torch
 
     from selfdistill.data.toy import noisy_sine
     from selfdistill.mobahi2020.hilbert import gram
     from selfdistill.mobahi2020.kernels import kernel_by_name
 
-    draws = check_int("draws", draws, 1, 100_000)
-    noise = check_in_range("noise", noise, 0.0, 10.0)
     g = kernel_by_name(kernel, width)
-    x = np.linspace(0.0, 1.0, check_int("K", K, 3, 2000))
-    grid = np.linspace(0.0, 1.0, check_int("n_test", n_test, 2, 100_000))
+    x = np.linspace(0.0, 1.0, K)
+    grid = np.linspace(0.0, 1.0, n_test)
     xt, gt = torch.as_tensor(x), torch.as_tensor(grid)
     G = gram(g, xt).numpy()
     g_test = (g(gt, xt) / K).numpy()
@@ -240,6 +370,8 @@ def toy_design(kernel: str = "gaussian", width: float = 0.15, K: int = 11, noise
                   name=f"toy sine, {kernel} ℓ = {width:g}, K = {K}, noise {noise:g}")
 
 
+@validate_params(n_train=Integer(1, 10_000), n_test=Integer(1, 10_000),
+                 flip=Real(0.0, 0.49), draws=Integer(1, 100_000), seed=Seed())
 def digits_design(kernel: Callable[..., torch.Tensor], kernel_name: str,
                   classes: tuple[int, int] = (3, 8), n_train: int = 60, n_test: int = 200,
                   flip: float = 0.2, draws: int = 100, seed: int = 0) -> Design:
@@ -251,6 +383,34 @@ def digits_design(kernel: Callable[..., torch.Tensor], kernel_name: str,
     (n, m) cross matrix; the tuned-baselines chapter passes dong2019's infinite-width NTK
     (:func:`selfdistill.dong2019.ntk.ntk_infinite`, ``kernel_name="NTK"``), so this package
     imports no other paper. ``kernel_name`` goes into the design's name.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(X)`` and ``kernel(X, Z)`` as above, float64 CPU tensors.
+    kernel_name : str
+        For the design's name.
+    classes : tuple of int
+        The two digits (:func:`selfdistill.data.sphere.digits_sphere`).
+    n_train, n_test : int
+        Images per class, each in ``[1, 1e4]`` (capped by what the class holds).
+    flip : float
+        Label-flip rate, in ``[0, 0.49]``.
+    draws : int
+        In ``[1, 1e5]``.
+    seed : int
+        The split's seed, in ``[0, SEED_MAX]``.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    TypeError
+        ``kernel`` not callable.
+    ValueError
+        A parameter outside its range, naming it.
     """
     import torch
 
@@ -259,10 +419,8 @@ def digits_design(kernel: Callable[..., torch.Tensor], kernel_name: str,
     if not callable(kernel):
         raise TypeError(f"kernel = {type(kernel).__name__} is not callable; accepted: a function "
                         "kernel(X, Z=None) returning a Gram matrix")
-    flip = check_in_range("flip", flip, 0.0, 0.49)
-    draws = check_int("draws", draws, 1, 100_000)
     X, y, _ = digits_sphere(tuple(classes))
-    rng = np.random.default_rng(check_int("seed", seed, 0, 2**63 - 1))
+    rng = np.random.default_rng(seed)
     y_np = y.numpy()
     train, test = [], []
     for label in (-1.0, 1.0):
@@ -281,13 +439,27 @@ def digits_design(kernel: Callable[..., torch.Tensor], kernel_name: str,
                        f"flips {flip:g}")
 
 
+@validate_params(a=Options(*ARMS), b=Options(*ARMS))
 def picks_better(comparison: Comparison, a: str, b: str) -> np.ndarray:
-    """Per draw, 1.0 where cross-validation chose between arms ``a`` and ``b`` (the one with the
-    lower CV error) the arm whose honestly tuned test error is lower (ties count as right), else
-    0.0: shape ``(draws,)``."""
-    for name, arm in (("a", a), ("b", b)):
-        if arm not in ARMS:
-            raise ValueError(f"{name} = {arm!r} is not an arm; accepted: {', '.join(ARMS)}")
+    """Per draw, whether cross-validation, choosing between arms ``a`` and ``b`` (the one with
+    the lower CV error), chose the arm whose honestly tuned test error is lower.
+
+    Parameters
+    ----------
+    comparison : Comparison
+    a, b : str
+        Arms, among :data:`ARMS`.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(draws,)``
+        1.0 where it chose right (ties count as right), else 0.0.
+
+    Raises
+    ------
+    ValueError
+        ``a`` or ``b`` not an arm.
+    """
     pick_a = comparison.cv[a] < comparison.cv[b]
     a_better = comparison.honest[a] <= comparison.honest[b]
     b_better = comparison.honest[b] <= comparison.honest[a]
@@ -295,8 +467,18 @@ def picks_better(comparison: Comparison, a: str, b: str) -> np.ndarray:
 
 
 def error_table(comparisons: dict[str, Comparison]) -> str:
-    """Mean test error ± one standard error: a row per arm, a column per design and tuning
-    (aligned text, at most 80 characters wide for four columns)."""
+    """Mean test error ± one standard error: a row per arm, a column per design and tuning.
+
+    Parameters
+    ----------
+    comparisons : dict of str to Comparison
+        One per design, keyed by a short name.
+
+    Returns
+    -------
+    str
+        Aligned text, at most 80 characters wide for four columns.
+    """
     columns = [(name, tuning) for name in comparisons for tuning in ("oracle", "honest")]
     lines = [f"{'arm':<10}" + "".join(f"{f'{n} {t}':>17}" for n, t in columns)]
     for arm in ARMS:

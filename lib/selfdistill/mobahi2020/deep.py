@@ -16,12 +16,21 @@ the zero function (the theory's collapse).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from selfdistill.core.validate import check_choice, check_in_range, check_int
+from selfdistill.core.validate import (
+    Constraint,
+    Integer,
+    Options,
+    Real,
+    Seed,
+    validate_params,
+)
 from selfdistill.data.classification import Dataset
 from selfdistill.data.noise import symmetric_noise
 from selfdistill.training.loop import TrainConfig, generations, predict_logits
@@ -36,17 +45,40 @@ __all__ = ["PAPER", "ToleranceConfig", "deep_rounds", "setup", "tolerance_rounds
 class ToleranceConfig:
     """Settings of :func:`tolerance_rounds` (all ours; the paper's are unknown).
 
-    eps : training tolerance ε of every round (MSE averaged over examples and classes).
-    noise : rate of symmetric label noise on the training labels (0 for none).
-    lr : learning rate of plain gradient descent (SGD without momentum).
-    batch_size : 0 for full-batch gradient descent (book scale), else a mini-batch size.
-    max_epochs : cap on the epochs of one round (a round that hits it is flagged).
-    model, width, depth : the network (:func:`selfdistill.training.models.build_model`).
-    dtype : ``"float32"`` (default) or ``"float64"``. Either way, hundreds of full-batch
-        gradient steps amplify the last-bit differences between CPU kernel paths
-        (``ATEN_CPU_CAPABILITY``) into different stopping epochs and accuracies (measured, in
-        float64 too): results are repeatable on one machine and path, not across paths.
+    :func:`tolerance_rounds` checks the fields declared in ``__constraints__`` before any work,
+    naming them ``cfg.<field>``.
+
+    Parameters
+    ----------
+    eps : float
+        Training tolerance ε of every round (MSE averaged over examples and classes), in
+        ``(0, 1]``.
+    noise : float
+        Rate of symmetric label noise on the training labels, in ``[0, 0.9]`` (0 for none).
+    lr : float
+        Learning rate (step size) of plain gradient descent (SGD without momentum), in
+        ``(0, 100]``.
+    batch_size : int
+        0 for full-batch gradient descent (book scale), else a mini-batch size (``≤ 1e6``).
+    max_epochs : int
+        Cap on the epochs of one round, in ``[1, 1e6]`` (a round that hits it is flagged).
+    model, width, depth : str, int, int
+        The network (:func:`selfdistill.training.models.build_model`).
+    dtype : {"float32", "float64"}
+        Either way, hundreds of full-batch gradient steps amplify the last-bit differences
+        between CPU kernel paths (``ATEN_CPU_CAPABILITY``) into different stopping epochs and
+        accuracies (measured, in float64 too): results are repeatable on one machine and path,
+        not across paths.
     """
+
+    __constraints__: ClassVar[dict[str, Constraint]] = {
+        "eps": Real(0.0, 1.0, lower_open=True),
+        "noise": Real(0.0, 0.9),
+        "lr": Real(0.0, 100.0, lower_open=True),
+        "batch_size": Integer(0, 10**6),
+        "max_epochs": Integer(1, 10**6),
+        "dtype": Options("float32", "float64"),
+    }
 
     eps: float = 0.005
     noise: float = 0.3
@@ -64,14 +96,39 @@ PAPER = ToleranceConfig(eps=0.005, noise=0.3, lr=0.05, batch_size=128, max_epoch
                         model="resnet18", width=64, depth=2, dtype="float32")
 
 
+@validate_params(scale=Options("book", "paper"), seed=Seed())
 def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
-          train_size: int, root=None) -> tuple[ToleranceConfig, Dataset]:
-    """The configuration and data of a scale: ``cfg`` on ``train_size`` examples of digits
-    (vectors) at ``"book"``, or :data:`PAPER` on all of CIFAR-10 (from ``root`` or
-    ``SELFDISTILL_DATA``) at ``"paper"``."""
+          train_size: int, root: str | Path | None = None) -> tuple[ToleranceConfig, Dataset]:
+    """The configuration and data of a scale.
+
+    Parameters
+    ----------
+    scale : {"book", "paper"}
+        ``"book"``: ``cfg`` on ``train_size`` examples of digits (vectors); ``"paper"``:
+        :data:`PAPER` on all of CIFAR-10 (from ``root`` or ``SELFDISTILL_DATA``).
+    cfg : ToleranceConfig
+        The book-scale settings.
+    device : torch.device
+        Where the data go.
+    seed : int
+        The split's seed, in ``[0, SEED_MAX]``.
+    train_size : int
+        Training examples at book scale (checked by the loader).
+    root : str or Path, optional
+        CIFAR-10's folder.
+
+    Returns
+    -------
+    tuple
+        ``(ToleranceConfig, Dataset)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``scale``, a bad ``seed``, or what the loader refuses.
+    """
     from selfdistill.data.classification import load_dataset
 
-    check_choice("scale", scale, ("book", "paper"))
     if scale == "book":
         return cfg, load_dataset("digits-vec", device, seed=seed, train_size=train_size)
     return PAPER, load_dataset("cifar10", device, seed=seed, root=root)
@@ -116,13 +173,27 @@ def _fit(cfg: ToleranceConfig, data: Dataset, target: torch.Tensor, seed: int):
     return model, cfg.max_epochs, False
 
 
+@validate_params(rounds=Integer(1, 50), seeds=Integer(1, 100), seed=Seed())
 def tolerance_rounds(cfg: ToleranceConfig, data: Dataset, rounds: int, seeds: int,
-                     seed: int = 0) -> list[dict]:
+                     seed: int = 0) -> list[dict[str, Any]]:
     """Run ``rounds`` rounds for each of ``seeds`` seeds (seed ``seed + 100 s``).
 
     Seed s draws its own label noise (generator ``seed + 100 s + 31``) on ``data``'s training
     labels; ``data`` is the same for every seed (draw a new split per seed by loading it per
     seed and calling once per seed).
+
+    Parameters
+    ----------
+    cfg : ToleranceConfig
+        The settings, checked before any work.
+    data : Dataset
+        Training and test sets on one device (the inputs are cast to ``cfg.dtype``).
+    rounds : int
+        In ``[1, 50]``.
+    seeds : int
+        The number of seeds, in ``[1, 100]``.
+    seed : int
+        The base seed, in ``[0, SEED_MAX]``.
 
     Returns
     -------
@@ -132,16 +203,15 @@ def tolerance_rounds(cfg: ToleranceConfig, data: Dataset, rounds: int, seeds: in
     ‖y_0 − y_{t+1}‖²/(KC)), ``mse_clean`` (to the clean one-hot labels), ``shrink``
     (‖y_{t+1}‖/‖y_t‖, the per-round shrink factor; y_0 the one-hot labels), ``train_acc``
     (against the noisy labels), ``test_acc`` (clean test labels), ``noise_rate`` (realised).
+
+    Raises
+    ------
+    ValueError
+        A parameter or a ``cfg.<field>`` outside its range, naming it.
     """
-    check_int("rounds", rounds, 1, 50)
-    check_int("seeds", seeds, 1, 100)
-    check_int("seed", seed, 0, 10**9)
-    check_in_range("cfg.eps", cfg.eps, 0.0, 1.0, lower_open=True)
-    check_in_range("cfg.noise", cfg.noise, 0.0, 0.9)
-    check_in_range("cfg.lr", cfg.lr, 0.0, 100.0, lower_open=True)
-    check_int("cfg.batch_size", cfg.batch_size, 0, 10**6)
-    check_int("cfg.max_epochs", cfg.max_epochs, 1, 10**6)
-    check_choice("cfg.dtype", cfg.dtype, ("float32", "float64"))
+    for field in fields(cfg):
+        if field.name in cfg.__constraints__:
+            cfg.__constraints__[field.name](f"cfg.{field.name}", getattr(cfg, field.name))
     dtype = getattr(torch, cfg.dtype)
     data = _as(data, dtype)
     rows = []
@@ -173,14 +243,34 @@ def tolerance_rounds(cfg: ToleranceConfig, data: Dataset, rounds: int, seeds: in
     return rows
 
 
-def deep_rounds(config: TrainConfig, data: Dataset, rounds: int, seeds: int) -> list[dict]:
-    """mobahi2020's rounds for ``seeds`` seeds (config.seed + 100·s): one row per seed and round.
+@validate_params(rounds=Integer(1, 50), seeds=Integer(1, 100))
+def deep_rounds(config: TrainConfig, data: Dataset, rounds: int, seeds: int
+                ) -> list[dict[str, Any]]:
+    """mobahi2020's rounds trained with a loss (MSE) for ``seeds`` seeds (``config.seed + 100 s``).
 
-    Row keys: ``seed``, ``round``, ``train_mse`` (MSE of the outputs to the one-hot ground truth on
-    the training set), ``train_acc``, ``test_acc``, ``test_mse``, ``output_norm`` (root mean square
-    of the training outputs).
+    Parameters
+    ----------
+    config : TrainConfig
+        The trainer's settings (:mod:`selfdistill.training.loop`).
+    data : Dataset
+        Training and test sets.
+    rounds : int
+        In ``[1, 50]``.
+    seeds : int
+        The number of seeds, in ``[1, 100]``.
+
+    Returns
+    -------
+    list of dict
+        One row per seed and round with keys ``seed``, ``round``, ``train_mse`` (MSE of the
+        outputs to the one-hot ground truth on the training set), ``train_acc``, ``test_acc``,
+        ``test_mse``, ``output_norm`` (root mean square of the training outputs).
+
+    Raises
+    ------
+    ValueError
+        ``rounds`` or ``seeds`` outside its range, or what the trainer refuses.
     """
-    check_int("rounds", rounds, 1, 50)
     rows = []
     for s in seed_range(seeds):
         cfg = replace(config, seed=config.seed + 100 * s)

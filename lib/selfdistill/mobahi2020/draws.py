@@ -16,10 +16,20 @@ batched implementation, checked against it in ``tests/mobahi2020/test_draws.py``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from selfdistill.core.validate import check_in_range, check_int
+from selfdistill.core.validate import (
+    Integer,
+    Real,
+    Seed,
+    check_in_range,
+    validate_params,
+)
+
+if TYPE_CHECKING:
+    from selfdistill.mobahi2020.kernels import Kernel
 
 __all__ = ["DrawStudy", "SineDraws", "batch_rounds", "draw_study", "filter_errors", "sine_draws"]
 
@@ -51,11 +61,21 @@ def _solve_c(d: np.ndarray, z: np.ndarray, target: np.ndarray) -> np.ndarray:
     return 1.0 / lam
 
 
+@validate_params(max_rounds=Integer(1, 10**5))
 def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float | np.ndarray, max_rounds: int = 200
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Rounds at budget ``eps`` for every draw: ``Z`` (shape ``(n, K)``) holds the coordinates
-    ``z_0 = V y_0`` of ``n`` label vectors in the eigenbasis with eigenvalues ``d`` (shape
-    ``(K,)``, positive); ``eps`` is one budget for all rows, or one per row (shape ``(n,)``).
+    """Rounds (``thm-sd-recursion``) at budget ``eps`` for every draw at once, on the CPU.
+
+    Parameters
+    ----------
+    d : array_like, shape ``(K,)``
+        Eigenvalues of ``G``, positive (read as float64 NumPy).
+    Z : array_like, shape ``(n, K)``
+        The coordinates ``z_0 = V y_0`` of ``n`` label vectors in the eigenbasis.
+    eps : float or array_like of shape ``(n,)``
+        One budget for all rows, or one per row; each positive and finite.
+    max_rounds : int
+        Rounds computed at most, in ``[1, 1e5]``.
 
     Returns
     -------
@@ -64,6 +84,19 @@ def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float | np.ndarray, max_roun
         ``max_rounds``); zero from a draw's collapse on.
     c : array, shape ``(T, n)``
         The constants ``c_t``; ``inf`` once collapsed.
+
+    Raises
+    ------
+    ValueError
+        ``Z`` not of shape ``(n, K)``, a non-positive eigenvalue, a budget not positive and
+        finite, or ``max_rounds`` outside its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> B, c = batch_rounds(np.ones(4), np.array([[2.7, 0.0, 3.6, 0.0]]), 0.25)
+    >>> B.shape, [round(float(v), 6) for v in c[:, 0]]  # κ = 1: c_t = 1/(r_t - 1), r_t = 4.5 - t
+    ((4, 1, 4), [0.285714, 0.4, 0.666667, 2.0])
     """
     d = np.asarray(d, dtype=np.float64)
     Z = np.asarray(Z, dtype=np.float64)
@@ -78,7 +111,6 @@ def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float | np.ndarray, max_roun
     elif np.shape(eps) != (n,) or not bool(np.all(np.isfinite(eps_rows) & (eps_rows > 0))):
         raise ValueError(f"eps has shape {np.shape(eps)}; accepted: one positive finite budget, "
                          f"or one per row, shape ({n},)")
-    check_int("max_rounds", max_rounds, 1, 10**5)
     target = K * eps_rows
     Bs, cs = [], []
     b = np.ones((n, K))
@@ -100,13 +132,27 @@ def batch_rounds(d: np.ndarray, Z: np.ndarray, eps: float | np.ndarray, max_roun
 
 def filter_errors(H: np.ndarray, truth: np.ndarray, Z: np.ndarray, B: np.ndarray,
                   shared: bool = False) -> np.ndarray:
-    """Mean squared error on a grid of the fits ``f = H (B ∘ z_0)`` against ``truth``.
+    """Mean squared error on a grid of the fits ``f = H (B ∘ z_0)`` against ``truth``, by the
+    quadratic form ``wᵀ(HᵀH/N)w − 2wᵀHᵀs/N + sᵀs/N`` (no fit is evaluated on the grid).
 
-    ``H`` (shape ``(N, K)``) maps filtered coordinates to the grid: ``H = g_grid Vᵀ D⁻¹`` with
-    ``g_grid[i, k] = g(x_i, x_k)/K``; ``truth`` shape ``(N,)``; ``Z`` shape ``(n, K)``;
-    ``B`` shape ``(..., n, K)``, or ``(..., K)`` with ``shared=True`` (one filter for all
-    draws). Returns shape
-    ``(..., n)``, by the quadratic form ``wᵀ(HᵀH/N)w − 2wᵀHᵀs/N + sᵀs/N``.
+    Parameters
+    ----------
+    H : numpy.ndarray, shape ``(N, K)``
+        Maps filtered coordinates to the grid: ``H = g_grid Vᵀ D⁻¹`` with
+        ``g_grid[i, k] = g(x_i, x_k)/K``.
+    truth : numpy.ndarray, shape ``(N,)``
+        The function on the grid.
+    Z : numpy.ndarray, shape ``(n, K)``
+        Coordinates ``z_0`` of the draws.
+    B : numpy.ndarray, shape ``(..., n, K)``, or ``(..., K)`` with ``shared=True``
+        Filters (one for all draws when shared).
+    shared : bool
+        Whether ``B`` is shared by every draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., n)``.
     """
     N = H.shape[0]
     M, h, s2 = H.T @ H / N, H.T @ truth / N, float(truth @ truth) / N
@@ -116,9 +162,20 @@ def filter_errors(H: np.ndarray, truth: np.ndarray, Z: np.ndarray, B: np.ndarray
 
 @dataclass(frozen=True)
 class DrawStudy:
-    """Test errors over noise draws. ``sd[e]``: shape ``(T_e, n)``, round ``t`` at budget
-    ``eps[e]`` (the zero function's error from a draw's collapse on); ``single``: shape
-    ``(len(c_grid), n)``, one ridge fit at each ``c``; ``eps``, ``c_grid`` the grids."""
+    """Test errors over noise draws.
+
+    Attributes
+    ----------
+    eps, c_grid : numpy.ndarray
+        The grids of budgets and of single-fit constants.
+    sd : list of numpy.ndarray
+        ``sd[e]``: shape ``(T_e, n)``, round ``t`` at budget ``eps[e]`` (the zero function's
+        error from a draw's collapse on).
+    single : numpy.ndarray, shape ``(len(c_grid), n)``
+        One ridge fit at each ``c``.
+    collapse : list of numpy.ndarray
+        ``collapse[e]``: per draw, the number of non-collapsed rounds at ``eps[e]``.
+    """
 
     eps: np.ndarray
     c_grid: np.ndarray
@@ -127,19 +184,41 @@ class DrawStudy:
     collapse: list[np.ndarray]
 
     def sd_best(self) -> np.ndarray:
-        """Per draw, the lowest error over every budget and round (truth-tuned), shape (n,)."""
+        """Per draw, the lowest error over every budget and round (truth-tuned), shape ``(n,)``."""
         return np.min([e.min(0) for e in self.sd], axis=0)
 
     def single_best(self) -> np.ndarray:
-        """Per draw, the lowest error of one ridge fit over ``c_grid`` (truth-tuned)."""
+        """Per draw, the lowest error of one ridge fit over ``c_grid`` (truth-tuned), ``(n,)``."""
         return self.single.min(0)
 
 
 def draw_study(d: np.ndarray, H: np.ndarray, truth: np.ndarray, Z: np.ndarray,
                eps: np.ndarray, c_grid: np.ndarray, max_rounds: int = 200) -> DrawStudy:
     """Test errors of self-distillation (every budget of ``eps``, every round) and of one ridge
-    fit (every ``c`` of ``c_grid``) for the draws ``Z`` (coordinates, shape ``(n, K)``).
-    ``collapse[e]``: per draw, the number of non-collapsed rounds at ``eps[e]``."""
+    fit (every ``c`` of ``c_grid``) for the draws ``Z``.
+
+    Parameters
+    ----------
+    d : numpy.ndarray, shape ``(K,)``
+        Eigenvalues, positive.
+    H, truth, Z
+        As in :func:`filter_errors`.
+    eps : array_like, shape ``(E,)``
+        Budgets, each positive and finite.
+    c_grid : array_like, shape ``(M,)``
+        Single-fit constants, each ``≥ 0``.
+    max_rounds : int
+        As in :func:`batch_rounds`.
+
+    Returns
+    -------
+    DrawStudy
+
+    Raises
+    ------
+    ValueError
+        What :func:`batch_rounds` refuses.
+    """
     sd, collapse = [], []
     for e in np.asarray(eps, dtype=np.float64):
         B, c = batch_rounds(d, Z, float(e), max_rounds)
@@ -153,9 +232,19 @@ def draw_study(d: np.ndarray, H: np.ndarray, truth: np.ndarray, Z: np.ndarray,
 
 @dataclass(frozen=True)
 class SineDraws:
-    """The toy problem's spectral pieces and ``n`` fresh noise draws: eigenvalues ``d`` (K,),
-    ``H`` (N, K) and ``truth`` (N,) for :func:`filter_errors` on ``N`` grid points of [0, 1],
-    the draws' coordinates ``Z`` (n, K) and the published labels' ``z`` (1, K)."""
+    """The toy problem's spectral pieces and ``n`` fresh noise draws (NumPy float64).
+
+    Attributes
+    ----------
+    d : numpy.ndarray, shape ``(K,)``
+        Eigenvalues, ascending.
+    H, truth : numpy.ndarray, shapes ``(N, K)`` and ``(N,)``
+        For :func:`filter_errors` on ``N`` grid points of ``[0, 1]``.
+    Z : numpy.ndarray, shape ``(n, K)``
+        The draws' coordinates.
+    z : numpy.ndarray, shape ``(1, K)``
+        The published labels' coordinates.
+    """
 
     d: np.ndarray
     H: np.ndarray
@@ -164,19 +253,42 @@ class SineDraws:
     z: np.ndarray
 
 
-def sine_draws(kernel, x: np.ndarray, y: np.ndarray, noise: float, draws: int, seed: int,
-               grid_points: int = 1001) -> SineDraws:
-    """``draws`` label vectors ``sin 2πx + noise·N(0, 1)`` (NumPy generator ``seed``) at the
-    inputs ``x`` (shape (K,)), with the published labels ``y`` kept apart, in the eigenbasis of
-    ``kernel``'s Gram matrix (one float64 eigendecomposition for all)."""
+@validate_params(noise=Real(0.0, 10.0, lower_open=True), draws=Integer(2, 10**6), seed=Seed(),
+                 grid_points=Integer(2, 10**7))
+def sine_draws(kernel: Kernel, x: np.ndarray, y: np.ndarray, noise: float, draws: int,
+               seed: int, grid_points: int = 1001) -> SineDraws:
+    """``draws`` label vectors ``sin 2πx + noise·N(0, 1)`` at the inputs ``x``, with the
+    published labels ``y`` kept apart, in the eigenbasis of ``kernel``'s Gram matrix (one float64
+    eigendecomposition for all, on the CPU).
+
+    Parameters
+    ----------
+    kernel : Kernel
+        The Green's function ``g``.
+    x, y : array_like, shape ``(K,)``
+        Inputs and published labels.
+    noise : float
+        Standard deviation of the noise, in ``(0, 10]``.
+    draws : int
+        ``n``, in ``[2, 1e6]``.
+    seed : int
+        Seed of NumPy's generator, in ``[0, SEED_MAX]``.
+    grid_points : int
+        ``N``, in ``[2, 1e7]``.
+
+    Returns
+    -------
+    SineDraws
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, or a Gram matrix refused by
+        :func:`~selfdistill.mobahi2020.hilbert.eigenbasis`.
+    """
     import torch
 
     from selfdistill.mobahi2020.hilbert import eigenbasis, gram
-
-    check_in_range("noise", noise, 0.0, 10.0, lower_open=True)
-    check_int("draws", draws, 2, 10**6)
-    check_int("seed", seed, 0, 2**63 - 1)
-    check_int("grid_points", grid_points, 2, 10**7)
     x_t = torch.as_tensor(np.asarray(x, dtype=np.float64))
     K = x_t.shape[0]
     basis = eigenbasis(gram(kernel, x_t))

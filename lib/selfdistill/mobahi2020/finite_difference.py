@@ -23,7 +23,13 @@ import numpy as np
 from scipy.linalg import solveh_banded
 from scipy.optimize import brentq
 
-from selfdistill.core.validate import check_in_range, check_int, check_positive
+from selfdistill.core.validate import (
+    Integer,
+    Positive,
+    Real,
+    check_in_range,
+    validate_params,
+)
 from selfdistill.mobahi2020.hilbert import collapses, squared_norm
 
 __all__ = ["DiscreteSolution", "convergence_order", "solve_discretised"]
@@ -31,8 +37,21 @@ __all__ = ["DiscreteSolution", "convergence_order", "solve_discretised"]
 
 @dataclass(frozen=True)
 class DiscreteSolution:
-    """Grid nodes ``s``, values ``f`` on them (``(n,)`` or ``(n, C)``), ``c``, and the nominal
-    cell count ``n_cells``: no cell is longer than ``h = (b - a) / n_cells``."""
+    """The discretised solution (NumPy float64, CPU).
+
+    Attributes
+    ----------
+    s : numpy.ndarray, shape ``(n,)``
+        Grid nodes, ascending.
+    f : numpy.ndarray, shape ``(n,)`` or ``(n, C)``
+        Values on the nodes.
+    c : float
+        ``c = 1/λ``; ``inf`` when collapsed.
+    training_error : float
+        ``(1/K) Σ_k (f(x_k) - y_k)²``.
+    n_cells : int
+        The nominal cell count: no cell is longer than ``h = (b - a) / n_cells``.
+    """
 
     s: np.ndarray
     f: np.ndarray
@@ -42,10 +61,12 @@ class DiscreteSolution:
 
     @property
     def h(self) -> float:
+        """The nominal cell length ``(b - a) / n_cells``."""
         return float(self.s[-1] - self.s[0]) / self.n_cells
 
     @property
     def collapsed(self) -> bool:
+        """True when ``‖y‖² ≤ Kε`` and ``f ≡ 0``."""
         return math.isinf(self.c)
 
 
@@ -88,6 +109,9 @@ def _banded_system(c: float, K: int, length: float, nodes: np.ndarray, index: np
     return ab
 
 
+@validate_params(eps=Positive(), length=Positive(),
+                 lower=Real(-math.inf, math.inf, lower_open=True, upper_open=True),
+                 n_cells=Integer(2, 10**8), level=Integer(0, 20))
 def solve_discretised(
     x: np.ndarray,
     y: np.ndarray,
@@ -102,31 +126,42 @@ def solve_discretised(
 
     Parameters
     ----------
-    x : array, shape ``(K,)``, ``K ≥ 1``, finite, inside ``[lower, upper]``.
-    y : array, shape ``(K,)`` or ``(K, C)``, finite.
-        Real input of any dtype (float32, integers, torch tensors on any device) is converted to
-        float64 NumPy; complex input is refused.
-    eps : training-error budget ``ε > 0``; collapse (``f = 0``, ``c = inf``) is decided by
-        :func:`selfdistill.mobahi2020.hilbert.collapses`, the one home of that test.
-    length : ``ℓ > 0`` of ``R(f) = ∫ f² + ℓ² f'²``.
-    lower, upper : the interval, ``lower < upper``, both finite.
-    n_cells : int in ``[2, 1e8]``; level : int in ``[0, 20]``, with ``n_cells · 2^level ≤ 1e8``.
-        The grid has about ``n_cells · 2^level`` cells, each at most
+    x : array_like, shape ``(K,)``, ``K ≥ 1``
+        Finite, inside ``[lower, upper]``. Real input of any dtype (float32, integers, torch
+        tensors on any device) is converted to float64 NumPy; complex input is refused.
+    y : array_like, shape ``(K,)`` or ``(K, C)``
+        Finite, converted like ``x``.
+    eps : float
+        Training-error budget ``ε`` in ``(0, inf)``; collapse (``f = 0``, ``c = inf``) is decided
+        by :func:`selfdistill.mobahi2020.hilbert.collapses`, the one home of that test.
+    length : float
+        ``ℓ`` in ``(0, inf)`` of ``R(f) = ∫ f² + ℓ² f'²``.
+    lower, upper : float
+        The interval, finite, ``lower < upper``.
+    n_cells : int
+        In ``[2, 1e8]``, with ``n_cells · 2^level ≤ 1e8``.
+    level : int
+        In ``[0, 20]``. The grid has about ``n_cells · 2^level`` cells, each at most
         ``h = (upper - lower) / (n_cells 2^level)``, with every ``x_k`` a node; raising ``level``
         halves every cell (nested grids).
 
     Returns
     -------
     DiscreteSolution
-        Nodes, values, ``c = 1/λ`` and the training error. Every violation of the above raises a
-        ``ValueError`` naming the argument.
+        Nodes, values, ``c = 1/λ`` and the training error.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, for every violation of the above.
+
+    Examples
+    --------
+    >>> sol = solve_discretised([0.25, 0.75], [1.0, -1.0], 0.1, 0.2, 0.0, 1.0, 16)
+    >>> sol.n_cells, round(sol.training_error, 9)
+    (16, 0.1)
     """
-    eps = check_positive("eps", eps)
-    length = check_positive("length", length)
-    lower = check_in_range("lower", lower, -math.inf, math.inf, lower_open=True, upper_open=True)
     upper = check_in_range("upper", upper, lower, math.inf, lower_open=True, upper_open=True)
-    check_int("n_cells", n_cells, 2, 10**8)
-    check_int("level", level, 0, 20)
     if n_cells * 2**level > 10**8:
         raise ValueError(f"n_cells · 2^level = {n_cells * 2**level} cells is above the limit 1e8")
     x, y = _real_array("x", x), _real_array("y", y)
@@ -185,7 +220,28 @@ def _real_array(name: str, value) -> np.ndarray:
 
 
 def convergence_order(h: np.ndarray, err: np.ndarray) -> float:
-    """Observed order ``p`` in ``err ≈ C hᵖ``: least-squares slope of ``log err`` on ``log h``."""
+    """Observed order ``p`` in ``err ≈ C hᵖ``: least-squares slope of ``log err`` on ``log h``.
+
+    Parameters
+    ----------
+    h, err : array_like, shape ``(n,)``, ``n ≥ 2``
+        Spacings (at least two different) and errors, all positive and finite.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, fewer than two points or spacings, or non-positive or non-finite
+        entries.
+
+    Examples
+    --------
+    >>> round(convergence_order([0.1, 0.05, 0.025], [1e-2, 2.5e-3, 6.25e-4]), 6)
+    2.0
+    """
     h = np.asarray(h, dtype=np.float64)
     err = np.asarray(err, dtype=np.float64)
     if (h.shape != err.shape or h.size < 2 or not (np.isfinite(h).all() and np.isfinite(err).all())

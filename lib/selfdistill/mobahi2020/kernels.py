@@ -17,12 +17,21 @@ violation raises a ``ValueError`` naming the argument. The Gram matrix of the pa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import torch
 
 from selfdistill.core.device import as_tensor
-from selfdistill.core.validate import check_choice, check_finite, check_ndim, check_real
+from selfdistill.core.validate import (
+    Constraint,
+    Options,
+    Real,
+    check_finite,
+    check_in_range,
+    check_ndim,
+    validate_params,
+)
 
 __all__ = [
     "KERNEL_NAMES", "ExponentialKernel", "GaussianKernel", "Kernel", "NeumannExponentialKernel",
@@ -63,15 +72,73 @@ def _as_points(name: str, x: torch.Tensor, dim: int | None = None) -> torch.Tens
     return points
 
 
+#: a length or width: a real number (not a string) in ``(0, inf)``
+_SCALE = Real(0.0, math.inf, lower_open=True, upper_open=True, strict=True)
+
+
 @dataclass(frozen=True)
 class Kernel:
-    """Base class: a symmetric kernel ``g(x, t)`` that is a regulariser's Green's function."""
+    """Base class: a symmetric kernel ``g(x, t)`` that is a regulariser's Green's function.
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    Subclasses are frozen dataclasses whose fields are declared in ``__constraints__`` (name →
+    :class:`~selfdistill.core.validate.Constraint`) and checked when an instance is made, so a
+    kernel never exists with a bad parameter.
+
+    Raises
+    ------
+    ValueError
+        At construction, naming the field, its value and the accepted range.
+    """
+
+    __constraints__: ClassVar[dict[str, Constraint]] = {}
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            if field.name in self.__constraints__:
+                self.__constraints__[field.name](field.name, getattr(self, field.name))
+
+    def __call__(self, x: Any, t: Any) -> torch.Tensor:
+        """The matrix ``g(x_i, t_j)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like, shape ``(n,)`` or ``(n, d)``
+            Inputs, real and finite. A floating tensor keeps its dtype and device; anything else
+            real is converted to float64 (on the CPU, or ``x``'s device for an integer tensor).
+        t : torch.Tensor or array_like, shape ``(m,)`` or ``(m, d)``
+            Second inputs; a floating tensor must share ``x``'s dtype and device.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(n, m)``, ``x``'s dtype and device.
+
+        Raises
+        ------
+        ValueError
+            Complex input, a dtype or device differing from ``x``'s, a wrong number of
+            dimensions or of coordinates, or non-finite entries, naming ``x`` or ``t``.
+        """
         raise NotImplementedError
 
     def symbol(self, omega: torch.Tensor) -> torch.Tensor:
-        """Fourier symbol ``û(ω)`` of the regulariser (whole-line kernels only)."""
+        """Fourier symbol ``û(ω)`` of the regulariser (whole-line kernels only).
+
+        Parameters
+        ----------
+        omega : torch.Tensor
+            Frequencies, any shape, real.
+
+        Returns
+        -------
+        torch.Tensor
+            ``û(ω)``, the shape, dtype and device of ``omega``; ``ĝ(ω) = 1 / û(ω)``.
+
+        Raises
+        ------
+        NotImplementedError
+            For kernels on an interval, which have no whole-line symbol.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no whole-line Fourier symbol")
 
 
@@ -79,15 +146,35 @@ class Kernel:
 class ExponentialKernel(Kernel):
     """``g(x, t) = exp(-|x - t| / ℓ) / (2ℓ)``: Green's function of ``R(f) = ∫ f² + ℓ² f'²`` on ℝ.
 
-    The operator is ``u = 1 - ℓ² d²/dx²``, with symbol ``û(ω) = 1 + ℓ²ω²``. One-dimensional inputs.
+    The operator is ``u = 1 - ℓ² d²/dx²``, with symbol ``û(ω) = 1 + ℓ²ω²``. One-dimensional inputs;
+    calling it follows :meth:`Kernel.__call__`.
+
+    Parameters
+    ----------
+    length : float
+        ``ℓ > 0``, finite, a real number (not a string).
+
+    Raises
+    ------
+    ValueError
+        If ``length`` is outside ``(0, inf)`` or not a real number.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = ExponentialKernel(0.5)
+    >>> g([0.0, 1.0], [0.0])  # lists are converted to float64
+    tensor([[1.0000],
+            [0.1353]], dtype=torch.float64)
+    >>> float(g.symbol(torch.tensor(2.0)))
+    2.0
     """
+
+    __constraints__: ClassVar[dict[str, Constraint]] = {"length": _SCALE}
 
     length: float
 
-    def __post_init__(self) -> None:
-        check_real("length", self.length, 0.0, math.inf, lower_open=True, upper_open=True)
-
-    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: Any, t: Any) -> torch.Tensor:
         xs, ts = _pair(x, t, 1)
         ell = self.length
         return torch.exp(-(xs - ts.T).abs() / ell) / (2 * ell)
@@ -103,19 +190,38 @@ class NeumannExponentialKernel(Kernel):
     ``g(x, t) = cosh((min - a)/ℓ) cosh((b - max)/ℓ) / (ℓ sinh((b - a)/ℓ))`` with ``min, max`` of
     ``x, t``: the solution of ``g - ℓ² g'' = δ_t`` with ``g'(a) = g'(b) = 0``, which a plain
     discretisation of ``R`` on ``[a, b]`` approximates. It tends to :class:`ExponentialKernel`
-    as the interval grows around the data. Evaluated in a form that cannot overflow.
+    as the interval grows around the data. Evaluated in a form that cannot overflow; calling it
+    follows :meth:`Kernel.__call__` and also refuses points outside ``[lower, upper]``.
+
+    Parameters
+    ----------
+    length : float
+        ``ℓ > 0``, finite, a real number.
+    lower, upper : float
+        The interval ``[a, b]``, finite, ``lower < upper``.
+
+    Raises
+    ------
+    ValueError
+        If ``length`` is outside ``(0, inf)``, ``lower`` not finite, or ``upper ≤ lower``.
     """
+
+    __constraints__: ClassVar[dict[str, Constraint]] = {
+        "length": _SCALE,
+        "lower": Real(-math.inf, math.inf, lower_open=True, upper_open=True, strict=True),
+        "upper": Real(-math.inf, math.inf, lower_open=True, upper_open=True, strict=True),
+    }
 
     length: float
     lower: float
     upper: float
 
     def __post_init__(self) -> None:
-        check_real("length", self.length, 0.0, math.inf, lower_open=True, upper_open=True)
-        check_real("lower", self.lower, -math.inf, math.inf, lower_open=True, upper_open=True)
-        check_real("upper", self.upper, self.lower, math.inf, lower_open=True, upper_open=True)
+        super().__post_init__()
+        check_in_range("upper", self.upper, self.lower, math.inf, lower_open=True,
+                       upper_open=True)
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: Any, t: Any) -> torch.Tensor:
         xs, ts = _pair(x, t, 1)
         for name, pts in (("x", xs), ("t", ts)):
             if bool((pts < self.lower).any() or (pts > self.upper).any()):
@@ -139,15 +245,31 @@ class GaussianKernel(Kernel):
     """``g(x, t) = (2πσ²)^{-d/2} exp(-|x - t|² / (2σ²))``, any dimension ``d``.
 
     Green's function of ``R(f) = Σ_m σ^{2m} / (m! 2^m) ∫ |D^m f|²``, whose symbol is
-    ``û(ω) = Σ_m (σ²|ω|²/2)^m / m! = exp(σ²|ω|²/2)`` (Yuille and Grzywacz 1989).
+    ``û(ω) = Σ_m (σ²|ω|²/2)^m / m! = exp(σ²|ω|²/2)`` (Yuille and Grzywacz 1989). Calling it
+    follows :meth:`Kernel.__call__`.
+
+    Parameters
+    ----------
+    width : float
+        ``σ > 0``, finite, a real number.
+
+    Raises
+    ------
+    ValueError
+        If ``width`` is outside ``(0, inf)`` or not a real number.
+
+    Examples
+    --------
+    >>> g = GaussianKernel(1.0)
+    >>> round(float(g([0.0], [0.0])[0, 0]), 6)
+    0.398942
     """
+
+    __constraints__: ClassVar[dict[str, Constraint]] = {"width": _SCALE}
 
     width: float
 
-    def __post_init__(self) -> None:
-        check_real("width", self.width, 0.0, math.inf, lower_open=True, upper_open=True)
-
-    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: Any, t: Any) -> torch.Tensor:
         xs, ts = _pair(x, t)
         d = xs.shape[1]
         # explicit differences: cdist's matrix-product path loses digits near the diagonal
@@ -162,7 +284,30 @@ class GaussianKernel(Kernel):
 KERNEL_NAMES = ("exponential", "gaussian")
 
 
+@validate_params(name=Options(*KERNEL_NAMES), width=_SCALE)
 def kernel_by_name(name: str, width: float) -> Kernel:
-    """``"exponential"`` (length ``ℓ = width``) or ``"gaussian"`` (``σ = width``)."""
-    check_choice("kernel", name, KERNEL_NAMES)
+    """The kernel a chapter's ``kernel`` parameter names.
+
+    Parameters
+    ----------
+    name : {"exponential", "gaussian"}
+        :class:`ExponentialKernel` (length ``ℓ = width``) or :class:`GaussianKernel`
+        (``σ = width``).
+    width : float
+        ``ℓ`` or ``σ``, a real number (not a string) in ``(0, inf)``.
+
+    Returns
+    -------
+    Kernel
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``, or ``width`` outside ``(0, inf)``.
+
+    Examples
+    --------
+    >>> kernel_by_name("gaussian", 0.15)
+    GaussianKernel(width=0.15)
+    """
     return ExponentialKernel(width) if name == "exponential" else GaussianKernel(width)

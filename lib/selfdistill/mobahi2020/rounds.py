@@ -23,8 +23,9 @@ ones, so ``t⋆`` is also their number. With ``r_t = ‖y_t‖ / √(Kε)`` and 
   ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)`` (E7, :func:`ratio_bounds`).
 
 The spectral engine (:func:`self_distill`) costs one eigendecomposition plus ``O(K)`` per round;
-:func:`refit_rounds` retrains from scratch every round with dense solves (the independent check and
-the benchmark's baseline). Everything is float64 on the basis' device; ``c`` lives on the CPU.
+:func:`selfdistill.mobahi2020.oracles.refit_rounds` retrains from scratch every round with dense
+solves (the independent check and the benchmark's baseline). Everything is float64 on the basis'
+device; ``c`` lives on the CPU.
 """
 
 from __future__ import annotations
@@ -32,23 +33,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from scipy.optimize import brentq
 
 from selfdistill.core.device import VERIFY_DTYPE, as_tensor
-from selfdistill.core.validate import check_finite, check_int, check_ndim, check_positive
+from selfdistill.core.validate import (
+    Integer,
+    Optional,
+    Positive,
+    Real,
+    check_finite,
+    check_int,
+    check_ndim,
+    validate_params,
+)
 from selfdistill.mobahi2020.hilbert import Eigenbasis, collapses, solve_c, squared_norm
 
 __all__ = [
     "MAX_ROUNDS",
     "CollapseBounds",
-    "RefitRounds",
     "Rounds",
     "collapse_bounds",
     "effective_count",
     "ratio_bounds",
-    "refit_rounds",
     "self_distill",
     "self_distill_fixed_c",
 ]
@@ -110,6 +116,8 @@ class Rounds:
     B : ``(n, K)``: diagonals of ``B_t = ∏_{i ≤ t} A_i``.
     collapse_round : the first round ``t⋆`` with ``‖y_t⋆‖² ≤ Kε`` (then ``n = t⋆``), or ``None``
         when the computed rounds stopped before collapse (``rounds`` given, or fixed ``c``).
+
+    All tensors are float64; ``y``, ``z``, ``A``, ``B`` on the basis' device.
     """
 
     basis: Eigenbasis
@@ -128,6 +136,7 @@ class Rounds:
 
     @property
     def K(self) -> int:
+        """Number of training points."""
         return int(self.basis.d.shape[0])
 
     @property
@@ -140,7 +149,13 @@ class Rounds:
         return self.y.flatten(1).norm(dim=1).cpu()
 
     def r(self) -> torch.Tensor:
-        """``r_t = ‖y_t‖ / √(Kε)``, shape ``(n + 1,)``, CPU; needs an ``ε``."""
+        """``r_t = ‖y_t‖ / √(Kε)``, shape ``(n + 1,)``, CPU.
+
+        Raises
+        ------
+        ValueError
+            For fixed-``c`` rounds, which have no ``ε``.
+        """
         if self.eps is None:
             raise ValueError("r_t = ‖y_t‖/√(Kε) needs ε; these rounds used a fixed c")
         return self.norms() / math.sqrt(self.K * self.eps)
@@ -157,20 +172,54 @@ class Rounds:
         return t
 
     def alpha(self, t: int) -> torch.Tensor:
-        """Coefficients of round ``t``: ``α_t = (c_t I + G)⁻¹ y_t``, shape ``(K,)``/``(K, C)``."""
+        """Coefficients of round ``t``: ``α_t = (c_t I + G)⁻¹ y_t``, shape ``(K,)``/``(K, C)``.
+
+        Parameters
+        ----------
+        t : int
+            A computed, non-collapsed round, in ``[0, n_rounds - 1]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Float64 on the basis' device.
+
+        Raises
+        ------
+        ValueError
+            ``t`` not an integer, at or past the collapse round, or beyond the computed rounds.
+        """
         t = self._check_round(t)
         scale = 1 / (float(self.c[t]) + self.basis.d)
         return self.basis.V.T @ _scale(scale, self.z[t])
 
     def fit_at(self, t: int) -> torch.Tensor:
-        """``f_t`` at the training inputs (``= y_{t+1}``), shape ``(K,)`` or ``(K, C)``."""
+        """``f_t`` at the training inputs (``= y_{t+1}``), shape ``(K,)`` or ``(K, C)``.
+
+        ``t`` and its refusals as in :meth:`alpha`.
+        """
         return self.y[self._check_round(t) + 1]
 
     def predict(self, t: int, cross_gram: torch.Tensor) -> torch.Tensor:
         """``f_t`` at new inputs: ``cross_gram @ α_t``.
 
-        ``cross_gram`` has shape ``(n, K)``: ``g(x_new_i, x_k) / K`` (the rows ``g_xᵀ`` of
-        closed-form, with the same ``1/K`` as ``G``). Returns ``(n,)`` or ``(n, C)``.
+        Parameters
+        ----------
+        t : int
+            As in :meth:`alpha`.
+        cross_gram : torch.Tensor, shape ``(n, K)``
+            ``g(x_new_i, x_k) / K`` (the rows ``g_xᵀ`` of closed-form, with the same ``1/K`` as
+            ``G``); converted to float64 on the basis' device.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(n,)`` or ``(n, C)``.
+
+        Raises
+        ------
+        ValueError
+            ``cross_gram`` not 2-D with ``K`` columns; ``t`` as in :meth:`alpha`.
         """
         check_ndim("cross_gram", cross_gram, (2,))
         if cross_gram.shape[1] != self.K:
@@ -217,136 +266,86 @@ def _run(basis: Eigenbasis, y0: torch.Tensor, eps: float | None, c_fixed: float 
                   B=torch.cumprod(A, dim=0), collapse_round=collapse)
 
 
+@validate_params(eps=Positive(), rounds=Optional(Integer(0, MAX_ROUNDS)))
 def self_distill(basis: Eigenbasis, y0: torch.Tensor, eps: float, *,
                  rounds: int | None = None) -> Rounds:
-    """Self-distillation rounds (thm-sd-recursion) with the same budget ``ε`` every round.
+    """Self-distillation rounds (``thm-sd-recursion``) with the same budget ``ε`` every round.
+
+    Each round solves ``c-equation`` for ``c_t`` with
+    :func:`selfdistill.mobahi2020.hilbert.solve_c` (Brent's method on the bracket ``c-bounds``)
+    and rescales the eigen-coordinates: ``z_{t+1} = A_t z_t``.
 
     Parameters
     ----------
-    basis : :func:`selfdistill.mobahi2020.hilbert.eigenbasis` of a symmetric positive definite Gram
-    matrix
-        ``G`` (``G[j, k] = g(x_j, x_k) / K``); one decomposition serves every round.
-    y0 : labels, shape ``(K,)`` or ``(K, C)`` (vector targets share one ``c_t`` per round).
-    eps : ``ε > 0``.
-    rounds : at most this many rounds (integer ≥ 0); ``None`` runs to collapse. If collapse comes
-        first, the result stops there and ``collapse_round`` says when.
+    basis : Eigenbasis
+        :func:`selfdistill.mobahi2020.hilbert.eigenbasis` of the Gram matrix ``G``
+        (``G[j, k] = g(x_j, x_k) / K``); one decomposition serves every round.
+    y0 : torch.Tensor or array_like, shape ``(K,)`` or ``(K, C)``
+        Labels, real and finite (vector targets share one ``c_t`` per round); converted to
+        float64 on the basis' device.
+    eps : float
+        ``ε`` in ``(0, inf)``.
+    rounds : int, optional
+        At most this many rounds, in ``[0, MAX_ROUNDS]``; ``None`` runs to collapse. If collapse
+        comes first, the result stops there and ``collapse_round`` says when.
 
-    Each round solves the c-equation for ``c_t`` with :func:`selfdistill.mobahi2020.hilbert.solve_c`
-    (Brent's method on the bracket c-bounds) and rescales the eigen-coordinates:
-    ``z_{t+1} = A_t z_t``.
+    Returns
+    -------
+    Rounds
+
+    Raises
+    ------
+    ValueError
+        ``basis`` not an :class:`Eigenbasis`; ``y0`` complex, non-finite or not ``K`` rows;
+        ``eps`` or ``rounds`` outside its range; no collapse within :data:`MAX_ROUNDS` rounds
+        when ``rounds`` is ``None``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selfdistill.mobahi2020.hilbert import eigenbasis
+    >>> basis = eigenbasis(torch.eye(4, dtype=torch.float64))  # κ = 1: r_t = r_0 - t
+    >>> y0 = torch.tensor([2.7, 0.0, 3.6, 0.0], dtype=torch.float64)  # ‖y0‖ = 4.5
+    >>> rounds = self_distill(basis, y0, 0.25)  # √(Kε) = 1, so r_0 = 4.5
+    >>> rounds.collapse_round
+    4
+    >>> [round(float(r), 6) for r in rounds.r()]
+    [4.5, 3.5, 2.5, 1.5, 0.5]
     """
     _check_basis(basis)
-    eps = check_positive("eps", eps)
-    if rounds is not None:
-        rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
     y0 = _targets("y0", y0, basis.d.shape[0], basis.d.device)
     return _run(basis, y0, eps, None, rounds)
 
 
+@validate_params(c=Positive(), rounds=Integer(0, MAX_ROUNDS))
 def self_distill_fixed_c(basis: Eigenbasis, y0: torch.Tensor, c: float, rounds: int) -> Rounds:
     """Rounds with the same ``c`` every round: kernel ridge with a fixed ``λ = 1/c``.
 
     ``z_t = A^t z_0`` with ``A = diag(d / (c + d))`` — a linear power iteration; nothing collapses
-    (``collapse_round`` is ``None``). ``c > 0``, ``rounds`` an integer in ``[0, MAX_ROUNDS]``.
+    (``collapse_round`` is ``None``).
+
+    Parameters
+    ----------
+    basis, y0
+        As in :func:`self_distill`.
+    c : float
+        In ``(0, inf)``.
+    rounds : int
+        In ``[0, MAX_ROUNDS]``.
+
+    Returns
+    -------
+    Rounds
+        With ``eps = None``.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`self_distill`, for ``c`` in place of ``eps``.
     """
     _check_basis(basis)
-    c = check_positive("c", c)
-    rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
     y0 = _targets("y0", y0, basis.d.shape[0], basis.d.device)
     return _run(basis, y0, None, c, rounds)
-
-
-@dataclass(frozen=True)
-class RefitRounds:
-    """Rounds retrained from scratch (:func:`refit_rounds`): same layout as :class:`Rounds`.
-
-    ``c`` ``(n,)`` CPU; ``y`` ``(n + 1, K[, C])``; ``alpha`` ``(n, K[, C])`` with
-    ``f_t(x) = g_xᵀ alpha[t]``; ``collapse_round`` as in :class:`Rounds`; ``evaluations`` the
-    number of dense solves spent.
-    """
-
-    c: torch.Tensor
-    y: torch.Tensor
-    alpha: torch.Tensor
-    collapse_round: int | None
-    evaluations: int
-
-
-def refit_rounds(G: torch.Tensor, y0: torch.Tensor, eps: float,
-                 rounds: int | None = None) -> RefitRounds:
-    """Self-distillation by retraining every round: no eigendecomposition.
-
-    Round ``t`` finds ``c_t`` as the root of ``‖c (cI + G)⁻¹ y_t‖² = Kε`` by Brent's method in
-    ``log c``, each evaluation a dense LU solve (``torch.linalg.solve``). The bracket needs no
-    eigenvalues: ``c_hi = 2ĝ / (r_t - 1)`` with ``ĝ = min(tr G, max_j Σ_k |G_jk|) ≥ d_max``
-    (the residual there is ``≥ 4r_t²/(r_t + 1)² · Kε > Kε``), and ``c_lo`` steps down from
-    ``c_hi`` by ``10³`` until the residual is ``< Kε``. Then ``α_t = (c_t I + G)⁻¹ y_t`` and
-    ``y_{t+1} = G α_t = y_t - c_t α_t``. Arguments as in :func:`self_distill`, with ``G`` the
-    ``(K, K)`` Gram matrix.
-
-    Collapse is decided first, by :func:`selfdistill.mobahi2020.hilbert.collapses` on
-    :func:`selfdistill.mobahi2020.hilbert.squared_norm` (as :func:`self_distill` and
-    :func:`selfdistill.mobahi2020.hilbert.fit_greens` decide it). Just above the threshold the
-    margin at ``c_hi`` tends to 0 as ``r_t → 1`` and rounding of the residual can erase it: the root
-    then lies within rounding of ``c_hi`` and ``c_hi`` is returned, as
-    :func:`selfdistill.mobahi2020.hilbert.solve_c` returns its bracket's end.
-    """
-    if not isinstance(G, torch.Tensor) or G.is_complex():
-        what = f"{G.dtype} tensor" if isinstance(G, torch.Tensor) else type(G).__name__
-        raise ValueError(f"G = {what} is not accepted; accepted: a real (K, K) torch tensor")
-    eps = check_positive("eps", eps)
-    if rounds is not None:
-        rounds = check_int("rounds", rounds, 0, MAX_ROUNDS)
-    check_ndim("G", G, (2,))
-    if G.shape[0] != G.shape[1]:
-        raise ValueError(f"G has shape {tuple(G.shape)}; a Gram matrix must be square")
-    check_finite("G", G)
-    G = G.to(VERIFY_DTYPE)
-    K = G.shape[0]
-    y = _targets("y0", y0, K, G.device)
-    eye = torch.eye(K, dtype=VERIFY_DTYPE, device=G.device)
-    g_hat = min(float(torch.trace(G)), float(G.abs().sum(dim=1).max()))
-    target = K * eps
-    counter = [0]
-
-    def excess(log_c: float, targets: torch.Tensor) -> float:
-        counter[0] += 1
-        c = math.exp(log_c)
-        return float((c * torch.linalg.solve(c * eye + G, targets)).square().sum()) - target
-
-    ys, cs, alphas = [y], [], []
-    collapse = None
-    limit = MAX_ROUNDS if rounds is None else rounds
-    for t in range(limit + 1):
-        sq = squared_norm(y, "y0" if t == 0 else "y_t")
-        if collapses(sq, K, eps):
-            collapse = t
-            break
-        if t == limit:
-            break
-        r_minus_1 = (sq - target) / (target * (math.sqrt(sq / target) + 1))
-        hi = math.log(2 * g_hat / r_minus_1)  # the factor 2 keeps the residual > Kε strictly
-        if excess(hi, y) <= 0:
-            log_c = hi  # r_t within rounding of 1: the root is not resolved beyond c_hi
-        else:
-            lo = hi - 3 * math.log(10)
-            while excess(lo, y) >= 0:
-                lo -= 3 * math.log(10)
-            log_c = brentq(excess, lo, hi, args=(y,), xtol=1e-15, rtol=4 * np.finfo(float).eps,
-                           maxiter=200)
-        c = math.exp(log_c)
-        alpha = torch.linalg.solve(c * eye + G, y)
-        counter[0] += 1
-        check_finite("alpha (the dense solve's result)", alpha)
-        y = y - c * alpha
-        ys.append(y)
-        cs.append(c)
-        alphas.append(alpha)
-    if rounds is None and collapse is None:
-        raise ValueError(f"no collapse within MAX_ROUNDS = {MAX_ROUNDS} rounds; pass rounds=")
-    alpha_t = torch.stack(alphas) if alphas else y.new_zeros((0, *y.shape))
-    return RefitRounds(c=torch.tensor(cs, dtype=VERIFY_DTYPE), y=torch.stack(ys), alpha=alpha_t,
-                       collapse_round=collapse, evaluations=counter[0])
 
 
 @dataclass(frozen=True)
@@ -356,6 +355,17 @@ class CollapseBounds:
     ``lower_notes = (r0 - 1)/κ`` (the notes' guarantee); ``lower = ⌈r0 - 1⌉`` (from
     ``r_{t+1} ≥ r_t - 1``, sharper for every ``κ``); ``upper = ⌈κ (r0 - 1)⌉`` (from
     ``r_{t+1} ≤ r_t - 1/κ``). ``κ = 1``: ``lower = t⋆ = upper``.
+
+    Attributes
+    ----------
+    r0, kappa : float
+        The inputs.
+    lower_notes : float
+        ``(r0 - 1)/κ``.
+    lower : int
+        ``⌈r0 - 1⌉``.
+    upper : float
+        ``⌈κ (r0 - 1)⌉`` (a float, so that a huge ``κ`` stays representable).
     """
 
     r0: float
@@ -365,32 +375,73 @@ class CollapseBounds:
     upper: float
 
 
+@validate_params(r0=Positive(), kappa=Real(1.0, math.inf, upper_open=True))
 def collapse_bounds(r0: float, kappa: float) -> CollapseBounds:
-    """:class:`CollapseBounds` for ``r0 = ‖y_0‖/√(Kε) > 0`` and ``κ = d_max/d_min ≥ 1``.
+    """Bounds on the collapse round ``t⋆`` (lemma ``collapse-bound`` of the book's chapter).
 
-    For ``r0 ≤ 1`` round 0 already collapses and all bounds are 0. ``upper`` is a float so that
-    huge ``κ`` stays representable.
+    For ``r0 ≤ 1`` round 0 already collapses and all bounds are 0.
+
+    Parameters
+    ----------
+    r0 : float
+        ``r_0 = ‖y_0‖/√(Kε)``, in ``(0, inf)``.
+    kappa : float
+        ``κ = d_max/d_min``, in ``[1, inf)``.
+
+    Returns
+    -------
+    CollapseBounds
+
+    Raises
+    ------
+    ValueError
+        ``r0`` or ``kappa`` outside its range.
+
+    Examples
+    --------
+    >>> b = collapse_bounds(5.0, 2.0)
+    >>> b.lower_notes, b.lower, b.upper
+    (2.0, 4, 8.0)
     """
-    r0 = check_positive("r0", r0)
-    kappa = float(kappa)
-    if not (kappa >= 1 and math.isfinite(kappa)):
-        raise ValueError(f"kappa = {kappa!r} is outside the accepted range [1, inf)")
     excess = max(r0 - 1, 0.0)
     return CollapseBounds(r0=r0, kappa=kappa, lower_notes=excess / kappa,
                           lower=math.ceil(excess), upper=float(math.ceil(kappa * excess)))
 
 
+@validate_params(d_k=Positive(), d_j=Positive(), c0=Positive(), t=Integer(0))
 def ratio_bounds(d_k: float, d_j: float, c0: float, t: int) -> tuple[float, float]:
-    """Bounds (thm-bt-ratio) on ``B_t[k]/B_t[j]`` for eigenvalues ``d_k < d_j`` and round-0
+    """Bounds (``thm-bt-ratio``) on ``B_t[k]/B_t[j]`` for eigenvalues ``d_k < d_j`` and round-0
     constant ``c0``.
 
-    Returns ``((d_k/d_j)^{t+1}, φ(c0)^{t+1})`` with ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)``; valid
-    because ``c_i ≥ c_0`` and ``φ`` decreases towards ``d_k/d_j``.
+    Valid because ``c_i ≥ c_0`` and ``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)`` decreases towards
+    ``d_k/d_j``.
+
+    Parameters
+    ----------
+    d_k, d_j : float
+        Eigenvalues in ``(0, inf)``, ``d_k < d_j``.
+    c0 : float
+        The constant of round 0, in ``(0, inf)``.
+    t : int
+        The round, ``≥ 0``.
+
+    Returns
+    -------
+    tuple of float
+        ``((d_k/d_j)^{t+1}, φ(c0)^{t+1})``.
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, or ``d_k ≥ d_j``.
+
+    Examples
+    --------
+    >>> ratio_bounds(1.0, 2.0, 1.0, 0)
+    (0.5, 0.75)
     """
-    d_k, d_j, c0 = check_positive("d_k", d_k), check_positive("d_j", d_j), check_positive("c0", c0)
     if not d_k < d_j:
         raise ValueError(f"d_k = {d_k!r} must be below d_j = {d_j!r} (E7 orders the pair)")
-    t = check_int("t", t, 0)
     q = d_k / d_j
     return q ** (t + 1), (q * (c0 + d_j) / (c0 + d_k)) ** (t + 1)
 
@@ -400,9 +451,31 @@ def effective_count(b: torch.Tensor) -> torch.Tensor:
 
     The participation ratio of nonnegative weights: ``m`` for ``m`` equal weights and zeros
     elsewhere, unchanged by rescaling (``B_t`` shrinks as a whole every round; this counts its
-    shape only). ``b`` of shape ``(K,)`` or ``(n, K)``, ``K ≥ 1``, real, finite and nonnegative
-    (else ``ValueError``); returns shape ``()`` or ``(n,)`` (NaN for a row of zeros, where the
-    ratio is undefined).
+    shape only).
+
+    Parameters
+    ----------
+    b : torch.Tensor, shape ``(K,)`` or ``(n, K)``, ``K ≥ 1``
+        Real, finite, nonnegative weights (such as the diagonals ``B_t``), any floating dtype and
+        device.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``()`` or ``(n,)``, ``b``'s dtype and device (NaN for a row of zeros, where the
+        ratio is undefined).
+
+    Raises
+    ------
+    ValueError
+        ``b`` not a real tensor, a wrong number of dimensions, no weights, non-finite or negative
+        entries.
+
+    Examples
+    --------
+    >>> import torch
+    >>> effective_count(torch.tensor([1.0, 1.0, 0.0, 0.0]))
+    tensor(2.)
     """
     if not isinstance(b, torch.Tensor) or b.is_complex() or b.dtype == torch.bool:
         what = f"a {b.dtype} tensor" if isinstance(b, torch.Tensor) else type(b).__name__

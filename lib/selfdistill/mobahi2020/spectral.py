@@ -16,17 +16,16 @@ y0`` and the diagonal ``B`` of the self-distilled filter ``B_t = Π_{i=0}^{t} A_
 * Equivalent kernel (:class:`EquivalentKernel`): ``f_t`` is kernel ridge regression on ``y0`` with
   regularisation constant 1 (the paper's ``1/K`` convention) and the kernel whose Gram matrix is
   ``G† = Vᵀ B (I - B)⁻¹ V``; its RKHS norm, trace and the standard Rademacher bound.
-* Independent routes for checks: :func:`dense_round_filter` and :func:`dense_equivalent` build the
-  same matrices by dense solves from the constants ``c_i`` alone, never using the eigenbasis;
-  :func:`empirical_rademacher` computes the kernel class's empirical Rademacher complexity by
-  enumerating sign vectors (or Monte Carlo for large ``K``).
+* The independent routes for checks live in :mod:`~selfdistill.mobahi2020.oracles`:
+  ``dense_round_filter`` and ``dense_equivalent`` build the same matrices by dense solves from the
+  constants ``c_i`` alone, never using the eigenbasis; ``empirical_rademacher`` computes the kernel
+  class's empirical Rademacher complexity by enumerating sign vectors (or Monte Carlo).
 
 All maths in float64 on the tensors' device.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -34,13 +33,15 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-from selfdistill.core.device import VERIFY_DTYPE
 from selfdistill.core.validate import (
+    Integer,
+    Positive,
+    Real,
+    Tensor,
     check_finite,
     check_in_range,
-    check_int,
     check_ndim,
-    check_positive,
+    validate_params,
 )
 from selfdistill.mobahi2020.hilbert import Eigenbasis, solve_c
 
@@ -48,11 +49,6 @@ __all__ = [
     "BestSingleFit",
     "EquivalentKernel",
     "best_single_fit",
-    "dense_equivalent",
-    "dense_filters",
-    "dense_round_filter",
-    "dense_single_fits",
-    "empirical_rademacher",
     "filter_diagonal",
     "filter_distance",
     "filter_predict",
@@ -61,7 +57,6 @@ __all__ = [
     "rounds_below_ratio",
     "single_fit_filter",
 ]
-
 
 def _check_diag(name: str, v: torch.Tensor, K: int) -> torch.Tensor:
     check_ndim(name, v, (1,))
@@ -80,26 +75,69 @@ def _check_filter(B: torch.Tensor, K: int, strict: bool = False) -> torch.Tensor
     return B
 
 
+@validate_params(d=Tensor((1,)), c=Real(0.0, math.inf))
 def single_fit_filter(d: torch.Tensor, c: float) -> torch.Tensor:
-    """The spectral filter of one fit, ``A(c) = d / (c + d)``, shape ``(K,)``.
+    """The spectral filter of one fit, ``A(c) = d / (c + d)``.
 
-    ``c = inf`` (a collapsed fit) gives zeros; ``c = 0`` (interpolation) gives ones.
+    Parameters
+    ----------
+    d : torch.Tensor, shape ``(K,)``
+        Eigenvalues, finite; the result has their dtype and device.
+    c : float
+        In ``[0, inf]``: ``c = inf`` (a collapsed fit) gives zeros, ``c = 0`` (interpolation)
+        ones.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(K,)``.
+
+    Raises
+    ------
+    ValueError
+        ``d`` not a finite 1-D real tensor, or ``c`` outside ``[0, inf]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> single_fit_filter(torch.tensor([1.0, 3.0]), 1.0)
+    tensor([0.5000, 0.7500])
     """
-    c = check_in_range("c", c, 0.0, math.inf)
-    check_ndim("d", d, (1,))
-    check_finite("d", d)
     if math.isinf(c):
         return torch.zeros_like(d)
     return d / (c + d)
 
 
+@validate_params(d_k=Positive())
 def pair_ratio(d_k: float, d_j: float, c: float | np.ndarray) -> float | np.ndarray:
     """``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)``: the ratio ``A_k(c)/A_j(c)`` of one fit.
 
     For ``0 < d_k < d_j`` it decreases strictly in ``c``, from 1 at ``c = 0`` toward ``d_k/d_j``
-    as ``c → ∞``, and exceeds ``d_k/d_j`` at every finite ``c`` (mobahi2020 §4). Vectorised in c.
+    as ``c → ∞``, and exceeds ``d_k/d_j`` at every finite ``c`` (mobahi2020 §4).
+
+    Parameters
+    ----------
+    d_k, d_j : float
+        Eigenvalues, ``0 < d_k < d_j < inf``.
+    c : float or array_like
+        Constants in ``[0, inf)`` (vectorised).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``φ(c)``, a float for a scalar ``c``, else an array of ``c``'s shape.
+
+    Raises
+    ------
+    ValueError
+        ``d_k`` outside ``(0, inf)``, ``d_j`` outside ``(d_k, inf)``, or a ``c`` negative or not
+        finite.
+
+    Examples
+    --------
+    >>> pair_ratio(1.0, 2.0, 0.0), pair_ratio(1.0, 2.0, 2.0)
+    (1.0, 0.6666666666666666)
     """
-    check_positive("d_k", d_k)
     check_in_range("d_j", d_j, d_k, math.inf, lower_open=True, upper_open=True)
     c_arr = np.asarray(c, dtype=np.float64)
     if not (np.isfinite(c_arr).all() and (c_arr >= 0).all()):
@@ -109,14 +147,32 @@ def pair_ratio(d_k: float, d_j: float, c: float | np.ndarray) -> float | np.ndar
     return float(ratio) if ratio.ndim == 0 else ratio
 
 
+@validate_params(c0=Positive())
 def rounds_below_ratio(d_k: float, d_j: float, c0: float) -> int:
-    """The first round ``t`` at which ``φ(c0)^{t+1} < d_k/d_j``.
+    """The first round ``t`` at which ``φ(c0)^{t+1} < d_k/d_j`` (``thm-bt-ratio``).
 
     Because ``c_i ≥ c0`` and ``φ`` decreases, ``B_t[k]/B_t[j] = Π_{i≤t} φ(c_i) ≤ φ(c0)^{t+1}``: from
     this round on (if the rounds have not collapsed) the self-distilled ratio is below ``d_k/d_j``,
     which no single fit reaches. Round 0 is a single fit, so the answer is at least 1.
+
+    Parameters
+    ----------
+    d_k, d_j : float
+        As in :func:`pair_ratio`.
+    c0 : float
+        The constant of round 0, in ``(0, inf)``.
+
+    Returns
+    -------
+    int
+        ``≥ 1``.
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, naming it.
     """
-    phi0 = pair_ratio(d_k, d_j, check_positive("c0", c0))
+    phi0 = pair_ratio(d_k, d_j, c0)
     # φ0^{t+1} < d_k/d_j  ⇔  t + 1 > log(d_k/d_j) / log φ0  (both logs negative)
     need = math.log(d_k / d_j) / math.log(phi0)
     return max(1, math.floor(need))
@@ -127,6 +183,26 @@ def filter_distance(d: torch.Tensor, z0: torch.Tensor, B: torch.Tensor, c: float
 
     The ℓ2 distance at the training inputs between the single fit with constant ``c`` and the
     predictions ``Vᵀ B z0`` (equal to the label-energy-weighted distance between the filters).
+
+    Parameters
+    ----------
+    d : torch.Tensor, shape ``(K,)``
+        Eigenvalues.
+    z0 : torch.Tensor, shape ``(K,)``
+        Targets in the eigenbasis, ``d``'s dtype and device.
+    B : torch.Tensor, shape ``(K,)``
+        A filter diagonal, entries in ``[0, 1]``.
+    c : float
+        In ``[0, inf]``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        A wrong shape, non-finite entries, ``B`` outside ``[0, 1]`` or ``c`` outside ``[0, inf]``.
     """
     K = d.shape[0]
     _check_diag("z0", z0, K)
@@ -138,9 +214,15 @@ def filter_distance(d: torch.Tensor, z0: torch.Tensor, B: torch.Tensor, c: float
 class BestSingleFit:
     """A single fit compared with a self-distilled filter.
 
-    ``c``: its constant; ``distance``: :func:`filter_distance` at ``c``; ``relative``: that
-    distance over ``‖Vᵀ B z0‖``, the size of the self-distilled predictions (``c = inf``, the
-    zero function, has relative distance 1).
+    Attributes
+    ----------
+    c : float
+        Its constant, in ``[0, inf]``.
+    distance : float
+        :func:`filter_distance` at ``c``.
+    relative : float
+        That distance over ``‖Vᵀ B z0‖``, the size of the self-distilled predictions (``c = inf``,
+        the zero function, has relative distance 1).
     """
 
     c: float
@@ -148,6 +230,7 @@ class BestSingleFit:
     relative: float
 
 
+@validate_params(d=Tensor((1,)), n_grid=Integer(10, 10**6))
 def best_single_fit(d: torch.Tensor, z0: torch.Tensor, B: torch.Tensor, n_grid: int = 400
                     ) -> BestSingleFit:
     """The single fit closest to the filter ``B`` at the training inputs.
@@ -157,9 +240,33 @@ def best_single_fit(d: torch.Tensor, z0: torch.Tensor, B: torch.Tensor, n_grid: 
     ``A(c)`` is within ``e^{-12}`` of its limits 1 and 0), the two limits themselves, then
     bounded Brent on ``log c`` between the best grid point's neighbours. ``h`` need not be
     unimodal; the grid is what finds the basin.
+
+    Parameters
+    ----------
+    d, z0, B
+        As in :func:`filter_distance` (``d`` positive).
+    n_grid : int
+        Grid points, in ``[10, 1e6]``.
+
+    Returns
+    -------
+    BestSingleFit
+
+    Raises
+    ------
+    ValueError
+        As in :func:`filter_distance`, or ``n_grid`` outside its range.
+
+    Examples
+    --------
+    >>> import torch
+    >>> d = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    >>> z0 = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    >>> fit = best_single_fit(d, z0, single_fit_filter(d, 2.0))  # B is a single fit itself
+    >>> round(fit.c, 6), fit.distance < 1e-9
+    (2.0, True)
     """
     K = d.shape[0]
-    check_int("n_grid", n_grid, 10, 10**6)
     _check_diag("z0", z0, K)
     _check_filter(B, K)
     dd = d.detach().cpu().numpy().astype(np.float64)
@@ -188,7 +295,23 @@ def matched_single_fit(basis: Eigenbasis, z0: torch.Tensor, B: torch.Tensor) -> 
     """The single fit with the same training error against ``y0`` as the filter ``B``.
 
     ``ε' = (1/K) Σ_k z0_k² (1 - B_k)²`` is the training error of ``f_t`` against the original
-    labels; one fit with budget ``ε'`` ("a larger ε") has the constant ``c' `` from the c-equation.
+    labels; one fit with budget ``ε'`` ("a larger ε") has the constant ``c'`` from ``c-equation``.
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+        The eigenbasis of ``G``.
+    z0, B
+        As in :func:`filter_distance`, on the basis' device.
+
+    Returns
+    -------
+    BestSingleFit
+
+    Raises
+    ------
+    ValueError
+        As in :func:`filter_distance`.
     """
     K = basis.d.shape[0]
     _check_diag("z0", z0, K)
@@ -217,6 +340,18 @@ class EquivalentKernel:
       Rademacher complexity of ``{f : ‖f‖_{H†} ≤ ρ}`` is ``ρ (tr G† / K)^{1/2}``,
       :meth:`rademacher_bound` (a textbook bound for kernel classes, Bartlett and Mendelson 2002;
       the paper's exact theorem is not confirmed).
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+        The eigenbasis of ``G``; every tensor here is float64 on its device.
+    B : torch.Tensor, shape ``(K,)``
+        The filter ``B_t``, entries in ``[0, 1)``.
+
+    Raises
+    ------
+    ValueError
+        ``B`` of the wrong shape, not finite, or outside ``[0, 1)``.
     """
 
     basis: Eigenbasis
@@ -227,6 +362,7 @@ class EquivalentKernel:
 
     @property
     def K(self) -> int:
+        """Number of training points."""
         return self.basis.d.shape[0]
 
     @property
@@ -253,7 +389,8 @@ class EquivalentKernel:
         return check_finite(name, g)
 
     def cross(self, g_new: torch.Tensor) -> torch.Tensor:
-        """``g†_x[k] = g†(x, x_k)/K`` for rows ``g_new = g(x, x_k)/K``; shape ``(n, K)``."""
+        """``g†_x[k] = g†(x, x_k)/K`` for rows ``g_new = g(x, x_k)/K``, both of shape ``(n, K)``
+        (a ``ValueError`` names a wrong shape or non-finite rows, here and below)."""
         self._check_g("g_new", g_new)
         V, d = self.basis.V, self.basis.d
         return (g_new @ V.T) * (self.m / d) @ V
@@ -279,79 +416,44 @@ class EquivalentKernel:
     def rademacher_bound(self, radius: float) -> float:
         """``ρ (tr G† / K)^{1/2}``: bound on the empirical Rademacher complexity of the ball
         ``‖f‖_{H†} ≤ ρ`` at the training inputs (Jensen on the exact value, see
-        :func:`empirical_rademacher`)."""
-        check_in_range("radius", radius, 0.0, math.inf, upper_open=True)
+        :func:`~selfdistill.mobahi2020.oracles.empirical_rademacher`).
+
+        Parameters
+        ----------
+        radius : float
+            ``ρ`` in ``[0, inf)``, else ``ValueError``.
+
+        Returns
+        -------
+        float
+        """
+        radius = check_in_range("radius", radius, 0.0, math.inf, upper_open=True)
         return radius * math.sqrt(self.trace / self.K)
-
-
-def empirical_rademacher(kernel_matrix: torch.Tensor, radius: float, n_samples: int = 0,
-                         generator: torch.Generator | None = None) -> tuple[float, float]:
-    """Empirical Rademacher complexity of ``{f : ‖f‖_H ≤ ρ}`` at ``K`` points.
-
-    ``R = E_σ sup_f (1/K) Σ_k σ_k f(x_k) = (ρ/K) E_σ (σᵀ 𝒦 σ)^{1/2}`` with ``𝒦[j, k] = g(x_j, x_k)``
-    (no ``1/K``; the sup is Cauchy–Schwarz in ``H``). ``n_samples = 0`` enumerates all ``2^K``
-    sign vectors (``K ≤ 20``) and returns ``(R, 0)``; otherwise Monte Carlo with ``n_samples``
-    sign vectors from ``generator``, returning ``(estimate, standard error)``.
-    """
-    check_ndim("kernel_matrix", kernel_matrix, (2,))
-    check_finite("kernel_matrix", kernel_matrix)
-    K = kernel_matrix.shape[0]
-    check_in_range("radius", radius, 0.0, math.inf, upper_open=True)
-    check_int("n_samples", n_samples, 0, 10**7)
-    Km = kernel_matrix.to(VERIFY_DTYPE)
-    if n_samples == 0:
-        check_int("K (points, for exact enumeration)", K, 1, 20)
-        signs = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=K)),
-                             dtype=VERIFY_DTYPE, device=Km.device)
-    else:
-        bits = torch.randint(0, 2, (n_samples, K), generator=generator, dtype=torch.int64)
-        signs = (2.0 * bits - 1).to(VERIFY_DTYPE).to(Km.device)
-    quad = ((signs @ Km) * signs).sum(1).clamp_min(0).sqrt() * (radius / K)
-    if n_samples == 0:
-        return float(quad.mean()), 0.0
-    return float(quad.mean()), float(quad.std() / math.sqrt(n_samples))
-
-
-def dense_round_filter(G: torch.Tensor, cs: list[float]) -> torch.Tensor:
-    """The matrix ``P_t = Π_{i=0}^{t} G (c_i I + G)⁻¹`` by dense solves, shape ``(K, K)``.
-
-    Independent of any eigendecomposition: ``P_t y0`` are round ``t``'s predictions at the
-    training inputs, and ``diag(V P_t Vᵀ)`` is ``B_t``. Infinite ``c_i`` (collapse) give zero.
-    """
-    check_ndim("G", G, (2,))
-    check_finite("G", G)
-    K = G.shape[0]
-    eye = torch.eye(K, dtype=G.dtype, device=G.device)
-    P = eye.clone()
-    for i, c in enumerate(cs):
-        c = check_in_range(f"cs[{i}]", c, 0.0, math.inf, lower_open=True)
-        if math.isinf(c):
-            return torch.zeros_like(G)
-        P = G @ torch.linalg.solve(c * eye + G, P)  # G and (cI + G)⁻¹ commute
-    return P
-
-
-def dense_equivalent(G: torch.Tensor, cs: list[float], g_new: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(G†, g†_x)`` by dense solves from the constants ``c_i`` alone.
-
-    ``G† = P (I - P)⁻¹`` with ``P`` from :func:`dense_round_filter`, and ``g†_x = g_x G⁻¹ G†``
-    (rows of ``g_new`` are ``g(x, x_k)/K``). No eigenbasis: the check route of
-    :class:`EquivalentKernel`.
-    """
-    P = dense_round_filter(G, cs)
-    eye = torch.eye(G.shape[0], dtype=G.dtype, device=G.device)
-    G_dagger = torch.linalg.solve(eye - P, P)
-    G_dagger = (G_dagger + G_dagger.T) / 2
-    return G_dagger, g_new @ torch.linalg.solve(G, G_dagger)
 
 
 def filter_diagonal(basis: Eigenbasis, P: torch.Tensor) -> torch.Tensor:
     """``diag(V P Vᵀ)``: the filter of a matrix ``P`` that commutes with ``G``, shape ``(K,)``.
 
-    Reads ``B_t`` off :func:`dense_round_filter`; the off-diagonal part of ``V P Vᵀ`` is rounding.
+    Reads ``B_t`` off :func:`~selfdistill.mobahi2020.oracles.dense_round_filter`; the off-diagonal
+    part of ``V P Vᵀ`` is rounding.
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+        ``K`` eigenvalues.
+    P : torch.Tensor, shape ``(K, K)``
+        On the basis' device and dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(K,)``.
+
+    Raises
+    ------
+    ValueError
+        ``P`` not of shape ``(K, K)``.
     """
-    check_ndim("P", P, (2,))
     K = basis.d.shape[0]
     if tuple(P.shape) != (K, K):
         raise ValueError(f"P has shape {tuple(P.shape)}; expected ({K}, {K})")
@@ -362,8 +464,28 @@ def filter_predict(basis: Eigenbasis, g_new: torch.Tensor, z0: torch.Tensor,
                    filt: torch.Tensor) -> torch.Tensor:
     """The function with filter ``filt`` at new inputs: ``g_x Vᵀ D⁻¹ diag(filt) z0``, ``(n,)``.
 
-    ``filt = A(c)`` gives the single fit with constant ``c``; ``filt = B_t`` gives ``f_t``. Rows of
-    ``g_new`` are ``g(x, x_k)/K``.
+    ``filt = A(c)`` gives the single fit with constant ``c``; ``filt = B_t`` gives ``f_t``.
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+        ``K`` eigenvalues; every tensor on its device, float64.
+    g_new : torch.Tensor, shape ``(n, K)``
+        Rows ``g(x, x_k)/K`` at new inputs.
+    z0 : torch.Tensor, shape ``(K,)``
+        Targets in the eigenbasis.
+    filt : torch.Tensor, shape ``(K,)``
+        A filter diagonal, entries in ``[0, 1]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        A wrong shape, non-finite entries, or ``filt`` outside ``[0, 1]``.
     """
     K = basis.d.shape[0]
     check_ndim("g_new", g_new, (2,))
@@ -372,29 +494,3 @@ def filter_predict(basis: Eigenbasis, g_new: torch.Tensor, z0: torch.Tensor,
     _check_diag("z0", z0, K)
     _check_filter(filt, K)
     return g_new @ (basis.V.T @ (filt / basis.d * z0))
-
-
-def dense_filters(G: torch.Tensor, cs: list[float], basis: Eigenbasis) -> torch.Tensor:
-    """``B_t`` for ``t = 0 … len(cs) - 1`` by dense solves, shape ``(len(cs), K)``.
-
-    Row ``t`` is :func:`filter_diagonal` of :func:`dense_round_filter` over ``cs[:t+1]``. Tiny
-    entries carry an absolute rounding error of about ``K u`` times the largest entry.
-    """
-    rows = [filter_diagonal(basis, dense_round_filter(G, list(cs[: t + 1])))
-            for t in range(len(cs))]
-    return torch.stack(rows) if rows else G.new_zeros((0, G.shape[0]))
-
-
-def dense_single_fits(G: torch.Tensor, y: torch.Tensor, cs: np.ndarray) -> torch.Tensor:
-    """Training predictions ``G (c I + G)⁻¹ y`` of single fits, one per ``c``: ``(len(cs), K)``.
-
-    Batched dense solves, no eigenbasis: the brute-force route to :func:`best_single_fit`.
-    """
-    check_ndim("G", G, (2,))
-    check_ndim("y", y, (1,))
-    c = torch.as_tensor(np.asarray(cs, dtype=np.float64), device=G.device)
-    if not bool((c > 0).all() and torch.isfinite(c).all()):
-        raise ValueError("cs must be positive and finite")
-    K = G.shape[0]
-    systems = c[:, None, None] * torch.eye(K, dtype=G.dtype, device=G.device) + G
-    return (G @ torch.linalg.solve(systems, y.expand(len(c), K)[..., None]))[..., 0]

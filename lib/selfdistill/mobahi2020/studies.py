@@ -12,32 +12,81 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from selfdistill.core.validate import check_in_range, check_ndim, check_positive
+from selfdistill.core.validate import (
+    Integer,
+    Positive,
+    Real,
+    Tensor,
+    check_in_range,
+    validate_params,
+)
 from selfdistill.mobahi2020.hilbert import Eigenbasis
-from selfdistill.mobahi2020.rounds import collapse_bounds, refit_rounds, self_distill
+from selfdistill.mobahi2020.oracles import refit_rounds
+from selfdistill.mobahi2020.rounds import collapse_bounds, self_distill
 
 __all__ = ["CollapseSweep", "RatioSweep", "collapse_sweep", "count_above", "data_free_ratio_bound",
            "data_free_ratio_limit", "data_free_worst", "final_alignment", "ratio_sweep",
            "sparsity_sweep", "top_alignment"]
 
 
+@validate_params(b=Tensor((1, 2)), tau=Real(0.0, 1.0, lower_open=True))
 def count_above(b: torch.Tensor, tau: float) -> torch.Tensor:
     """Basis functions whose weight is at least ``τ`` times the largest: ``#{k: b_k ≥ τ max b}``.
 
     Relative to the largest weight because ``B_t`` shrinks as a whole every round. For the
-    diagonals of ``B_t`` this count never grows from one round to the next: by thm-bt-ratio every
-    ratio ``B_t[k]/B_t[top]`` falls. ``b`` of shape ``(..., K)``, ``τ`` in ``(0, 1]``; returns
-    ``(...)``.
+    diagonals of ``B_t`` this count never grows from one round to the next: by ``thm-bt-ratio``
+    every ratio ``B_t[k]/B_t[top]`` falls.
+
+    Parameters
+    ----------
+    b : torch.Tensor, shape ``(K,)`` or ``(n, K)``
+        Weights, finite, any dtype and device.
+    tau : float
+        ``τ`` in ``(0, 1]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``()`` or ``(n,)``, integer, on ``b``'s device.
+
+    Raises
+    ------
+    ValueError
+        ``b`` not a finite real tensor of 1 or 2 dimensions, or ``tau`` outside ``(0, 1]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> int(count_above(torch.tensor([1.0, 0.6, 0.4, 0.1]), 0.5))
+    2
     """
-    tau = check_in_range("tau", tau, 0.0, 1.0, lower_open=True)
-    check_ndim("b", b, (1, 2))
     return (b >= tau * b.max(dim=-1, keepdim=True).values).sum(-1)
 
 
+@validate_params(y=Tensor((2,)), m=Integer(1))
 def top_alignment(y: torch.Tensor, basis: Eigenbasis, m: int = 1) -> torch.Tensor:
-    """``cos²`` between each ``y_t`` (rows of ``y``, shape ``(n, K)``) and the span of the ``m``
-    eigenvectors of largest eigenvalue: ``Σ_{top m} z_k² / ‖z‖²``. Returns ``(n,)``."""
-    check_ndim("y", y, (2,))
+    """``cos²`` between each ``y_t`` and the span of the ``m`` eigenvectors of largest
+    eigenvalue: ``Σ_{top m} z_k² / ‖z‖²``.
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape ``(n, K)``
+        Targets ``y_t`` as rows, finite, float64 (on any device).
+    basis : Eigenbasis
+        ``K`` eigenvalues, ascending.
+    m : int
+        ``≥ 1``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n,)``, on ``y``'s device.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not a finite 2-D real tensor, or ``m < 1``.
+    """
     z = y @ basis.V.T.to(y.device)
     return z[:, -m:].square().sum(1) / z.square().sum(1)
 
@@ -46,9 +95,19 @@ def top_alignment(y: torch.Tensor, basis: Eigenbasis, m: int = 1) -> torch.Tenso
 class CollapseSweep:
     """Collapse rounds over a sweep of ε (arrays of the sweep's length, NumPy float64/int).
 
-    ``count`` the collapse round ``t⋆`` (= number of non-collapsed rounds); ``r0``;
-    ``lower_notes`` ``(r0 − 1)/κ``; ``lower`` ``⌈r0 − 1⌉``; ``upper`` ``⌈κ(r0 − 1)⌉``;
-    ``steps`` the per-round drops ``r_t − r_{t+1}`` of every ε, concatenated.
+    Attributes
+    ----------
+    eps, r0 : numpy.ndarray, shape ``(n,)``
+        The budgets and ``r_0 = ‖y_0‖/√(Kε)``.
+    count : numpy.ndarray of int, shape ``(n,)``
+        The collapse round ``t⋆`` (= number of non-collapsed rounds).
+    lower_notes, lower, upper : numpy.ndarray, shape ``(n,)``
+        ``(r0 − 1)/κ``, ``⌈r0 − 1⌉`` and ``⌈κ(r0 − 1)⌉`` (:func:`~selfdistill.mobahi2020.
+        rounds.collapse_bounds`).
+    kappa : float
+        ``κ``.
+    steps : numpy.ndarray
+        The per-round drops ``r_t − r_{t+1}`` of every ε, concatenated.
     """
 
     eps: np.ndarray
@@ -61,21 +120,44 @@ class CollapseSweep:
     steps: np.ndarray
 
 
+@validate_params(y0=Tensor((1, 2)), kappa=Real(1.0, math.inf, upper_open=True))
 def collapse_sweep(G: torch.Tensor, y0: torch.Tensor, eps: np.ndarray, kappa: float, *,
                    basis: Eigenbasis | None = None) -> CollapseSweep:
-    """Run every ε of a sweep to collapse and record ``t⋆`` with its bounds.
+    """Run every ε of a sweep to collapse and record ``t⋆`` with its bounds (``collapse-bound``).
 
     With ``basis`` the spectral engine runs; without it the refit route (dense solves, no
-    eigendecomposition). ``kappa`` is ``d_max/d_min``, given by the caller so that the bounds can
-    come from an eigensolver other than the one under test.
+    eigendecomposition).
+
+    Parameters
+    ----------
+    G : torch.Tensor, shape ``(K, K)``
+        The Gram matrix (used by the refit route).
+    y0 : torch.Tensor, shape ``(K,)`` or ``(K, C)``
+        Labels, finite, on ``G``'s device.
+    eps : array_like, shape ``(n,)``
+        Budgets, each in ``(0, inf)``.
+    kappa : float
+        ``κ = d_max/d_min`` in ``[1, inf)``, given by the caller so that the bounds can come from
+        an eigensolver other than the one under test.
+    basis : Eigenbasis, optional
+        The eigenbasis of ``G`` for the spectral engine.
+
+    Returns
+    -------
+    CollapseSweep
+
+    Raises
+    ------
+    ValueError
+        ``y0`` not a finite real tensor, ``kappa`` outside ``[1, inf)``, a budget outside
+        ``(0, inf)``, or what the engine refuses.
     """
     eps = np.asarray(eps, dtype=np.float64)
-    check_positive("kappa", kappa)
     K = y0.shape[0]
     sq = float(y0.square().sum())
     counts, r0s, steps = [], [], []
     for e in eps:
-        e = check_positive("eps", float(e))
+        e = check_in_range("eps", float(e), 0.0, math.inf, lower_open=True, upper_open=True)
         if basis is None:
             ys = refit_rounds(G, y0, e)
             y, t_star = ys.y, ys.collapse_round
@@ -94,10 +176,31 @@ def collapse_sweep(G: torch.Tensor, y0: torch.Tensor, eps: np.ndarray, kappa: fl
         kappa=float(kappa), steps=np.concatenate(steps) if steps else np.zeros(0))
 
 
+@validate_params(tau=Real(0.0, 1.0, lower_open=True))
 def sparsity_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, tau: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """For each ε: the rounds before collapse ``t⋆`` and ``count_above(B_{t⋆−1}, τ)``, the
-    count at the last non-collapsed round (``K`` where round 0 already collapses)."""
+    count at the last non-collapsed round (``K`` where round 0 already collapses).
+
+    Parameters
+    ----------
+    basis, y0
+        As in :func:`~selfdistill.mobahi2020.rounds.self_distill`.
+    eps : array_like, shape ``(n,)``
+        Budgets, each in ``(0, inf)``.
+    tau : float
+        ``τ`` in ``(0, 1]``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``t⋆`` and the counts, each of shape ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        ``tau`` outside ``(0, 1]``, or what ``self_distill`` refuses.
+    """
     rounds, counts = [], []
     for e in np.asarray(eps, dtype=np.float64):
         rs = self_distill(basis, y0, float(e))
@@ -107,8 +210,11 @@ def sparsity_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, tau: fl
     return np.array(rounds), np.array(counts)
 
 
+@validate_params(d_k=Positive(), d_j=Positive(), d_min=Positive(),
+                 r0=Real(1.0, math.inf, lower_open=True, upper_open=True), t=Integer(0))
 def data_free_ratio_bound(d_k: float, d_j: float, d_min: float, r0: float, t: int) -> float:
-    """Data-free bound on ``B_t[k,k]/B_t[j,j]`` for ``d_k < d_j`` (bt-sparsification).
+    """Data-free bound on ``B_t[k,k]/B_t[j,j]`` for ``d_k < d_j`` (chapter
+    ``bt-sparsification``).
 
     The ratio bound ``φ(c_0)^{t+1}`` with ``c_0`` replaced by its lower bound
     ``c̄ = d_min/(r_0 − 1)``: since ``φ`` decreases in ``c`` and every ``c_i ≥ c_0 ≥ c̄``,
@@ -117,37 +223,80 @@ def data_free_ratio_bound(d_k: float, d_j: float, d_min: float, r0: float, t: in
     ``a = d_min/d_j``, ``b = d_min/d_k``,
 
     a bound in the eigenvalues and ``r_0 = ‖y_0‖/√(Kε) > 1`` alone (no ``c_0``, no root-find).
+
+    Parameters
+    ----------
+    d_k, d_j, d_min : float
+        Eigenvalues in ``(0, inf)`` with ``d_min ≤ d_k < d_j``.
+    r0 : float
+        ``r_0`` in ``(1, inf)``.
+    t : int
+        The round, ``≥ 0``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its range, or the eigenvalues out of order.
+
+    Examples
+    --------
+    >>> round(data_free_ratio_bound(1.0, 2.0, 1.0, 2.0, 0), 6)  # (1 + 1/2) / (1 + 1)
+    0.75
     """
-    d_k, d_j = check_positive("d_k", d_k), check_positive("d_j", d_j)
-    d_min = check_positive("d_min", d_min)
     if not d_min <= d_k < d_j:
         raise ValueError(f"need d_min <= d_k < d_j; got d_min = {d_min!r}, d_k = {d_k!r}, "
                          f"d_j = {d_j!r}")
-    check_in_range("r0", r0, 1.0, math.inf, lower_open=True)
-    if not (isinstance(t, (int, np.integer)) and t >= 0):
-        raise ValueError(f"t = {t!r} is outside the accepted range: integers >= 0")
     m = r0 - 1.0
     a, b = d_min / d_j, d_min / d_k
     return float(((1 + a / m) / (1 + b / m)) ** (t + 1))
 
 
+@validate_params(d_k=Positive(), d_j=Positive(), d_min=Positive())
 def data_free_ratio_limit(d_k: float, d_j: float, d_min: float) -> float:
     """The ε → 0 limit of :func:`data_free_ratio_bound` at round ``t + 1 = r_0 − 1``:
     ``((1 + a/m)/(1 + b/m))^m → e^{a − b}`` as ``m = r_0 − 1 → ∞``, with ``a = d_min/d_j`` and
     ``b = d_min/d_k``. Below 1 for ``d_k < d_j``: the guaranteed sparsification before collapse
-    does not vanish near interpolation, while one fit's ratio ``φ(c_0) → 1`` (``c_0 → 0``)."""
-    d_k, d_j = check_positive("d_k", d_k), check_positive("d_j", d_j)
-    d_min = check_positive("d_min", d_min)
+    does not vanish near interpolation, while one fit's ratio ``φ(c_0) → 1`` (``c_0 → 0``).
+
+    Parameters
+    ----------
+    d_k, d_j, d_min : float
+        Eigenvalues in ``(0, inf)``.
+
+    Returns
+    -------
+    float
+        ``e^{a − b}``.
+
+    Raises
+    ------
+    ValueError
+        A parameter outside ``(0, inf)``, naming it.
+    """
     return float(math.exp(d_min / d_j - d_min / d_k))
 
 
 @dataclass(frozen=True)
 class RatioSweep:
-    """Per ε of a sweep: ``r0``, the non-collapsed rounds ``t_star``, and the ratio
-    ``B_t[k,k]/B_t[j,j]`` of the pair ``(k, j)`` at the last non-collapsed round (``last``),
-    at round ``⌈r_0 − 1⌉ − 1`` (``at_guaranteed``; non-collapsed by the collapse lemma, NaN if
-    it is collapsed) and of
-    one fit (``one_fit = φ(c_0)``). All arrays of shape ``(len(eps),)``."""
+    """Per ε of a sweep, the ratio ``B_t[k,k]/B_t[j,j]`` of the pair ``(k, j)``.
+
+    Attributes
+    ----------
+    eps, r0 : numpy.ndarray, shape ``(n,)``
+        The budgets and ``r_0``.
+    t_star : numpy.ndarray of int, shape ``(n,)``
+        The non-collapsed rounds.
+    last : numpy.ndarray, shape ``(n,)``
+        The ratio at the last non-collapsed round.
+    at_guaranteed : numpy.ndarray, shape ``(n,)``
+        At round ``⌈r_0 − 1⌉ − 1`` (non-collapsed by the collapse lemma; NaN if it is collapsed).
+    one_fit : numpy.ndarray, shape ``(n,)``
+        One fit's ratio, ``φ(c_0)``.
+    """
 
     eps: np.ndarray
     r0: np.ndarray
@@ -159,8 +308,26 @@ class RatioSweep:
 
 def ratio_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, k: int, j: int
                 ) -> RatioSweep:
-    """The pair ``(k, j)``'s weight ratio over a sweep of ε, for ε below the collapse threshold
-    ``‖y_0‖²/K`` (``ValueError`` otherwise). ``k``, ``j`` index ``basis.d`` (ascending)."""
+    """The pair ``(k, j)``'s weight ratio over a sweep of ε (chapter ``bt-sparsification``).
+
+    Parameters
+    ----------
+    basis, y0
+        As in :func:`~selfdistill.mobahi2020.rounds.self_distill`.
+    eps : array_like, shape ``(n,)``
+        Budgets, each in ``(0, ‖y_0‖²/K)``, below the collapse threshold.
+    k, j : int
+        Indices into ``basis.d`` (ascending).
+
+    Returns
+    -------
+    RatioSweep
+
+    Raises
+    ------
+    ValueError
+        A budget outside ``(0, ‖y_0‖²/K)``, or what ``self_distill`` refuses.
+    """
     K = int(basis.d.shape[0])
     norm = float(torch.linalg.vector_norm(y0))
     rows = []
@@ -187,9 +354,24 @@ def data_free_worst(d: np.ndarray, y0: torch.Tensor, basis: Eigenbasis, eps: np.
     ``d_k < d_j`` and every non-collapsed round. The bound holds iff this is at least 1 (both
     logarithms are negative); for close eigenvalues it is about the mean of ``c_i/c̄``.
 
-    ``B_t`` comes from the engine on ``basis``; the bound from the eigenvalues ``d`` (shape
-    ``(K,)``, ascending; pass another eigensolver's) and ``r_0`` alone. Entries where a weight
-    underflows to 0 are skipped (the bound then holds trivially).
+    ``B_t`` comes from the engine on ``basis``; the bound from the eigenvalues ``d`` and ``r_0``
+    alone. Entries where a weight underflows to 0 are skipped (the bound then holds trivially).
+
+    Parameters
+    ----------
+    d : array_like, shape ``(K,)``
+        Eigenvalues, ascending (pass another eigensolver's).
+    y0 : torch.Tensor, shape ``(K,)``
+        Labels.
+    basis : Eigenbasis
+        The eigenbasis the engine runs on.
+    eps : array_like, shape ``(n,)``
+        Budgets below the collapse threshold.
+
+    Returns
+    -------
+    float
+        The smallest ratio of logarithms (``inf`` when nothing is compared).
     """
     d = np.asarray(d, dtype=np.float64)
     K = d.shape[0]
@@ -211,12 +393,33 @@ def data_free_worst(d: np.ndarray, y0: torch.Tensor, basis: Eigenbasis, eps: np.
     return worst
 
 
+@validate_params(y0=Tensor((1,)), m=Integer(1))
 def final_alignment(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, m: int
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """For each ε of ``eps`` (each below the collapse threshold ``‖y_0‖²/K``): the
-    :func:`top_alignment` of the targets ``y_t`` with the top ``m`` eigenvectors at the last
-    non-collapsed round, and that round's index. Shapes ``(len(eps),)``."""
-    check_ndim("y0", y0, (1,))
+    """For each ε: the :func:`top_alignment` of the targets ``y_t`` with the top ``m``
+    eigenvectors at the last non-collapsed round, and that round's index.
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+        ``K`` eigenvalues.
+    y0 : torch.Tensor, shape ``(K,)``
+        Labels, finite.
+    eps : array_like, shape ``(n,)``
+        Budgets, each in ``(0, ‖y_0‖²/K)``.
+    m : int
+        ``≥ 1``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The alignments and the round indices, each of shape ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        ``y0`` not a finite 1-D tensor, ``m < 1``, or a budget outside ``(0, ‖y_0‖²/K)``.
+    """
     K = int(y0.shape[0])
     threshold = float(y0.square().sum()) / K
     out, last = [], []
