@@ -22,7 +22,7 @@ def test_clusterable_sphere_shapes_labels_and_seeds():
     assert torch.equal(y, torch.where(cluster % 2 == 1, 1.0, -1.0).to(F64))
     X2, _, _ = clusterable_sphere(40, 6, 4, 0.3, seed=2)
     assert torch.equal(X, X2)
-    _, Y, _ = clusterable_sphere(30, 6, 3, 0.3, n_classes=3)
+    _, Y, _ = clusterable_sphere(30, 6, 3, 0.3, num_classes=3)
     assert Y.shape == (30, 3) and torch.equal(Y.sum(1), torch.ones(30, dtype=F64))
     # zero spread: every point is its cluster centre
     X0, _, c0 = clusterable_sphere(12, 5, 3, 0.0)
@@ -45,7 +45,7 @@ def test_digits_sphere():
     [
         (lambda: clusterable_sphere(10, 3, 11), "n_clusters"),
         (lambda: clusterable_sphere(10, 3, 2, spread=-1), "spread"),
-        (lambda: clusterable_sphere(10, 3, 2, n_classes=3), "n_classes"),
+        (lambda: clusterable_sphere(10, 3, 2, num_classes=3), "num_classes"),
         (lambda: digits_sphere((1,)), "classes"),
         (lambda: digits_sphere((1, 1)), "classes"),
         (lambda: digits_sphere((1, 2), 200), "n_per_class"),

@@ -75,8 +75,8 @@ class NoisyLabels:
         return float(self.corrupted.double().mean())
 
 
-@validate_params(n_classes=Integer(2), source=Options(*SYMMETRIC_CONVENTIONS))
-def convert_symmetric_rate(rate: float, n_classes: int, *, source: str = "any") -> float:
+@validate_params(num_classes=Integer(2), source=Options(*SYMMETRIC_CONVENTIONS))
+def convert_symmetric_rate(rate: float, num_classes: int, *, source: str = "any") -> float:
     """Rate of the other symmetric convention with the same transition matrix.
 
     ``"any"`` at rate r equals ``"other"`` at rate ``r (C−1)/C``; the inverse multiplies by
@@ -88,7 +88,7 @@ def convert_symmetric_rate(rate: float, n_classes: int, *, source: str = "any") 
     rate : float
         The rate in the ``source`` convention: in ``[0, 1]`` for ``"any"``, in
         ``[0, (C−1)/C]`` for ``"other"``.
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
     source : {"any", "other"}, optional
         The convention of ``rate``.
@@ -101,7 +101,7 @@ def convert_symmetric_rate(rate: float, n_classes: int, *, source: str = "any") 
     Raises
     ------
     ValueError
-        If ``n_classes``, ``source`` or ``rate`` (for its convention) is out of range.
+        If ``num_classes``, ``source`` or ``rate`` (for its convention) is out of range.
 
     Examples
     --------
@@ -110,22 +110,22 @@ def convert_symmetric_rate(rate: float, n_classes: int, *, source: str = "any") 
     >>> round(convert_symmetric_rate(0.45, 10, source="other"), 12)
     0.5
     """
-    factor = (n_classes - 1) / n_classes
+    factor = (num_classes - 1) / num_classes
     if source == "any":
         return check_in_range("rate", rate, 0.0, 1.0) * factor
     return check_in_range("rate", rate, 0.0, factor) / factor
 
 
-@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2),
+@validate_params(rate=Real(0.0, 1.0), num_classes=Integer(2),
                  convention=Options(*SYMMETRIC_CONVENTIONS))
-def symmetric_transition(rate: float, n_classes: int, convention: str = "other") -> torch.Tensor:
+def symmetric_transition(rate: float, num_classes: int, convention: str = "other") -> torch.Tensor:
     """Transition matrix of symmetric noise, ``T[i, j] = P(ỹ = j | y* = i)``.
 
     Parameters
     ----------
     rate : float
         In ``[0, 1]``, the probability that a label is resampled.
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
     convention : {"other", "any"}, optional
         ``"other"``: ``T = (1 − rate) I + rate/(C−1) (11ᵀ − I)``; ``"any"``:
@@ -146,22 +146,22 @@ def symmetric_transition(rate: float, n_classes: int, convention: str = "other")
     >>> symmetric_transition(0.2, 3).tolist()
     [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
     """
-    eye = torch.eye(n_classes, dtype=torch.float64)
-    ones = torch.ones(n_classes, n_classes, dtype=torch.float64)
+    eye = torch.eye(num_classes, dtype=torch.float64)
+    ones = torch.ones(num_classes, num_classes, dtype=torch.float64)
     if convention == "other":
-        return (1 - rate) * eye + rate / (n_classes - 1) * (ones - eye)
-    return (1 - rate) * eye + rate / n_classes * ones
+        return (1 - rate) * eye + rate / (num_classes - 1) * (ones - eye)
+    return (1 - rate) * eye + rate / num_classes * ones
 
 
-@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2))
-def pair_transition(rate: float, n_classes: int) -> torch.Tensor:
+@validate_params(rate=Real(0.0, 1.0), num_classes=Integer(2))
+def pair_transition(rate: float, num_classes: int) -> torch.Tensor:
     """Transition matrix of pair-flip noise ``k → (k + 1) mod C``.
 
     Parameters
     ----------
     rate : float
         In ``[0, 1]``, the probability that a label flips to the next class.
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
 
     Returns
@@ -180,13 +180,13 @@ def pair_transition(rate: float, n_classes: int) -> torch.Tensor:
     >>> pair_transition(0.25, 3).tolist()
     [[0.75, 0.25, 0.0], [0.0, 0.75, 0.25], [0.25, 0.0, 0.75]]
     """
-    eye = torch.eye(n_classes, dtype=torch.float64)
+    eye = torch.eye(num_classes, dtype=torch.float64)
     return (1 - rate) * eye + rate * torch.roll(eye, shifts=1, dims=1)
 
 
-@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2),
+@validate_params(rate=Real(0.0, 1.0), num_classes=Integer(2),
                  convention=Options(*SYMMETRIC_CONVENTIONS))
-def symmetric_noise(labels: torch.Tensor, rate: float, n_classes: int,
+def symmetric_noise(labels: torch.Tensor, rate: float, num_classes: int,
                     generator: torch.Generator, convention: str = "other") -> NoisyLabels:
     """Corrupt class labels with symmetric noise (see the module docstring for ``convention``).
 
@@ -196,11 +196,11 @@ def symmetric_noise(labels: torch.Tensor, rate: float, n_classes: int,
     Parameters
     ----------
     labels : torch.Tensor
-        Shape ``(n,)``, integer class indices in ``[0, n_classes − 1]``, on any device
+        Shape ``(n,)``, integer class indices in ``[0, num_classes − 1]``, on any device
         (:func:`selfdistill.core.validate.check_labels`).
     rate : float
         In ``[0, 1]``: the probability that a label is resampled.
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
     generator : torch.Generator
         A seeded generator on the CPU.
@@ -224,30 +224,30 @@ def symmetric_noise(labels: torch.Tensor, rate: float, n_classes: int,
     >>> bool(out.corrupted.all()), out.realised_rate
     (True, 1.0)
     """
-    clean = check_labels("labels", labels, n_classes)
+    clean = check_labels("labels", labels, num_classes)
     n = clean.shape[0]
     hit = torch.rand(n, generator=generator, dtype=torch.float64) < rate
     if convention == "other":
-        shift = torch.randint(1, n_classes, (n,), generator=generator)
-        drawn = (clean.cpu() + shift) % n_classes  # uniform over the C-1 other classes
+        shift = torch.randint(1, num_classes, (n,), generator=generator)
+        drawn = (clean.cpu() + shift) % num_classes  # uniform over the C-1 other classes
     else:
-        drawn = torch.randint(0, n_classes, (n,), generator=generator)
+        drawn = torch.randint(0, num_classes, (n,), generator=generator)
     noisy = torch.where(hit, drawn, clean.cpu()).to(clean.device)
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
-@validate_params(rate=Real(0.0, 1.0), n_classes=Integer(2))
-def pair_flip(labels: torch.Tensor, rate: float, n_classes: int,
+@validate_params(rate=Real(0.0, 1.0), num_classes=Integer(2))
+def pair_flip(labels: torch.Tensor, rate: float, num_classes: int,
               generator: torch.Generator) -> NoisyLabels:
     """Corrupt class labels by pair flips: class ``k`` becomes ``(k + 1) mod C`` w.p. ``rate``.
 
     Parameters
     ----------
     labels : torch.Tensor
-        Shape ``(n,)``, integer class indices in ``[0, n_classes − 1]``, on any device.
+        Shape ``(n,)``, integer class indices in ``[0, num_classes − 1]``, on any device.
     rate : float
         In ``[0, 1]``.
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
     generator : torch.Generator
         A seeded generator on the CPU (one uniform per label).
@@ -267,9 +267,9 @@ def pair_flip(labels: torch.Tensor, rate: float, n_classes: int,
     >>> pair_flip(torch.tensor([0, 1, 2]), 1.0, 3, torch.Generator()).noisy.tolist()
     [1, 2, 0]
     """
-    clean = check_labels("labels", labels, n_classes)
+    clean = check_labels("labels", labels, num_classes)
     hit = torch.rand(clean.shape[0], generator=generator, dtype=torch.float64) < rate
-    noisy = torch.where(hit, (clean.cpu() + 1) % n_classes, clean.cpu()).to(clean.device)
+    noisy = torch.where(hit, (clean.cpu() + 1) % num_classes, clean.cpu()).to(clean.device)
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
@@ -312,15 +312,15 @@ def binary_flip(labels: torch.Tensor, rate: float, generator: torch.Generator) -
     return NoisyLabels(noisy, clean, noisy != clean)
 
 
-@validate_params(n_classes=Integer(2))
-def empirical_transition(noisy: NoisyLabels, n_classes: int) -> torch.Tensor:
+@validate_params(num_classes=Integer(2))
+def empirical_transition(noisy: NoisyLabels, num_classes: int) -> torch.Tensor:
     """Row-normalised counts of (clean, noisy) pairs: the realised transition matrix.
 
     Parameters
     ----------
     noisy : NoisyLabels
         Class-index labels (from :func:`symmetric_noise` or :func:`pair_flip`).
-    n_classes : int
+    num_classes : int
         ``C ≥ 2``.
 
     Returns
@@ -331,7 +331,7 @@ def empirical_transition(noisy: NoisyLabels, n_classes: int) -> torch.Tensor:
     Raises
     ------
     ValueError
-        If ``n_classes`` is out of range or the labels are not class indices in range.
+        If ``num_classes`` is out of range or the labels are not class indices in range.
 
     Examples
     --------
@@ -341,11 +341,11 @@ def empirical_transition(noisy: NoisyLabels, n_classes: int) -> torch.Tensor:
     >>> empirical_transition(noisy, 2).tolist()
     [[0.5, 0.5], [0.0, 1.0]]
     """
-    clean = check_labels("noisy.clean", noisy.clean, n_classes).cpu()
-    out = check_labels("noisy.noisy", noisy.noisy, n_classes, rows=clean.shape[0]).cpu()
-    counts = torch.zeros(n_classes * n_classes, dtype=torch.float64)
-    counts.index_add_(0, clean * n_classes + out, torch.ones_like(clean, dtype=torch.float64))
-    counts = counts.reshape(n_classes, n_classes)
+    clean = check_labels("noisy.clean", noisy.clean, num_classes).cpu()
+    out = check_labels("noisy.noisy", noisy.noisy, num_classes, rows=clean.shape[0]).cpu()
+    counts = torch.zeros(num_classes * num_classes, dtype=torch.float64)
+    counts.index_add_(0, clean * num_classes + out, torch.ones_like(clean, dtype=torch.float64))
+    counts = counts.reshape(num_classes, num_classes)
     return counts / counts.sum(1, keepdim=True).clamp_min(1.0)
 
 

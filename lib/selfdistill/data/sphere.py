@@ -28,15 +28,15 @@ from selfdistill.data.digits import load_digits_arrays, signed_labels
 __all__ = ["clusterable_sphere", "digits_sphere", "labels_to_targets"]
 
 
-@validate_params(n_classes=Integer(2))
-def labels_to_targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
+@validate_params(num_classes=Integer(2))
+def labels_to_targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Class indices to regression targets: ±1 for two classes, one-hot rows for more.
 
     Parameters
     ----------
     labels : numpy.ndarray
-        Shape ``(n,)``, integer class indices in ``[0, n_classes − 1]``.
-    n_classes : int
+        Shape ``(n,)``, integer class indices in ``[0, num_classes − 1]``.
+    num_classes : int
         ``C ≥ 2``, the number of classes.
 
     Returns
@@ -49,7 +49,7 @@ def labels_to_targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``n_classes < 2``, or ``labels`` is not a 1-D integer array with values in
+        If ``num_classes < 2``, or ``labels`` is not a 1-D integer array with values in
         ``[0, C − 1]``.
 
     Examples
@@ -63,24 +63,24 @@ def labels_to_targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
     if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
         raise ValueError(f"labels has shape {labels.shape} and dtype {labels.dtype}; accepted: "
                          "a 1-D array of integer class indices")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels ranges over [{labels.min()}, {labels.max()}]; accepted: "
-                         f"[0, {n_classes - 1}] for {n_classes} classes")
-    if n_classes == 2:
+                         f"[0, {num_classes - 1}] for {num_classes} classes")
+    if num_classes == 2:
         return signed_labels(labels, positive=(1,))
-    return np.eye(n_classes)[labels]
+    return np.eye(num_classes)[labels]
 
 
 @validate_params(n=Integer(1), d=Integer(2), spread=Real(0.0, 10.0), seed=Seed())
 def clusterable_sphere(
-    n: int, d: int, n_clusters: int, spread: float = 0.2, n_classes: int = 2, seed: int = 0,
+    n: int, d: int, n_clusters: int, spread: float = 0.2, num_classes: int = 2, seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Points in clusters on the unit sphere ``S^{d−1}`` with one class per cluster.
 
     Centres ``c_k`` uniform on the sphere; point ``i`` of cluster ``k = i mod n_clusters`` is
     ``(c_k + spread · g / √d) / ‖·‖`` with ``g ~ N(0, I_d)``; cluster ``k`` has class
-    ``k mod n_classes`` (so every class has a cluster when ``n_clusters ≥ n_classes``).
+    ``k mod num_classes`` (so every class has a cluster when ``n_clusters ≥ num_classes``).
 
     Parameters
     ----------
@@ -92,7 +92,7 @@ def clusterable_sphere(
         Number of clusters, in ``[1, n]``.
     spread : float, optional
         Noise scale around each centre, in ``[0, 10]`` (0: every point is its centre).
-    n_classes : int, optional
+    num_classes : int, optional
         Number of classes, in ``[2, n_clusters]``.
     seed : int, optional
         Seed of the NumPy generator, in ``[0, 2**32 − 1]``.
@@ -121,14 +121,14 @@ def clusterable_sphere(
     ((6, 3), torch.float64, [-1.0, 1.0, -1.0, 1.0, -1.0, 1.0], [0, 1, 0, 1, 0, 1])
     """
     check_int("n_clusters", n_clusters, 1, n)
-    check_int("n_classes", n_classes, 2, n_clusters)
+    check_int("num_classes", num_classes, 2, n_clusters)
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((n_clusters, d))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     cluster = np.arange(n) % n_clusters
     X = centres[cluster] + spread * rng.standard_normal((n, d)) / np.sqrt(d)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
-    y = labels_to_targets(cluster % n_classes, n_classes)
+    y = labels_to_targets(cluster % num_classes, num_classes)
     as_t = dict(dtype=torch.float64, device=device)
     return (torch.as_tensor(X, **as_t), torch.as_tensor(y, **as_t),
             torch.as_tensor(cluster, device=device))
