@@ -36,7 +36,7 @@ _TEST_SEED = 20260101  # fixed test split of the embedded sets, independent of t
 class Dataset:
     """A classification data set held whole on one device.
 
-    ``x_*`` are float32 tensors (n, *shape), normalised; ``y_*`` int64 (n,) class indices in
+    ``x_*`` are float32 tensors ``(n, *shape)``, normalised; ``y_*`` int64 (n,) class indices in
     [0, num_classes). The training and validation parts come from one seeded split.
     """
 

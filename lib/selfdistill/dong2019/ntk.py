@@ -92,9 +92,10 @@ def ntk_infinite(
 
     Returns
     -------
-    tensor (n, n'), dtype and device of ``X``: ``xᵀz (π − θ)/(2π)`` [+ ``‖x‖‖z‖(sin θ +
-    (π − θ) cos θ)/(2π)``]. Angles near 0 and π are computed by Kahan's formula, so the
-    kernel is accurate to rounding there too (plain ``arccos`` would lose half the digits).
+    tensor (n, n'), dtype and device of ``X``: ``xᵀz (π − θ)/(2π)``
+    [+ ``‖x‖‖z‖(sin θ + (π − θ) cos θ)/(2π)``]. Angles near 0 and π are computed by Kahan's
+    formula, so the kernel is accurate to rounding there too (plain ``arccos`` would lose half
+    the digits).
 
     Examples
     --------

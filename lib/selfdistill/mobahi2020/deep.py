@@ -36,6 +36,8 @@ __all__ = ["PAPER", "ToleranceConfig", "deep_rounds", "setup", "tolerance_rounds
 class ToleranceConfig:
     """Settings of :func:`tolerance_rounds` (all ours; the paper's are unknown).
 
+    Parameters
+    ----------
     eps : training tolerance ε of every round (MSE averaged over examples and classes).
     noise : rate of symmetric label noise on the training labels (0 for none).
     lr : learning rate of plain gradient descent (SGD without momentum).

@@ -221,13 +221,14 @@ def self_distill(basis: Eigenbasis, y0: torch.Tensor, eps: float, *,
     Parameters
     ----------
     basis : :func:`selfdistill.mobahi2020.hilbert.eigenbasis` of a symmetric positive definite Gram
-    matrix
-        ``G`` (``G[j, k] = g(x_j, x_k) / K``); one decomposition serves every round.
+        matrix ``G`` (``G[j, k] = g(x_j, x_k) / K``); one decomposition serves every round.
     y0 : labels, shape ``(K,)`` or ``(K, C)`` (vector targets share one ``c_t`` per round).
     eps : ``ε > 0``.
     rounds : at most this many rounds (integer ≥ 0); ``None`` runs to collapse. If collapse comes
         first, the result stops there and ``collapse_round`` says when.
 
+    Notes
+    -----
     Each round solves the c-equation for ``c_t`` with :func:`selfdistill.mobahi2020.hilbert.solve_c`
     (Brent's method on the bracket c-bounds) and rescales the eigen-coordinates:
     ``z_{t+1} = A_t z_t``.

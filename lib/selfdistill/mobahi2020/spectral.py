@@ -188,7 +188,7 @@ def matched_single_fit(basis: Eigenbasis, z0: torch.Tensor, B: torch.Tensor) -> 
     """The single fit with the same training error against ``y0`` as the filter ``B``.
 
     ``ε' = (1/K) Σ_k z0_k² (1 - B_k)²`` is the training error of ``f_t`` against the original
-    labels; one fit with budget ``ε'`` ("a larger ε") has the constant ``c' `` from the c-equation.
+    labels; one fit with budget ``ε'`` ("a larger ε") has the constant ``c'`` from the c-equation.
     """
     K = basis.d.shape[0]
     _check_diag("z0", z0, K)

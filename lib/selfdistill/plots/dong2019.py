@@ -137,7 +137,7 @@ def plot_spectra(spectra: dict[str, np.ndarray], ax=None):
 
 
 def plot_residual_decay(steps, measured, predicted, labels, ax=None):
-    """|v_iᵀ(u(k) − y)| measured (markers) against (1 − ηλ_i)^k |v_iᵀ(u(0) − y)| (lines)."""
+    """``|v_iᵀ(u(k) − y)|`` measured (markers) against ``(1 − ηλ_i)^k |v_iᵀ(u(0) − y)|`` (lines)."""
     ax = _axes(ax)
     for j, label in enumerate(labels):
         ls = plot_style.LINESTYLES[j % len(plot_style.LINESTYLES)]

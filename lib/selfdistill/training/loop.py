@@ -125,7 +125,7 @@ def _autocast(device: torch.device):
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """Logits (n, K) float32 of ``model`` in eval mode on ``x`` (n, *shape), in chunks."""
+    """Logits (n, K) float32 of ``model`` in eval mode on ``x`` ``(n, *shape)``, in chunks."""
     was_training = model.training
     model.eval()
     fmt = torch.channels_last if (x.is_cuda and x.ndim == 4) else torch.contiguous_format

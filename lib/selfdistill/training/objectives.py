@@ -30,7 +30,7 @@ __all__ = ["Batch", "CrossEntropy", "EpochTargets", "LossFunction", "MSE",
 
 @dataclass
 class Batch:
-    """One mini-batch: ``x`` (n, *shape) inputs after augmentation, ``y`` (n,) int64 labels as
+    """One mini-batch: ``x`` ``(n, *shape)`` inputs after augmentation, ``y`` (n,) int64 labels as
     given to training (possibly noisy), ``index`` (n,) their positions in the training set,
     ``teacher`` (n, K) float32 teacher logits or ``None``; ``epoch`` and global ``step``
     (0-based); ``num_classes`` K; ``generator`` the run's seeded generator on the device."""
