@@ -39,7 +39,24 @@ def _np(v):
 
 
 def plot_norms_and_c(spec, refit, eps: float, K: int):
-    """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes."""
+    """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes.
+
+    Parameters
+    ----------
+    spec : Rounds
+        The spectral engine's rounds (:func:`selfdistill.mobahi2020.rounds.self_distill`).
+    refit : RefitRounds
+        The same rounds refitted every round (:func:`selfdistill.mobahi2020.rounds.refit_rounds`).
+    eps : float
+        The budget ``ε`` (the collapse level is ``√(Kε)``).
+    K : int
+        Number of training points.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     t = np.arange(spec.n_rounds + 1)
@@ -70,14 +87,41 @@ def _per_round(series: dict[str, np.ndarray], ax, dashed: tuple[str, ...] = (), 
 
 
 def plot_alignment(align: dict[str, np.ndarray], ax=None):
-    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label; the
-    fixed-``c`` comparison (labels starting "fixed") dashed, self-distillation solid."""
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label.
+
+    The fixed-``c`` comparison (labels starting with "fixed") is dashed, self-distillation solid.
+
+    Parameters
+    ----------
+    align : dict of str to array, each shape (T + 1,)
+        Label to the ``cos²`` at rounds ``0, 1, …``; arrays or CPU tensors.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     return _per_round(align, ax, dashed=("fixed",),
                       ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
 
 
 def plot_b_diagonals(B, d):
-    """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map."""
+    """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map.
+
+    Parameters
+    ----------
+    B : array or tensor, shape (T + 1, K)
+        The diagonal of ``B_t`` per round (positive).
+    d : array or tensor, shape (K,)
+        The eigenvalues ``d_k`` of the Gram matrix.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     B, d = _np(B), _np(d)
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
@@ -96,7 +140,22 @@ def plot_b_diagonals(B, d):
 
 
 def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
-    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its bounds (thm-bt-ratio)."""
+    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its bounds (thm-bt-ratio).
+
+    Parameters
+    ----------
+    ratio, lower, upper : array, shape (T + 1,)
+        The ratio per round and its lower and upper bounds.
+    label : str
+        Legend label of the pair.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     t = np.arange(len(ratio))
     ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds of the ratio")
@@ -107,12 +166,42 @@ def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
 
 
 def plot_counts(counts: dict[str, np.ndarray], ax=None):
-    """Effective numbers of basis functions over rounds, one line per definition."""
+    """Effective numbers of basis functions over rounds, one line per definition.
+
+    Parameters
+    ----------
+    counts : dict of str to array, each shape (T + 1,)
+        Definition to the count at rounds ``0, 1, …``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     return _per_round(counts, ax, ylabel="effective number of basis functions")
 
 
 def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
-    """Rounds before collapse and the count at the last non-collapsed round, against ``ε``."""
+    """Rounds before collapse and the count at the last non-collapsed round, against ``ε``.
+
+    Parameters
+    ----------
+    eps : array, shape (E,)
+        The budgets ``ε`` (log axis).
+    rounds : array of int, shape (E,)
+        Rounds before collapse ``t⋆`` per budget (on a second axis).
+    counts : array, shape (E,)
+        The effective number of basis functions at the last round per budget.
+    label : str
+        Legend label of ``counts``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, a = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     a.semilogx(eps, counts, "o-", label=label)
     a.set(xlabel=r"$\epsilon$", ylabel="count at the last round")
@@ -124,8 +213,20 @@ def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
 
 
 def plot_collapse_sweeps(sweeps: dict[str, object]):
-    """One panel per sweep: ``t⋆`` against ``r0`` with the bounds ``(r0−1)/κ``, ``⌈r0−1⌉``
-    and ``⌈κ(r0−1)⌉``."""
+    """One panel per sweep: ``t⋆`` against ``r0`` with its bounds.
+
+    The bounds are ``(r0−1)/κ``, ``⌈r0−1⌉`` and ``⌈κ(r0−1)⌉`` (eq. collapse-bounds).
+
+    Parameters
+    ----------
+    sweeps : dict of str to CollapseSweep
+        Panel title to a :class:`selfdistill.mobahi2020.studies.CollapseSweep`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     n = len(sweeps)
     cols = min(n, 3)
     rows = -(-n // cols)
@@ -148,9 +249,21 @@ def plot_collapse_sweeps(sweeps: dict[str, object]):
 
 
 def plot_tolerance_rounds(table: dict[str, np.ndarray]):
-    """Three panels over the rounds, mean ± standard deviation over the seeds (rows of each
-    ``(seeds, rounds)`` array of ``table``): ``mse_labels``; ``shrink`` with ``epochs`` on a
-    second axis; ``test_acc`` and ``train_acc``."""
+    """Three panels over the rounds, mean ± standard deviation over the seeds.
+
+    Panels: ``mse_labels``; ``shrink`` with ``epochs`` on a second axis; ``test_acc`` and
+    ``train_acc``.
+
+    Parameters
+    ----------
+    table : dict of str to array, each shape (S, T)
+        The keys above to their values per seed (rows) and round (columns); ``S ≥ 2``.
+
+    Returns
+    -------
+    array of three matplotlib.axes.Axes
+        The panels.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(plot_style.MAX_WIDTH_INCHES, 3.0), layout="constrained")
     t = np.arange(table["mse_labels"].shape[1])
 
@@ -176,10 +289,27 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
 
 
 def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
-    """Weight ratio of a pair over a sweep of ε (a
-    :class:`~selfdistill.mobahi2020.studies.RatioSweep`): one fit, the rounds at the guaranteed
-    round and at the last round, the data-free ``bound``
-    at the guaranteed round (shape ``(len(eps),)``) and its limit."""
+    """Weight ratio of a pair over a sweep of ε, with a data-free bound and its limit.
+
+    Drawn: one fit, the rounds at the guaranteed round and at the last round, ``bound`` at the
+    guaranteed round, and its limit.
+
+    Parameters
+    ----------
+    sweep : RatioSweep
+        The sweep (:class:`selfdistill.mobahi2020.studies.RatioSweep`).
+    bound : array, shape (len(sweep.eps),)
+        The data-free bound at the guaranteed round.
+    limit : float
+        The bound's limit, drawn as a horizontal line.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
     ax.loglog(sweep.eps, sweep.one_fit, "o", label="one fit (round 0)")
@@ -193,8 +323,24 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
 
 
 def plot_alignment_vs_eps(eps, final, start: float, ax=None):
-    """cos² of the last round's targets with the top eigenvectors against ε (log axis), with the
-    round-0 value ``start`` as a dashed line."""
+    """``cos²`` of the last round's targets with the top eigenvectors against ε (log axis).
+
+    Parameters
+    ----------
+    eps : array, shape (E,)
+        The budgets ``ε``.
+    final : array, shape (E,)
+        The ``cos²`` at the last round before collapse, per budget.
+    start : float
+        The round-0 value, drawn dashed.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
     ax.semilogx(eps, final, "o", label="last round before collapse")
@@ -205,7 +351,26 @@ def plot_alignment_vs_eps(eps, final, start: float, ax=None):
 
 
 def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
-    """Training points and fitted curves on ``grid``; ``truth`` an optional noiseless curve."""
+    """Training points and fitted curves on ``grid``, with an optional noiseless curve.
+
+    Parameters
+    ----------
+    x, y : array or tensor, shape (K,)
+        The training points.
+    grid : array or tensor, shape (M,)
+        Where the curves are evaluated.
+    curves : dict of str to array, each shape (M,)
+        Label to a fitted curve on ``grid``.
+    truth : array, shape (M,), optional
+        The noiseless function on ``grid``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     if truth is not None:
         ax.plot(grid, truth, color="0.6", ls=":", label="noiseless truth")
@@ -218,7 +383,21 @@ def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
 
 
 def plot_c_of_eps(sweep, ax=None):
-    """``c(ε)`` with its bounds c-bounds and the collapse threshold ``‖y‖²/K``."""
+    """``c(ε)`` with its bounds (eq. c-bounds) and the collapse threshold ``‖y‖²/K``.
+
+    Parameters
+    ----------
+    sweep : EpsSweep
+        The sweep (:func:`selfdistill.mobahi2020.oracles.eps_sweep`): ``eps``, ``c`` (NaN past
+        collapse), ``lower``, ``upper`` and ``collapse_eps``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     ok = np.isfinite(sweep.c)
     ax.fill_between(sweep.eps[ok], sweep.lower[ok], sweep.upper[ok], alpha=0.25,
@@ -231,7 +410,23 @@ def plot_c_of_eps(sweep, ax=None):
 
 
 def plot_convergence(study, length: float, ax=None):
-    """Errors of the discretised solve vs grid spacing, with the ``(h/ℓ)²`` bound."""
+    """Errors of the discretised solve against the grid spacing, with the ``(h/ℓ)²`` bound.
+
+    Parameters
+    ----------
+    study : ConvergenceStudy
+        The study (:func:`selfdistill.mobahi2020.oracles.convergence_study`): spacings ``h`` and the
+        errors ``err_f`` and ``err_c``.
+    length : float
+        The regulariser's length ``ℓ``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     ax.loglog(study.h, study.err_f, "o-", label=r"$\max|f_h-f|/\max|f|$")
     ax.loglog(study.h, study.err_c, "s-", label=r"$|c_h-c|/c$")
@@ -242,7 +437,24 @@ def plot_convergence(study, length: float, ax=None):
 
 
 def plot_domain(paddings, diff, length: float, ax=None):
-    """Whole-line vs free-end kernel fits as the interval grows, with the ``exp(-2P/ℓ)`` rate."""
+    """Whole-line against free-end kernel fits as the interval grows, with the ``exp(-2P/ℓ)`` rate.
+
+    Parameters
+    ----------
+    paddings : array, shape (P,)
+        The paddings ``P`` of the interval ``[-P, 1 + P]``.
+    diff : array, shape (P,)
+        Distance between the two fits per padding.
+    length : float
+        The regulariser's length ``ℓ``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     ax.semilogy(paddings / length, diff, "o-", label="relative max difference")
     ref = diff[-1] * np.exp(-2 * (paddings - paddings[-1]) / length)
@@ -258,10 +470,22 @@ _COLOURS = {"oracle": plot_style.OKABE_ITO[0], "honest": plot_style.OKABE_ITO[3]
 
 def plot_arm_errors(panels: dict[str, dict[str, dict[str, tuple[float, float, float]]]],
                     axes=None):
-    """One panel per design; per arm, the mean test error and its interval, oracle and honest
-    tuning side by side as points (the arms are categories: no lines join them).
+    """One panel per design: per arm, the mean test error and its interval.
 
-    ``panels[design][tuning][arm] = (mean, low, high)``.
+    Oracle and honest tuning are side by side as points (the arms are categories: no lines join
+    them); one legend below the panels.
+
+    Parameters
+    ----------
+    panels : dict
+        ``panels[design][tuning][arm] = (mean, low, high)``, ``tuning`` in ``{"oracle", "honest"}``.
+    axes : sequence of matplotlib.axes.Axes, length len(panels), optional
+        Axes to draw on; a new figure's row when omitted.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The axes drawn on.
     """
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=(6.4, 3.2), layout="constrained",
@@ -292,7 +516,26 @@ def _axes(ax, ncols: int = 1):
 
 
 def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
-    """Diagonals of ``B_t`` per round against the eigenvalue ``d_k``, and the best single fit."""
+    """Diagonals of ``B_t`` per round against the eigenvalue ``d_k``, and the best single fit.
+
+    Parameters
+    ----------
+    d : array or tensor, shape (K,)
+        The eigenvalues ``d_k``.
+    B_rounds : array or tensor, shape (T + 1, K)
+        The diagonal of ``B_t`` per round.
+    best_filter : array or tensor, shape (K,)
+        The filter of the best single fit.
+    best_c : float
+        Its constant ``c`` (in the legend).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     d, B = _np(d), _np(B_rounds)
     for t, b in enumerate(B):
@@ -305,8 +548,24 @@ def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
 
 
 def plot_pair_ratios(ratio_over_q, lower, upper, ax=None):
-    """``(B_t[k]/B_t[j]) / (d_k/d_j)`` over rounds with its bounds (thm-bt-ratio); below 1: no
-    single fit."""
+    """``(B_t[k]/B_t[j]) / (d_k/d_j)`` over rounds with its bounds (thm-bt-ratio).
+
+    Below 1, no single fit has the rounds' ratio.
+
+    Parameters
+    ----------
+    ratio_over_q : array, shape (T + 1,)
+        The ratio divided by ``d_k/d_j`` per round.
+    lower, upper : array, shape (T + 1,)
+        Its bounds per round.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     t = np.arange(len(ratio_over_q))
     ax.semilogy(t, ratio_over_q, "o-", label="rounds: $B_t[k]/B_t[j]$ over $d_k/d_j$")
@@ -319,8 +578,26 @@ def plot_pair_ratios(ratio_over_q, lower, upper, ax=None):
 
 
 def plot_residuals(best, matched, fraction_below, ax=None):
-    """Left: relative distance of the best and the matched single fit per round; right: the
-    fraction of eigenvalue pairs whose ratio fell below ``d_k/d_j``."""
+    """Distances of single fits to the rounds, and the pairs below ``d_k/d_j``.
+
+    Left: relative distance of the best and of the matched single fit per round; right: the fraction
+    of eigenvalue pairs whose ratio fell below ``d_k/d_j``.
+
+    Parameters
+    ----------
+    best, matched : array, shape (T + 1,)
+        Relative distance to ``f_t(X)`` of the best single fit and of the fit with the same
+        training error.
+    fraction_below : array, shape (T + 1,)
+        Fraction of pairs below ``d_k/d_j`` per round.
+    ax : array of two matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's row of two when omitted.
+
+    Returns
+    -------
+    array of two matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax, 2)
     t = np.arange(len(best))
     ax[0].semilogy(t, np.maximum(best, 1e-16), "o-", label="best single fit (any $c$)")
@@ -333,7 +610,23 @@ def plot_residuals(best, matched, fraction_below, ax=None):
 
 
 def plot_equivalent_over_rounds(norm_sq, trace, bound, test_error, ax=None):
-    """Left: ``‖f_t‖²_{H†}`` and ``tr G†_t``; right: the Rademacher bound and the test error."""
+    """The equivalent kernel over rounds: norm, trace, the Rademacher bound, the test error.
+
+    Left: ``‖f_t‖²_{H†}`` and ``tr G†_t``; right: the bound ``‖f_t‖_{H†} √(tr G†_t / K)`` and the
+    test error.
+
+    Parameters
+    ----------
+    norm_sq, trace, bound, test_error : array, shape (T + 1,)
+        The four series per round.
+    ax : array of two matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's row of two when omitted.
+
+    Returns
+    -------
+    array of two matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax, 2)
     t = np.arange(len(norm_sq))
     ax[0].semilogy(t, trace, "o-", label=r"$\mathrm{tr}\,G^\dagger_t$")
@@ -349,7 +642,20 @@ def plot_equivalent_over_rounds(norm_sq, trace, bound, test_error, ax=None):
 
 
 def plot_errors_over_rounds(curves: dict[str, tuple[np.ndarray, np.ndarray]], ax=None):
-    """Test error (solid) and training error against ``y0`` (dotted) over rounds, per label."""
+    """Test error (solid) and training error against ``y0`` (dotted) over rounds, per label.
+
+    Parameters
+    ----------
+    curves : dict of str to (array, array)
+        Label to ``(test, train)``, each shape (T + 1,).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for i, (label, (test, train)) in enumerate(curves.items()):
         t = np.arange(len(test))
@@ -361,7 +667,20 @@ def plot_errors_over_rounds(curves: dict[str, tuple[np.ndarray, np.ndarray]], ax
 
 
 def plot_error_grid(curves: dict[str, np.ndarray], ax=None):
-    """Test error over rounds for several kernels and budgets, each scaled by its round 0."""
+    """Test error over rounds for several kernels and budgets, each scaled by its round 0.
+
+    Parameters
+    ----------
+    curves : dict of str to array
+        Label to the test error per round (any length).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for label, test in curves.items():
         ax.plot(np.arange(len(test)), np.asarray(test) / test[0], "o-", ms=3, label=label)
