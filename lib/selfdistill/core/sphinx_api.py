@@ -14,13 +14,14 @@ imports the library in one code cell (``from selfdistill.mobahi2020 import fit_g
   the API reference: the links cannot break silently.
 
 Names resolve against the Python domain: ``selfdistill.mobahi2020.fit_greens`` (a re-export)
-is the documented ``selfdistill.mobahi2020.hilbert.fit_greens``, the one object of that name one
-module below the package.
+is the documented ``selfdistill.mobahi2020.hilbert.fit_greens``, where the object is defined.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -154,6 +155,18 @@ def library_calls(cells: list[str], package: str = "selfdistill") -> dict[str, l
     return used
 
 
+def _defined_at(module: str, name: str) -> str | None:
+    """Where ``module.name`` is defined (``module`` may re-export it); None if not importable."""
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    home, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if inspect.ismodule(obj):
+        return obj.__name__
+    return f"{home}.{qualname}" if home and qualname else None
+
+
 def resolve_name(objects: Mapping[str, object], module: str, name: str) -> str | None:
     """The documented full name of ``module.name``, or None when the reference lacks it.
 
@@ -169,7 +182,8 @@ def resolve_name(objects: Mapping[str, object], module: str, name: str) -> str |
     Returns
     -------
     str or None
-        ``module.name`` when documented under that name, else the one documented
+        ``module.name`` when documented under that name; else where the object is defined
+        (``module`` re-exports it) when that is documented; else the one documented
         ``module.<submodule>.name``; None when there is none or more than one.
 
     Examples
@@ -183,6 +197,9 @@ def resolve_name(objects: Mapping[str, object], module: str, name: str) -> str |
     full = f"{module}.{name}"
     if full in objects:
         return full
+    home = _defined_at(module, name)
+    if home in objects:
+        return home
     depth = module.count(".") + 2
     found = [k for k in objects if k.startswith(module + ".") and k.endswith("." + name)
              and k.count(".") == depth]

@@ -1,3 +1,11 @@
-"""Figures: one style (:mod:`selfdistill.plots.mobahi2020.style`), one module per paper and one for
-training. Plots import no mathematics: arrays in, axes out.
+"""Figures: one style, one module per paper and one for training.
+
+* :mod:`~selfdistill.plots.style` — the book's one figure style (text legible at the displayed
+  size, a colour-blind-safe palette), applied on import of every plotting module;
+* :mod:`~selfdistill.plots.mobahi2020` (the rounds) and :mod:`~selfdistill.plots.mobahi2020_fits`
+  (single fits, re-exported by the former), :mod:`~selfdistill.plots.zhang2020`,
+  :mod:`~selfdistill.plots.dong2019` — one module per paper;
+* :mod:`~selfdistill.plots.training` — the deep-network chapters.
+
+Plots import no mathematics: arrays (or CPU tensors) and result records in, Matplotlib axes out.
 """
