@@ -208,10 +208,11 @@ def resolve_name(objects: Mapping[str, object], module: str, name: str) -> str |
 
 def _cell_of(block: nodes.Element) -> nodes.Element:
     """The outermost notebook cell around a code block (the block itself outside a cell)."""
-    cell = block
-    for parent in block.traverse(include_self=False, ascend=True, descend=False):
+    cell, parent = block, block.parent
+    while parent is not None:
         if isinstance(parent, nodes.Element) and "cell" in parent.get("classes", []):
             cell = parent
+        parent = parent.parent
     return cell
 
 
@@ -246,9 +247,8 @@ def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> 
             else:
                 resolved[module][name] = full
     _link_first_mentions(app, doctree, docname, resolved)
-    first = next(b for b in blocks if library_imports(b.astext()))
-    _cell_of(first).parent.insert(_cell_of(first).parent.index(_cell_of(first)) + 1,
-                                  _box(app, docname, resolved))
+    cell = _cell_of(next(b for b in blocks if library_imports(b.astext())))
+    cell.parent.insert(cell.parent.index(cell) + 1, _box(app, docname, resolved))
 
 
 def _link_first_mentions(app: Sphinx, doctree: nodes.document, docname: str,
