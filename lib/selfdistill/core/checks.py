@@ -83,8 +83,8 @@ def check_in_range(
         The parameter's name, for the message.
     value : object
         Anything ``float()`` converts (a number, a NumPy scalar, a numeric string).
-    lower, upper : float, default -inf, inf
-        The interval's ends.
+    lower, upper : float, optional
+        The interval's ends; no end by default (``-inf``, ``inf``).
     lower_open, upper_open : bool, default False
         Whether each end is excluded.
 
@@ -132,8 +132,8 @@ def check_real(name: str, value: Any, lower: float = -math.inf, upper: float = m
         The parameter's name, for the message.
     value : object
         The value to check.
-    lower, upper : float, default -inf, inf
-        The interval's ends.
+    lower, upper : float, optional
+        The interval's ends; no end by default (``-inf``, ``inf``).
     lower_open, upper_open : bool, default False
         Whether each end is excluded.
 

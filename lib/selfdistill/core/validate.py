@@ -100,8 +100,8 @@ class Real(Constraint):
 
     Parameters
     ----------
-    lower, upper : float, default -inf, inf
-        The interval's ends.
+    lower, upper : float, optional
+        The interval's ends; no end by default (``-inf``, ``inf``).
     lower_open, upper_open : bool, default False
         Whether each end is excluded.
     strict : bool, default False
