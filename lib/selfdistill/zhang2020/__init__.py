@@ -25,6 +25,7 @@ from selfdistill.zhang2020 import (
     targets,
 )
 from selfdistill.zhang2020.diversity_teachers import (
+    accuracy_pairs,
     class_spread,
     describe_teacher,
     make_teachers,
@@ -94,7 +95,7 @@ from selfdistill.zhang2020.targets import (
 __all__ = [
     "diversity_teachers", "generations", "metrics", "oracles", "synthetic", "targets",
     "BetaSmoothing", "ConfidenceDiversity", "EMA", "Predictions", "Reliability", "accuracy",
-    "amortized_map_loss", "beta_order_statistics", "beta_smoothing_amounts",
+    "accuracy_pairs", "amortized_map_loss", "beta_order_statistics", "beta_smoothing_amounts",
     "beta_smoothing_loss", "beta_smoothing_target", "bin_edges", "bin_index", "calibration_gap",
     "class_spread", "confidence_diversity", "confidence_penalty_loss",
     "confidence_penalty_target", "convert_eps_ls", "describe", "describe_teacher",
