@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import io
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,6 @@ def test_names_resolve_to_where_they_are_documented():
 
 def _build(tmp_path: Path, chapter: str) -> tuple[str, str]:
     """A tiny book (the API of core.paths, one chapter) built with the extension."""
-    from sphinx.application import Sphinx
-
     src = tmp_path / "src"
     (src / "notebooks").mkdir(parents=True)
     (src / "conf.py").write_text(
@@ -69,12 +68,11 @@ def _build(tmp_path: Path, chapter: str) -> tuple[str, str]:
         ".. automodule:: selfdistill.core.paths\n   :members:\n\n"
         ".. toctree::\n\n   notebooks/ch\n", encoding="utf-8")
     (src / "notebooks" / "ch.rst").write_text(chapter, encoding="utf-8")
-    warnings = io.StringIO()
-    app = Sphinx(str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
-                 status=None, warning=warnings, freshenv=True)
-    app.build()
-    return (tmp_path / "html" / "notebooks" / "ch.html").read_text(encoding="utf-8"), \
-        warnings.getvalue()
+    # in its own process: Sphinx registers docutils nodes globally, once per process
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-E", "-b", "html", str(src),
+                           str(tmp_path / "html")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "html" / "notebooks" / "ch.html").read_text(encoding="utf-8"), done.stderr
 
 
 CHAPTER = """Chapter
