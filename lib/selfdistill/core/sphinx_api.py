@@ -247,8 +247,13 @@ def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> 
             else:
                 resolved[module][name] = full
     _link_first_mentions(app, doctree, docname, resolved)
+    # a module imported by name (``from selfdistill.plots import mobahi2020 as figs``) shows as
+    # its own line with the calls made through it, not also as a name of its package's line
+    shown = {m: {n: full for n, full in names.items() if f"{m}.{n}" not in resolved}
+             for m, names in resolved.items()}
+    shown = {m: names for m, names in shown.items() if names or not resolved[m]}
     cell = _cell_of(next(b for b in blocks if library_imports(b.astext())))
-    cell.parent.insert(cell.parent.index(cell) + 1, _box(app, docname, resolved))
+    cell.parent.insert(cell.parent.index(cell) + 1, _box(app, docname, shown))
 
 
 def _link_first_mentions(app: Sphinx, doctree: nodes.document, docname: str,
