@@ -36,7 +36,19 @@ __all__ = ["format_claims", "main"]
 
 
 def format_claims(claims: list[Claim]) -> str:
-    """The claims as an aligned text table with a closing count."""
+    """The claims as an aligned text table with a closing count.
+
+    Parameters
+    ----------
+    claims : list of Claim
+        The claims (:class:`~selfdistill.core.ledger.Claim`), in table order.
+
+    Returns
+    -------
+    str
+        One row per claim (status, id, provenance, measured value, bound) under a header, then
+        ``claims: N passed, M failed``.
+    """
     rows = [("status", "claim", "provenance", "measured", "bound")]
     rows += [("PASS" if c.passed else "FAIL", c.id, c.provenance, c.shown_value(), c.bound)
              for c in claims]
@@ -261,7 +273,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``selfdistill`` command."""
+    """Entry point of the ``selfdistill`` command (``list``, ``run``, ``sweep``, ``claims``, …).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the command's name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit status: 0 passed, 1 a claim or cell failed or a run is incomplete, 2 a usage error,
+        130 interrupted.
+    """
     args = _parser().parse_args(argv)
     try:
         status = args.func(args)

@@ -29,7 +29,18 @@ __all__ = ["build_book", "stage_notebook", "toc_chapters"]
 
 
 def toc_chapters(root: Path) -> list[str]:
-    """The chapter names listed in ``_toc.yml`` (entries under ``notebooks/``), in book order."""
+    """The chapter names listed in ``_toc.yml`` (entries under ``notebooks/``), in book order.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The repository root (holding ``_toc.yml``).
+
+    Returns
+    -------
+    list of str
+        The chapters' names, e.g. ``["greens-function", "sd-rounds", ...]``.
+    """
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     found: list[str] = []
 
@@ -74,7 +85,7 @@ FOLD_TAG = "hide-input"
 
 
 def stage_notebook(source: Path, target: Path) -> int:
-    """Copy an executed notebook for the page and its download; returns how many cells it folded.
+    """Copy an executed notebook for the page and its download; count the cells it folded.
 
     * A cell tagged ``nbval-check-output`` records claims: its ``ledger.check_*`` call is long
       boilerplate, its output (the claims table) is what a reader wants. The copy tags such cells
@@ -86,6 +97,17 @@ def stage_notebook(source: Path, target: Path) -> int:
     is made from it after the build by :func:`selfdistill.core.notebook_export.jupyter_ready`
     (``selfdistill.core.sphinx_page``), with the markup turned into plain Markdown. The chapter's
     text source is not changed.
+    Parameters
+    ----------
+    source : pathlib.Path
+        The executed notebook.
+    target : pathlib.Path
+        Where the copy goes.
+
+    Returns
+    -------
+    int
+        How many cells the copy folded.
     """
     import nbformat
 
@@ -129,7 +151,28 @@ def wide_printed_lines(results: list[RunResult], width: int = PRINT_WIDTH) -> li
 
 
 def build_book(root: Path, workers: int | None = None, chapters: list[str] | None = None) -> int:
-    """Run the book's chapters, build the book, print timings; 0 on success, 1 on a failure."""
+    """Run the book's chapters, build the book with warnings as errors, print timings.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The repository root.
+    workers : int, optional
+        Chapters run at once; one per core when omitted.
+    chapters : list of str, optional
+        Only these chapters (for a quick look); every chapter of ``_toc.yml`` when omitted.
+
+    Returns
+    -------
+    int
+        0 when every chapter passed and the book built, 1 otherwise (the reason is printed).
+
+    Raises
+    ------
+    ParameterError
+        If a chapter asked for is not in ``notebooks/``, or a run folder under ``_build/runs``
+        holds something this tool did not write.
+    """
     known = find_chapters(root / "notebooks")
     names = chapters or toc_chapters(root)
     unknown = [n for n in names if n not in known]

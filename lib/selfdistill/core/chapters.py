@@ -53,7 +53,20 @@ class ParameterError(ValueError):
 
 
 def shorten(text: str, limit: int = 80) -> str:
-    """``text`` cut to about ``limit`` characters for an error message (its length said)."""
+    """``text`` cut to about ``limit`` characters for an error message (its length said).
+
+    Parameters
+    ----------
+    text : str
+        The text (anything ``str()`` converts).
+    limit : int, default 80
+        The length kept.
+
+    Returns
+    -------
+    str
+        ``text`` itself when short enough, else its start, an ellipsis and the full length.
+    """
     text = str(text)
     if len(text) <= limit:
         return text
@@ -77,7 +90,23 @@ def _number(text: str) -> float:
 
 @dataclass(frozen=True)
 class Parameter:
-    """One entry of a chapter's ``parameters`` cell."""
+    """One entry of a chapter's ``parameters`` cell.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's name.
+    default : object
+        Its default (a Python literal: its type is the parameter's type).
+    meaning : str
+        What it is, from the line's comment.
+    lower, upper : float or None
+        The accepted interval of a number, from the comment (``# in [1e-6, 0.57]: ...``).
+    lower_open, upper_open : bool
+        Whether each end of the interval is excluded.
+    choices : tuple or None
+        The accepted values of an option (``# in {"book", "paper"}: ...``).
+    """
 
     name: str
     default: Any
@@ -90,10 +119,11 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
+        """The name of the default's type (``float``, ``int``, ``str``, …)."""
         return type(self.default).__name__
 
     def accepted(self) -> str:
-        """Human-readable accepted values."""
+        """Human-readable accepted values, e.g. ``numbers in [1e-06, 0.57]``."""
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.lower is not None:
@@ -108,7 +138,23 @@ class Parameter:
         return f"any {self.type_name}"
 
     def convert(self, text: str) -> Any:
-        """Parse a command-line string into this parameter's type and check it."""
+        """Parse a command-line string into this parameter's type and check it.
+
+        Parameters
+        ----------
+        text : str
+            The value as typed (``-p eps 0.02``).
+
+        Returns
+        -------
+        object
+            The value, of the default's type.
+
+        Raises
+        ------
+        ParameterError
+            If ``text`` does not parse as that type or lies outside the accepted values.
+        """
         value = self._parse(text)
         if self.choices is not None and value not in self.choices:
             raise ParameterError(
@@ -181,7 +227,29 @@ def _parse_comment(comment: str, where: str) -> dict[str, Any]:
 def parse_parameters(source: str, where: str = "parameters cell") -> dict[str, Parameter]:
     """Parse the text of a ``parameters`` cell (literal assignments with trailing comments).
 
-    ``where`` names the cell in error messages (``"chapter greens-function, parameters cell"``).
+    Parameters
+    ----------
+    source : str
+        The cell's source: one ``name = literal  # in [lo, hi]: meaning`` per line.
+    where : str, default "parameters cell"
+        Names the cell in error messages (``"chapter greens-function, parameters cell"``).
+
+    Returns
+    -------
+    dict of str to Parameter
+        By name, in the cell's order.
+
+    Raises
+    ------
+    ParameterError
+        If the cell is not Python, holds anything but literal assignments, assigns a name twice,
+        or has a malformed range comment.
+
+    Examples
+    --------
+    >>> p = parse_parameters("eps = 0.05  # in (0, 1]: budget")["eps"]
+    >>> p.accepted(), p.convert("0.5")
+    ('numbers in (0, 1]', 0.5)
     """
     lines = source.splitlines()
     params: dict[str, Parameter] = {}
@@ -216,8 +284,18 @@ def parse_parameters(source: str, where: str = "parameters cell") -> dict[str, P
 
 
 def notebooks_dir() -> Path:
-    """The chapters' folder: ``$SELFDISTILL_NOTEBOOKS`` if set, else the repository's
-    ``notebooks/``."""
+    """The chapters' folder: ``$SELFDISTILL_NOTEBOOKS`` if set, else the checkout's ``notebooks/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        Outside a checkout, with ``$SELFDISTILL_NOTEBOOKS`` unset.
+    """
     if os.environ.get("SELFDISTILL_NOTEBOOKS"):
         return Path(os.environ["SELFDISTILL_NOTEBOOKS"])
     root = repository_root()
@@ -248,16 +326,25 @@ def _split_options(body: str) -> tuple[dict[str, Any], str]:
 
 @dataclass(frozen=True)
 class Chapter:
-    """A chapter notebook: its name, path, title, parameters and time budget."""
+    """A chapter notebook: its name, path, title, parameters and time budget.
+
+    Attributes
+    ----------
+    name : str
+        The chapter's name (its file's stem, e.g. ``greens-function``).
+    path : pathlib.Path
+        Its Jupytext MyST text source.
+    """
 
     name: str
     path: Path
 
     def text(self) -> str:
+        """The chapter's text source (MyST Markdown)."""
         return self.path.read_text(encoding="utf-8")
 
     def notebook(self):
-        """The notebook as an ``nbformat`` node (read through Jupytext)."""
+        """The notebook as an ``nbformat`` node (read through Jupytext), without outputs."""
         import jupytext
 
         return jupytext.read(self.path)
@@ -270,6 +357,7 @@ class Chapter:
         return text[4:end], text[end + 4:]
 
     def front_matter(self) -> dict[str, Any]:
+        """The YAML front matter of the chapter's source (empty dict without one)."""
         import yaml
 
         return yaml.safe_load(self._split_front_matter()[0]) or {}
@@ -282,6 +370,7 @@ class Chapter:
 
     @property
     def title(self) -> str:
+        """The chapter's title: its first level-one heading outside code."""
         in_code = False
         for line in self._split_front_matter()[1].splitlines():
             if line.startswith("```"):
@@ -291,10 +380,11 @@ class Chapter:
         return self.name
 
     def code_cells(self) -> list[tuple[dict[str, Any], str]]:
-        """``(options, source)`` of every code cell, read from the MyST text."""
+        """``(options, source)`` of every code cell, read from the MyST text, in order."""
         return [_split_options(m.group(2)) for m in _FENCE.finditer(self.text())]
 
     def parameters_source(self) -> str:
+        """The source of the chapter's one cell tagged ``parameters`` (else ``ParameterError``)."""
         cells = [src for opts, src in self.code_cells() if "parameters" in opts.get("tags", [])]
         if len(cells) != 1:
             raise ParameterError(f"chapter {self.name}: {self.path} must have exactly one cell "
@@ -302,11 +392,29 @@ class Chapter:
         return cells[0]
 
     def parameters(self) -> dict[str, Parameter]:
+        """The chapter's parameters by name, parsed by :func:`parse_parameters`."""
         return parse_parameters(self.parameters_source(),
                                 where=f"chapter {self.name}, parameters cell")
 
     def convert(self, given: list[tuple[str, str]]) -> dict[str, Any]:
-        """Check command-line ``(name, text)`` pairs against the parameters cell; return values."""
+        """Check command-line ``(name, text)`` pairs against the parameters cell.
+
+        Parameters
+        ----------
+        given : list of (str, str)
+            The ``-p name value`` pairs, in the order given.
+
+        Returns
+        -------
+        dict of str to object
+            Parameter name to its converted value.
+
+        Raises
+        ------
+        ParameterError
+            If a name is unknown (the closest known name is suggested), given twice, or its value is
+            refused.
+        """
         known = self.parameters()
         values: dict[str, Any] = {}
         for name, text in given:
@@ -324,13 +432,40 @@ class Chapter:
 
 
 def find_chapters(folder: Path | None = None) -> dict[str, Chapter]:
-    """Every chapter notebook in ``notebooks/``, by name."""
+    """Every chapter notebook in ``notebooks/``, by name.
+
+    Parameters
+    ----------
+    folder : pathlib.Path, optional
+        The folder of the text sources; :func:`notebooks_dir` when omitted.
+
+    Returns
+    -------
+    dict of str to Chapter
+        By name, sorted.
+    """
     folder = folder or notebooks_dir()
     return {p.stem: Chapter(name=p.stem, path=p) for p in sorted(folder.glob("*.md"))}
 
 
 def get_chapter(name: str) -> Chapter:
-    """The chapter called ``name``; an unknown name is refused with the closest names."""
+    """The chapter called ``name``; an unknown name is refused with the closest names.
+
+    Parameters
+    ----------
+    name : str
+        The chapter's name.
+
+    Returns
+    -------
+    Chapter
+        The chapter.
+
+    Raises
+    ------
+    ParameterError
+        If there is no such chapter.
+    """
     chapters = find_chapters()
     if name not in chapters:
         hint = difflib.get_close_matches(name, chapters, n=1)

@@ -17,7 +17,18 @@ CHECK_TAG = "nbval-check-output"
 
 
 def golden_dir() -> Path:
-    """``tests/golden`` of the repository."""
+    """``tests/golden`` of the repository, where the approved golden notebooks live.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it need not exist yet).
+
+    Raises
+    ------
+    FileNotFoundError
+        Outside a checkout of the repository (:func:`~selfdistill.core.paths.repository_root`).
+    """
     root = repository_root()
     if root is None:
         raise FileNotFoundError("no repository checkout: golden notebooks live in tests/golden")
@@ -25,8 +36,29 @@ def golden_dir() -> Path:
 
 
 def write_golden(chapter: Chapter, folder: Path | None = None) -> Path:
-    """Execute a chapter with its defaults; keep outputs (and a stable execution count) only of
-    the cells tagged for nbval, so the file changes only when an approved output does."""
+    """Execute a chapter with its defaults and write its approved golden notebook.
+
+    Only the cells tagged for nbval (:data:`CHECK_TAG`) keep their outputs and a stable execution
+    count; cell ids are fixed and run metadata dropped, so the file changes only when an approved
+    output does.
+
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter (:func:`~selfdistill.core.chapters.get_chapter`).
+    folder : pathlib.Path, optional
+        Where to write ``<chapter>.ipynb``; :func:`golden_dir` when omitted.
+
+    Returns
+    -------
+    pathlib.Path
+        The notebook written.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        If a cell fails (a failed claim raises in its cell); nothing is written then.
+    """
     import nbformat
 
     folder = folder or golden_dir()

@@ -60,7 +60,26 @@ def _quote(text: str) -> str:
 def write_marker(folder: Path, kind: Kind, chapter: str) -> Path:
     """Write the marker that says ``folder`` holds a ``kind`` of ``chapter`` written by this tool.
 
-    Returns the marker's path. The file is written atomically (mode 0644).
+    The file (:data:`MARKER`) is written atomically (mode 0644).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder (it must exist).
+    kind : {"run", "sweep", "report"}
+        What the folder holds.
+    chapter : str
+        The chapter it belongs to.
+
+    Returns
+    -------
+    pathlib.Path
+        The marker's path.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not one of the kinds.
     """
     if kind not in KINDS:
         raise ValueError(f"kind = {_quote(kind)} is not one of {', '.join(KINDS)}")
@@ -73,8 +92,24 @@ def write_marker(folder: Path, kind: Kind, chapter: str) -> Path:
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:
-    """The marker of ``folder`` as a dict; ``None`` without one; ``ParameterError`` if it is
-    not a marker this tool writes."""
+    """The marker of ``folder`` as a dict, or ``None`` without one.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder.
+
+    Returns
+    -------
+    dict or None
+        The marker's keys (``tool``, ``schema``, ``kind``, ``chapter``); ``None`` when the folder
+        has no marker.
+
+    Raises
+    ------
+    ParameterError
+        If the marker is unreadable or not one this tool writes.
+    """
     path = Path(folder) / MARKER
     if not path.exists():
         return None
@@ -235,7 +270,13 @@ def _start_time(pid: int) -> str:
 
 
 def write_owner(staging: Path) -> None:
-    """Record in ``staging`` which process owns it (pid, start time, host, boot id)."""
+    """Record in ``staging`` which process owns it (pid, start time, host, boot id).
+
+    Parameters
+    ----------
+    staging : pathlib.Path
+        A staging folder this process just created.
+    """
     from selfdistill.core.provenance import write_json_atomic
 
     pid = os.getpid()
@@ -264,8 +305,20 @@ def _owner_gone(owner: Any) -> bool:
 
 
 def clean_stale_staging(parent: Path) -> list[Path]:
-    """Remove the staging folders ``.NAME.partial-*`` in ``parent`` whose owner is gone; return
-    them. Folders without a readable owner record are kept."""
+    """Remove the staging folders ``.NAME.partial-*`` in ``parent`` whose owner is gone.
+
+    Folders without a readable owner record, and those whose owner still runs, are kept.
+
+    Parameters
+    ----------
+    parent : pathlib.Path
+        The folder holding the staging folders (that of the run's folder).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders removed.
+    """
     removed = []
     try:
         candidates = sorted(Path(parent).glob(".*.partial-*"))

@@ -12,8 +12,21 @@ def _is_root(folder: Path) -> bool:
 
 
 def repository_root() -> Path | None:
-    """The checkout this package was installed from (editable), else the working folder's, or
-    ``None`` outside a checkout."""
+    """The checkout this package was installed from (editable), else the working folder's.
+
+    A checkout is a folder holding ``_toc.yml`` and ``lib/selfdistill``.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The checkout's root; ``None`` outside a checkout (an installed wheel, run elsewhere).
+
+    Examples
+    --------
+    >>> root = repository_root()
+    >>> root is None or (root / "_toc.yml").is_file()
+    True
+    """
     here = Path(__file__).resolve().parents[2]
     if _is_root(here):
         return here

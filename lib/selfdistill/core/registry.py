@@ -82,7 +82,15 @@ class RegistryError(ValueError):
 
 @dataclass(frozen=True)
 class ClaimLink:
-    """A claim that tests a statement, and what its passing shows (a key of :data:`SHOWS`)."""
+    """A claim that tests a statement, and what its passing shows.
+
+    Attributes
+    ----------
+    id : str
+        The claim's id (``mobahi2020.c-increases``).
+    shows : str
+        What its passing shows: a key of :data:`SHOWS`.
+    """
 
     id: str
     shows: str
@@ -90,7 +98,27 @@ class ClaimLink:
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement a paper is known to make, with how this book tests it."""
+    """One statement a paper is known to make, with how this book tests it.
+
+    Attributes
+    ----------
+    paper : str
+        The paper's key (one of :data:`PAPERS`).
+    id : str
+        The statement's id, unique within the paper.
+    text : str
+        The statement, in the book's words.
+    source : str
+        Where it is known from: a key of :data:`SOURCES`.
+    chapters : tuple of str
+        The chapters that test it.
+    claims : tuple of ClaimLink
+        The claims that test it.
+    regime : str
+        The regime the book tests it in (scale, data, settings).
+    why : str
+        Why the claims test it (optional).
+    """
 
     paper: str
     id: str
@@ -111,9 +139,16 @@ class Statement:
 class StatementStatus:
     """A statement's status in one build and the claims it rests on.
 
-    ``found`` pairs each linked claim with its record in the ledger, or ``None`` when the build
-    did not record it; ``deciding`` are the claims that decide the status (the failed or missing
-    ones, the negatives, or all of them).
+    Attributes
+    ----------
+    status : str
+        A key of :data:`STATUSES`.
+    found : tuple of (ClaimLink, Claim or None)
+        Each linked claim with its record in the ledger, or ``None`` when the build did not record
+        it.
+    deciding : tuple of str
+        The ids of the claims that decide the status (the failed or missing ones, the negatives,
+        or all of them).
     """
 
     status: str
@@ -122,7 +157,13 @@ class StatementStatus:
 
 
 def registry_dir() -> Path:
-    """The folder of the registry's YAML files (package data)."""
+    """The folder of the registry's YAML files (package data ``core/statements``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
     return Path(__file__).resolve().parent / "statements"
 
 
@@ -256,8 +297,13 @@ def load_registry(folder: Path | None = None) -> dict[str, list[Statement]]:
 
     Parameters
     ----------
-    folder : Path, optional
+    folder : pathlib.Path, optional
         The folder of ``<paper>.yaml`` files; default :func:`registry_dir`.
+
+    Returns
+    -------
+    dict of str to list of Statement
+        Paper key to its statements, in the file's order.
 
     Raises
     ------
@@ -304,7 +350,18 @@ def statement_status(statement: Statement, claims: Mapping[str, Claim]) -> State
 
 
 def status_counts(statuses: Iterable[StatementStatus]) -> dict[str, int]:
-    """How many statements have each status, every status of :data:`STATUSES` present."""
+    """How many statements have each status, every status of :data:`STATUSES` present.
+
+    Parameters
+    ----------
+    statuses : iterable of StatementStatus
+        The statements' statuses.
+
+    Returns
+    -------
+    dict of str to int
+        Status to count, in the order of :data:`STATUSES` (zero counts included).
+    """
     counts = dict.fromkeys(STATUSES, 0)
     for status in statuses:
         counts[status.status] += 1
@@ -337,9 +394,22 @@ def declared_provenance(source: str) -> dict[str, str]:
 
 
 def claims_by_id(records: Iterable[LedgerRecord]) -> dict[str, Claim]:
-    """Every claim of a build's ledgers by id. A claim of a run that did not complete, or of a
-    ledger with problems (edited, a verdict its numbers contradict), reads as failed; where
-    chapters record the same id, a failed record wins, so a failure anywhere shows."""
+    """Every claim of a build's ledgers by id.
+
+    A claim of a run that did not complete, or of a ledger with problems (edited, a verdict its
+    numbers contradict), reads as failed; where chapters record the same id, a failed record wins,
+    so a failure anywhere shows.
+
+    Parameters
+    ----------
+    records : iterable of LedgerRecord
+        The build's ledgers (:func:`selfdistill.core.ledger.load_ledgers`).
+
+    Returns
+    -------
+    dict of str to Claim
+        Claim id to its record.
+    """
     found: dict[str, Claim] = {}
     for record in records:
         trusted = record.complete and not record.problems

@@ -57,7 +57,17 @@ KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", "--InlineBackend.figure_
 
 @dataclass(frozen=True)
 class RunJob:
-    """One chapter to run with given parameter values into ``out``."""
+    """One chapter to run with given parameter values into ``out``.
+
+    Attributes
+    ----------
+    chapter : Chapter
+        The chapter (:class:`~selfdistill.core.chapters.Chapter`).
+    values : dict of str to object
+        Parameter values that replace the defaults of its ``parameters`` cell (checked already).
+    out : pathlib.Path
+        The folder the run replaces when it passes (:func:`check_out`).
+    """
 
     chapter: Chapter
     values: dict[str, Any]
@@ -66,7 +76,25 @@ class RunJob:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What became of one run."""
+    """What became of one run.
+
+    Attributes
+    ----------
+    chapter : str
+        The chapter's name.
+    out : pathlib.Path
+        The run's folder.
+    status : {"passed", "failed", "interrupted"}
+        ``passed``: it ran to its end with every declared claim checked and passing.
+    seconds : float
+        Wall time of the run.
+    message : str
+        Why it failed, or how many claims passed.
+    budget : float
+        The chapter's book-scale time budget in seconds.
+    kept_previous : bool
+        True when a failed run left an earlier result in ``out`` untouched.
+    """
 
     chapter: str
     out: Path
@@ -78,6 +106,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
+        """True when the run passed."""
         return self.status == "passed"
 
 
@@ -98,14 +127,48 @@ def _is_legacy_run(chapter: str) -> Callable[[Path], bool]:
 
 
 def check_out(out: str | os.PathLike, chapter: str, flag: str = "--out") -> Path:
-    """The folder a run of ``chapter`` may replace (absolute, symlinks resolved), or
-    ``ParameterError`` before anything runs: see
-    :func:`selfdistill.core.outdir.check_out_folder`."""
+    """The folder a run of ``chapter`` may replace, checked before anything runs.
+
+    See :func:`selfdistill.core.outdir.check_out_folder`; a folder that an earlier version of this
+    tool wrote (its notebook and ledger, no marker) is accepted too.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The folder asked for.
+    chapter : str
+        The chapter's name.
+    flag : str, default "--out"
+        How the user gave the folder, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, absolute, symlinks resolved.
+
+    Raises
+    ------
+    ParameterError
+        If the folder holds anything this tool did not write for this chapter.
+    """
     return check_out_folder(out, "run", chapter, flag=flag, legacy=_is_legacy_run(chapter))
 
 
 def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
-    """Refuse ``device cuda`` where torch sees no GPU, before the chapter runs."""
+    """Refuse ``device cuda`` where torch sees no GPU, before the chapter runs.
+
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter; nothing is checked when it has no ``device`` parameter.
+    values : dict of str to object
+        The parameter values of the run (the default when ``device`` is not among them).
+
+    Raises
+    ------
+    ParameterError
+        If the run asks for CUDA and torch sees no GPU.
+    """
     params = chapter.parameters()
     if "device" not in params:
         return
@@ -128,8 +191,26 @@ def run_command(chapter: Chapter, values: dict[str, Any]) -> str:
 
 def execute_notebook(chapter: Chapter, values: dict[str, Any], notebook: Path, ledger: Path,
                      progress: bool = False) -> None:
-    """Execute ``chapter`` with ``values`` through papermill into ``notebook``; its ledger goes
-    to ``ledger``. Raises papermill's error for a failing cell."""
+    """Execute ``chapter`` with ``values`` through papermill into ``notebook``.
+
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter to execute (its text source is converted to a notebook).
+    values : dict of str to object
+        Parameter values injected after its ``parameters`` cell.
+    notebook : pathlib.Path
+        Where the executed notebook goes.
+    ledger : pathlib.Path
+        Where the chapter's ledger goes (passed to the kernel as ``SELFDISTILL_CLAIMS_FILE``).
+    progress : bool, default False
+        Show papermill's progress bar.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        If a cell fails (a failed claim raises in its cell).
+    """
     import papermill
 
     # the kernel inherits these: where the ledger goes, the command for its provenance record,
@@ -223,7 +304,21 @@ def _commit(staging: Path, out: Path, keep_attempt: bool) -> bool:
 def run_chapter(job: RunJob, *, progress: bool = False) -> RunResult:
     """Run one chapter atomically (see the module docstring); never raises for a failed chapter.
 
-    ``KeyboardInterrupt`` is handled (the previous result survives) and then re-raised.
+    The chapter runs in a staging folder beside ``job.out``, which it replaces only when the run
+    passed; a failed run leaves a previous result untouched. ``KeyboardInterrupt`` is handled (the
+    previous result survives) and then re-raised.
+
+    Parameters
+    ----------
+    job : RunJob
+        The chapter, its parameter values and its folder.
+    progress : bool, default False
+        Show papermill's progress bar.
+
+    Returns
+    -------
+    RunResult
+        The run's status, time and message.
     """
     chapter, out = job.chapter, Path(job.out)
     if out.is_symlink():  # written through to its target: a link is never replaced by a folder
@@ -306,7 +401,21 @@ def run_many(jobs: Iterable[RunJob], workers: int,
              on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Run chapters in ``workers`` processes (1: in this process), each atomically.
 
-    ``on_done`` is called as each run finishes. Results come back in the order of ``jobs``.
+    Each worker gets its share of the cores (``OMP_NUM_THREADS`` and friends, unless set).
+
+    Parameters
+    ----------
+    jobs : iterable of RunJob
+        The runs.
+    workers : int
+        Number of processes; 1 or a single job runs in this process.
+    on_done : callable, optional
+        Called with each :class:`RunResult` as its run finishes.
+
+    Returns
+    -------
+    list of RunResult
+        In the order of ``jobs``.
     """
     jobs = list(jobs)
     if workers <= 1 or len(jobs) <= 1:
@@ -336,7 +445,19 @@ def run_many(jobs: Iterable[RunJob], workers: int,
 
 
 def timing_table(results: list[RunResult]) -> str:
-    """Each chapter's wall time against its book-scale budget, slowest first, with a total."""
+    """Each chapter's wall time against its book-scale budget, slowest first, with a total.
+
+    Parameters
+    ----------
+    results : list of RunResult
+        The runs.
+
+    Returns
+    -------
+    str
+        An aligned table (chapter, seconds, budget, status; ``OVER BUDGET`` where it is), then a
+        total line.
+    """
     rows = [("chapter", "seconds", "budget", "status")]
     for r in sorted(results, key=lambda r: -r.seconds):
         over = " OVER BUDGET" if r.seconds > r.budget else ""

@@ -45,7 +45,15 @@ class AuthorYearLabels(BaseLabelStyle):
 
 
 class AuthorYearStyle(UnsrtStyle):
-    """pybtex's ``unsrt`` formatting with author–year labels, sorted by author and year."""
+    """pybtex's ``unsrt`` formatting with author–year labels, sorted by author and year.
+
+    Registered as the ``authoryear`` bibliography style (``bibtex_default_style``).
+
+    Parameters
+    ----------
+    **kwargs
+        Passed on to :class:`pybtex.style.formatting.unsrt.Style`.
+    """
 
     default_label_style = AuthorYearLabels
     default_sorting_style = SortingStyle

@@ -45,8 +45,18 @@ def _git(root: Path, *args: str) -> str | None:
 def build_stamp(root: Path) -> str:
     """``selfdistill 0.1.0 · commit abc1234 · 2026-12-07`` for the book at ``root``.
 
-    The date is the commit's (so a rebuild of one commit stamps the same page); without git the
-    stamp says ``commit unknown``.
+    The date is the commit's (so a rebuild of one commit stamps the same page); ``-dirty`` follows
+    the commit when the work tree had changes; without git the stamp says ``commit unknown``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The book's source folder (inside a git checkout, or not).
+
+    Returns
+    -------
+    str
+        The stamp.
     """
     from selfdistill import __version__
 
@@ -60,7 +70,18 @@ def build_stamp(root: Path) -> str:
 
 
 def unique_scripts(scripts: list) -> list:
-    """The scripts in order, each (file, attributes and body) kept once."""
+    """The scripts in order, each (file, attributes and body) kept once.
+
+    Parameters
+    ----------
+    scripts : list
+        The page context's ``script_files`` (Sphinx's ``JavaScript`` entries or plain names).
+
+    Returns
+    -------
+    list
+        ``scripts`` without repeats, the first of each kept.
+    """
     seen: set[tuple] = set()
     kept = []
     for script in scripts:
@@ -92,6 +113,22 @@ def repository_options(options: dict) -> dict:
     ``repository: url:`` in ``_config.yml`` is the one place the book's repository is named
     (Jupyter Book passes it on as ``repository_url``): it drives the repository, open-issue and
     edit-this-page buttons and the Binder launch button together.
+
+    Parameters
+    ----------
+    options : dict
+        ``html_theme_options`` as Jupyter Book sets them.
+
+    Returns
+    -------
+    dict
+        A new dict: the buttons and launch buttons set from ``repository_url``; without a URL
+        every one is off and ``repository_url`` is dropped.
+
+    Examples
+    --------
+    >>> repository_options({"repository_url": ""})["use_repository_button"]
+    False
     """
     url = str(options.get("repository_url") or "").strip()
     updated = dict(options)

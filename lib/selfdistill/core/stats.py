@@ -49,7 +49,13 @@ class Interval:
     method: str = "student-t"
 
     def as_dict(self) -> dict[str, float | int | str]:
-        """The interval as a plain dictionary (for the ledger's JSON)."""
+        """The interval as a plain dictionary (for the ledger's JSON).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         return asdict(self)
 
 

@@ -65,7 +65,29 @@ def _cores() -> int:
 
 
 def parse_seeds(text: str) -> list[str]:
-    """``"0-4"`` → ``["0", ..., "4"]``; ``"3"`` and ``"1,5,9"`` are accepted too."""
+    """Seeds from ``--seeds``: ``"0-4"`` → ``["0", ..., "4"]``; ``"3"`` and ``"1,5,9"`` too.
+
+    Parameters
+    ----------
+    text : str
+        A range ``LOW-HIGH``, one seed, or a comma-separated list.
+
+    Returns
+    -------
+    list of str
+        The seeds as values of ``-p seed`` (checked later against the chapter's range).
+
+    Raises
+    ------
+    ParameterError
+        If ``text`` is no such form, a range ends before it starts or asks for more than
+        :data:`MAX_POINTS` runs.
+
+    Examples
+    --------
+    >>> parse_seeds("0-2"), parse_seeds("1,5")
+    (['0', '1', '2'], ['1', '5'])
+    """
     text = text.strip()
     if match := re.fullmatch(r"(\d+)\s*-\s*(\d+)", text):
         low, high = int(match.group(1)), int(match.group(2))
@@ -102,7 +124,23 @@ def _label(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Sweep:
-    """A validated grid: ``names`` and, for each, its ``values`` (converted and checked)."""
+    """A validated grid: ``names`` and, for each, its ``values`` (converted and checked).
+
+    Made by :func:`plan_sweep`.
+
+    Attributes
+    ----------
+    chapter : Chapter
+        The chapter swept.
+    names : tuple of str
+        The swept parameters, in the order given.
+    values : tuple of tuple
+        Per parameter, its values (converted to the parameter's type).
+    out : pathlib.Path
+        The sweep's folder; each point runs into a folder below it.
+    argv : tuple of str
+        The command line, recorded in the sweep's manifest.
+    """
 
     chapter: Chapter
     names: tuple[str, ...]
@@ -111,16 +149,17 @@ class Sweep:
     argv: tuple[str, ...] = field(default=())
 
     def points(self) -> list[dict[str, Any]]:
-        """Every grid point (the product of the lists), first parameter varying slowest."""
+        """Every grid point (name to value), the first parameter varying slowest."""
         return [dict(zip(self.names, combo, strict=True))
                 for combo in itertools.product(*self.values)]
 
     def folder(self, point: dict[str, Any]) -> Path:
-        """The run folder of one point: ``DIR/eps=0.05__length=0.1``."""
+        """The run folder of one ``point``: ``DIR/eps=0.05__length=0.1``."""
         name = "__".join(f"{n}={_label(point[n])}" for n in self.names) or "default"
         return self.out / name
 
     def jobs(self) -> list[RunJob]:
+        """One :class:`~selfdistill.core.runner.RunJob` per point, into its folder."""
         return [RunJob(self.chapter, point, self.folder(point)) for point in self.points()]
 
 
@@ -129,7 +168,23 @@ MAX_POINTS = 500
 
 
 def grid_size(values: list[tuple[Any, ...]] | tuple[tuple[Any, ...], ...]) -> int:
-    """The number of points of the product of ``values`` (without building it)."""
+    """The number of points of the product of ``values`` (without building it).
+
+    Parameters
+    ----------
+    values : sequence of tuple
+        Per parameter, its values.
+
+    Returns
+    -------
+    int
+        The product of the lengths.
+
+    Examples
+    --------
+    >>> grid_size([(0.1, 0.2), (1, 2, 3)])
+    6
+    """
     return math.prod(len(v) for v in values)
 
 
@@ -138,10 +193,35 @@ def plan_sweep(chapter: Chapter, given: list[tuple[str, str]], seeds: str | None
                extend: bool = False) -> Sweep:
     """Check the whole grid before anything runs.
 
-    Raises :class:`ParameterError` for an empty list, an unknown name, a value out of range, a
-    bad seed range, an unusable ``out``, a grid of more than :data:`MAX_POINTS` points (unless
-    ``allow_large``), or an ``out`` that holds a sweep over another grid (unless ``extend``, and
-    then only over the same parameters) or an unreadable ``sweep.yaml``.
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter to sweep.
+    given : list of (str, str)
+        The ``-p name v1,v2,...`` pairs as typed.
+    seeds : str or None
+        ``--seeds`` (:func:`parse_seeds`), a shorthand for ``-p seed``.
+    out : pathlib.Path
+        The sweep's folder.
+    argv : tuple of str, default ()
+        The command line, for the manifest.
+    allow_large : bool, default False
+        Accept a grid of more than :data:`MAX_POINTS` points.
+    extend : bool, default False
+        Accept an ``out`` that holds a sweep over another grid of the same parameters.
+
+    Returns
+    -------
+    Sweep
+        The grid, every value converted and checked.
+
+    Raises
+    ------
+    ParameterError
+        For an empty list, an unknown name, a value out of range, a bad seed range, an unusable
+        ``out``, a grid of more than :data:`MAX_POINTS` points (unless ``allow_large``), an
+        ``out`` that holds a sweep over another grid (unless ``extend``, and then only over the
+        same parameters) or an unreadable ``sweep.yaml``.
     """
     given = list(given)
     if seeds is not None:
@@ -200,8 +280,20 @@ def _duration(seconds: float) -> str:
 
 
 def estimate(sweep: Sweep, workers: int) -> str:
-    """``"4 points, about 40 s of chapter time (budget 10 s each), about 20 s on 2 workers"``:
-    what a reader is told before a sweep starts (from the chapter's book-scale budget)."""
+    """What a reader is told before a sweep starts, from the chapter's book-scale budget.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        The grid.
+    workers : int
+        Points run at once.
+
+    Returns
+    -------
+    str
+        E.g. ``"4 points, about 40 s of chapter time (budget 10 s each), about 20 s on 2 workers"``.
+    """
     n = len(sweep.points()) if sweep.names else 1
     total = n * sweep.chapter.budget
     workers = max(1, min(workers, n))
@@ -329,9 +421,26 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
               client=None, echo: Callable[[str], None] | None = None) -> SweepOutcome:
     """Run every point of ``sweep`` that is not already complete and passing.
 
-    ``executor`` is ``"local"`` (``workers`` processes, default one per core) or ``"dask"``
-    (``client`` from :func:`connect_dask`). Finished points are in ``sweep.out`` as they finish,
-    so an interrupt (re-raised as ``KeyboardInterrupt``) loses none.
+    Finished points are in ``sweep.out`` as they finish, so an interrupt (re-raised as
+    ``KeyboardInterrupt``) loses none.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        The grid (:func:`plan_sweep`).
+    executor : {"local", "dask"}, default "local"
+        ``"local"``: ``workers`` processes; ``"dask"``: the cluster of ``client``.
+    workers : int, optional
+        Local processes; one per core when omitted.
+    client : distributed.Client, optional
+        The Dask client (:func:`connect_dask`), for ``executor="dask"``.
+    echo : callable, optional
+        Called with one line per finished point.
+
+    Returns
+    -------
+    SweepOutcome
+        The points skipped (already passing), the results of those run, and the wall time.
     """
     from tqdm import tqdm
 

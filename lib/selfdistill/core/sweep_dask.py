@@ -36,7 +36,23 @@ CONNECT_TIMEOUT = 10.0
 
 
 def check_connect_timeout(seconds: float) -> float:
-    """Refuse a connect timeout outside (0, 3600] seconds (ParameterError)."""
+    """Refuse a connect timeout outside (0, 3600] seconds.
+
+    Parameters
+    ----------
+    seconds : float
+        ``--connect-timeout`` (anything ``float()`` converts).
+
+    Returns
+    -------
+    float
+        The timeout in seconds.
+
+    Raises
+    ------
+    ParameterError
+        If it is not a number in ``(0, 3600]``.
+    """
     try:
         value = float(seconds)
     except (TypeError, ValueError):
@@ -49,13 +65,31 @@ def check_connect_timeout(seconds: float) -> float:
 
 def connect_dask(address: str | None, workers: int | None = None,
                  timeout: float = CONNECT_TIMEOUT):
-    """A Dask ``Client``: a new local cluster (``address`` None; ``workers`` processes of one
-    thread each, default one per core) or the scheduler at ``address``.
+    """A Dask ``Client``: a new local cluster, or the scheduler at ``address``.
 
     Connecting to ``address`` is bounded by ``timeout`` seconds, handshake included (Dask's own
-    handshake waits forever on a listener that never answers); an address where nothing
-    listens, nothing answers in time, or something that is not a Dask scheduler answers, is
-    refused with a :class:`ParameterError` that names the address.
+    handshake waits forever on a listener that never answers).
+
+    Parameters
+    ----------
+    address : str or None
+        The scheduler's address (``tcp://host:8786``); ``None`` starts a local cluster of
+        ``workers`` processes of one thread each.
+    workers : int, optional
+        Processes of the local cluster; one per core when omitted.
+    timeout : float, default CONNECT_TIMEOUT
+        Seconds to wait for the scheduler.
+
+    Returns
+    -------
+    distributed.Client
+        The client.
+
+    Raises
+    ------
+    ParameterError
+        If Dask is not installed, or nothing listens at ``address``, nothing answers in time, or
+        what answers is not a Dask scheduler (the message names the address).
     """
     timeout = check_connect_timeout(timeout)
     if address is not None:
@@ -168,6 +202,21 @@ def _install(files: dict[str, bytes], out: Path) -> None:
 
 
 def run_dask(client, jobs: list[RunJob], on_done: Callable[[RunResult], None]) -> None:
+    """Run ``jobs`` on a Dask cluster; install each finished run into its folder here.
+
+    Each job ships the chapter's text to a worker, which runs it atomically in a scratch folder and
+    returns its files; ``on_done`` is called as each comes back. On ``KeyboardInterrupt`` the
+    pending jobs are cancelled and the interrupt re-raised.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster (:func:`connect_dask`).
+    jobs : list of RunJob
+        The runs.
+    on_done : callable
+        Called with each :class:`~selfdistill.core.runner.RunResult`.
+    """
     from distributed import as_completed
 
     text = {job.chapter.name: job.chapter.text() for job in jobs}

@@ -152,8 +152,27 @@ def _abandoned(job: RunJob, why: str) -> RunResult:
 
 def run_local(jobs: list[RunJob], workers: int, on_done: Callable[[RunResult], None],
               grace: float = GRACE) -> list[RunResult]:
-    """Run ``jobs`` in ``workers`` processes; call ``on_done`` as each finishes (see the module
-    docstring for Ctrl-C and for the sweep dying). Returns the results in finishing order."""
+    """Run ``jobs`` in ``workers`` processes; call ``on_done`` as each finishes.
+
+    See the module docstring for Ctrl-C (each running point gets ``grace`` seconds to stop) and for
+    the sweep dying (its workers die with it).
+
+    Parameters
+    ----------
+    jobs : list of RunJob
+        The runs.
+    workers : int
+        Processes at once.
+    on_done : callable
+        Called with each :class:`~selfdistill.core.runner.RunResult`.
+    grace : float, default GRACE
+        Seconds a running point has to stop after Ctrl-C before its worker is killed.
+
+    Returns
+    -------
+    list of RunResult
+        In finishing order.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")

@@ -31,8 +31,26 @@ MANIFEST = "sweep.yaml"
 
 
 def read_manifest(path: Path, error: type[Exception] = LedgerError) -> dict[str, Any]:
-    """A sweep's ``sweep.yaml`` as a mapping; ``error`` (one line, naming the file) for one
-    that cannot be read, is not YAML, or is not a mapping."""
+    """A sweep's ``sweep.yaml`` as a mapping.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The manifest file.
+    error : type of Exception, default LedgerError
+        The exception raised for a bad manifest.
+
+    Returns
+    -------
+    dict
+        The manifest's keys (``chapter``, ``grid``, …); empty when the file is empty.
+
+    Raises
+    ------
+    Exception
+        ``error`` (one line, naming the file) for one that cannot be read, is not YAML, or is not a
+        mapping.
+    """
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
@@ -52,13 +70,36 @@ def read_manifest(path: Path, error: type[Exception] = LedgerError) -> dict[str,
 
 
 def is_sweep(location: Path) -> bool:
-    """True for a folder written by ``selfdistill sweep``."""
+    """True for a folder written by ``selfdistill sweep`` (it holds a ``sweep.yaml``).
+
+    Parameters
+    ----------
+    location : pathlib.Path
+        A folder.
+
+    Returns
+    -------
+    bool
+        Whether it is a sweep folder.
+    """
     return (Path(location) / MANIFEST).is_file()
 
 
 @dataclass(frozen=True)
 class SweepData:
-    """A sweep folder read back: its manifest, swept names and every point's ledger."""
+    """A sweep folder read back: its manifest, swept names and every point's ledger.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The sweep folder.
+    manifest : dict
+        Its ``sweep.yaml``.
+    names : tuple of str
+        The swept parameters.
+    records : tuple of LedgerRecord
+        Every point's ledger, in grid order.
+    """
 
     folder: Path
     manifest: dict[str, Any]
@@ -66,17 +107,45 @@ class SweepData:
     records: tuple[LedgerRecord, ...]
 
     def point(self, record: LedgerRecord) -> str:
-        """``eps=0.05, length=0.1``: where a record sits in the grid."""
+        """``eps=0.05, length=0.1``: where a record sits in the grid.
+
+        Parameters
+        ----------
+        record : LedgerRecord
+            A point's ledger.
+
+        Returns
+        -------
+        str
+            The swept parameters' values.
+        """
         return ", ".join(f"{n}={record.parameters.get(n, '?')}" for n in self.names) \
             or record.path.parent.name
 
     def claim_ids(self) -> list[str]:
+        """Every claim id of the points, each once, in first-seen order."""
         ids = [i for r in self.records for i in (*r.expected, *(c.id for c in r.claims))]
         return list(dict.fromkeys(ids))
 
 
 def read_sweep(folder: Path) -> SweepData:
-    """Read a sweep folder (LedgerError if it holds no ledger)."""
+    """Read a sweep folder.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder ``selfdistill sweep`` wrote.
+
+    Returns
+    -------
+    SweepData
+        Its manifest and its points' ledgers.
+
+    Raises
+    ------
+    LedgerError
+        If it holds no finished run, or its manifest is bad.
+    """
     folder = Path(folder)
     manifest: dict[str, Any] = {}
     if is_sweep(folder):
@@ -105,7 +174,20 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def sweep_summary(data: SweepData) -> tuple[str, bool]:
-    """Per claim: passed at how many points, and where it failed; then incomplete points."""
+    """Per claim: passed at how many points, and where it failed; then incomplete points.
+
+    Parameters
+    ----------
+    data : SweepData
+        The sweep read back.
+
+    Returns
+    -------
+    text : str
+        The summary, one line per claim and per incomplete point.
+    passed : bool
+        True when every point is complete and every claim passed everywhere.
+    """
     n = len(data.records)
     grid = data.manifest.get("grid") or {}
     lines = [f"sweep of {data.manifest.get('chapter') or data.records[0].chapter}: {n} points"
@@ -317,9 +399,30 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
 
 
 def write_report(folder: Path, out: Path | None = None) -> list[Path]:
-    """Write the sweep's tables (and its figure for one or two swept parameters) into ``out``
-    (default: the sweep folder); return the files written. Another ``out`` must be new, empty or
-    a report folder of the same chapter (:func:`selfdistill.core.outdir.check_out_folder`)."""
+    """Write the sweep's tables (and its figure for one or two swept parameters).
+
+    Another ``out`` than the sweep folder must be new, empty or a report folder of the same
+    chapter (:func:`selfdistill.core.outdir.check_out_folder`).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The sweep folder.
+    out : pathlib.Path, optional
+        Where the report goes; the sweep folder when omitted.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    LedgerError
+        If the sweep holds no finished run.
+    ParameterError
+        If ``out`` holds anything else.
+    """
     from selfdistill.core.outdir import check_out_folder, write_marker
 
     data = read_sweep(folder)

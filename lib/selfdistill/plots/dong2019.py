@@ -32,7 +32,22 @@ def _np(v):
 
 
 def plot_filters(lam, filters: dict[str, np.ndarray], ax=None):
-    """Spectral filters φ(λ) (one curve per label) against the eigenvalues λ (log axis)."""
+    """Spectral filters φ(λ), one curve per label, against the eigenvalues λ (log axis).
+
+    Parameters
+    ----------
+    lam : array or tensor, shape (n,)
+        Eigenvalues λ of the kernel matrix ``H``, any order (sorted here); a tensor on any device.
+    filters : dict of str to array, each shape (n,)
+        Label to the filter values φ(λ) at ``lam``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     order = np.argsort(_np(lam))
     for label, phi in filters.items():
@@ -43,7 +58,22 @@ def plot_filters(lam, filters: dict[str, np.ndarray], ax=None):
 
 
 def plot_width_gap(widths, gaps, ax=None):
-    """Student–teacher gap against the width (log–log), per seed, with the slope −½ guide."""
+    """Student–teacher gap against the width (log–log), one line per seed, with a slope −½ guide.
+
+    Parameters
+    ----------
+    widths : array, shape (W,)
+        Network widths ``m``.
+    gaps : array, shape (S, W)
+        Relative gap ``‖f_student − f_teacher‖/‖f_teacher‖`` per seed and width.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     widths, gaps = np.asarray(widths), np.asarray(gaps)
     for g in gaps:
@@ -55,7 +85,23 @@ def plot_width_gap(widths, gaps, ax=None):
 
 
 def plot_kernel_sd(errors: dict[str, np.ndarray], predicted: float, ax=None):
-    """ℓ2 distance to the true labels over epochs for each run, with the predicted level."""
+    """ℓ2 distance to the true labels over epochs for each run, with the predicted level.
+
+    Parameters
+    ----------
+    errors : dict of str to array, each shape (E,)
+        Run label (its first word names the arm: ``plain``, ``A``, ``B``, ``C``, ``oracle``) to
+        ``‖u_t − y*‖`` per epoch; arrays or CPU tensors.
+    predicted : float
+        The predicted level ``2ρ√n`` (early stopping at the cluster averages), drawn dotted.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     for label, err in errors.items():
         arm = label.split()[0]
@@ -67,8 +113,23 @@ def plot_kernel_sd(errors: dict[str, np.ndarray], predicted: float, ax=None):
 
 
 def plot_digits(histories: dict[float, object], axes=None):
-    """Per noise rate: test accuracy over epochs (mean over seeds) for each arm, and the plain
-    run's agreement with the given labels on the clean and corrupted training subsets."""
+    """Per noise rate, test accuracy over epochs per arm, and the fit of the given labels.
+
+    The top row shows each arm's test accuracy (mean over seeds); the bottom row the plain run's and
+    rule B's agreement with the given labels on the clean and on the corrupted training subsets.
+
+    Parameters
+    ----------
+    histories : dict of float to SDHistory
+        Flip rate to the run's :class:`selfdistill.dong2019.digits_sd.SDHistory`.
+    axes : array of matplotlib.axes.Axes, shape (2, len(histories)), optional
+        Axes to draw on; a new figure's when omitted.
+
+    Returns
+    -------
+    array of matplotlib.axes.Axes, shape (2, len(histories))
+        The axes drawn on.
+    """
     rates = list(histories)
     if axes is None:
         axes = plt.subplots(2, len(rates), figsize=(plot_style.MAX_WIDTH_INCHES, 6),
@@ -95,7 +156,24 @@ def _axes(ax, size=(6.4, 3.8)):
 
 
 def plot_width_scaling(widths, errors, slope, intercept, ax=None):
-    """Relative error of the empirical NTK against width, with the fitted power law."""
+    """Relative error of the empirical NTK against width, with the fitted power law.
+
+    Parameters
+    ----------
+    widths : array, shape (W,)
+        Network widths ``m``.
+    errors : array, shape (W,)
+        RMS over seeds of ``‖H_m − H∞‖_F / ‖H∞‖_F`` per width.
+    slope, intercept : float
+        The fitted power law ``log error = intercept + slope · log m``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     widths = np.asarray(widths, dtype=float)
     label = "RMS over seeds of $\\|H_m-H^\\infty\\|_F/\\|H^\\infty\\|_F$"
@@ -110,7 +188,22 @@ def plot_width_scaling(widths, errors, slope, intercept, ax=None):
 
 
 def plot_energy_profiles(profiles: dict[str, np.ndarray], ax=None, title=None):
-    """Cumulative energy along eigenvectors (largest eigenvalue first), against the index share."""
+    """Cumulative energy along eigenvectors (largest eigenvalue first), against the index share.
+
+    Parameters
+    ----------
+    profiles : dict of str to array, each shape (n,)
+        Label to the cumulative energy share after each eigen-direction (rising to 1).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+    title : str, optional
+        Title of the axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for label, prof in profiles.items():
         prof = np.asarray(prof)
@@ -126,7 +219,20 @@ def plot_energy_profiles(profiles: dict[str, np.ndarray], ax=None, title=None):
 
 
 def plot_spectra(spectra: dict[str, np.ndarray], ax=None):
-    """Eigenvalues of kernel matrices, largest first, against the share of directions."""
+    """Eigenvalues of kernel matrices, largest first, against the share of directions (log axis).
+
+    Parameters
+    ----------
+    spectra : dict of str to array, each shape (n,)
+        Label to the eigenvalues, largest first (positive: the axis is logarithmic).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for label, values in spectra.items():
         values = np.asarray(values)
@@ -137,7 +243,26 @@ def plot_spectra(spectra: dict[str, np.ndarray], ax=None):
 
 
 def plot_residual_decay(steps, measured, predicted, labels, ax=None):
-    """|v_iᵀ(u(k) − y)| measured (markers) against (1 − ηλ_i)^k |v_iᵀ(u(0) − y)| (lines)."""
+    """``|v_iᵀ(u(k) − y)|`` measured (markers) against ``(1 − ηλ_i)^k |v_iᵀ(u(0) − y)|`` (lines).
+
+    Parameters
+    ----------
+    steps : array, shape (R,)
+        The GD steps ``k`` recorded.
+    measured : array, shape (R, J)
+        The network's residual along each of ``J`` eigenvectors at each recorded step.
+    predicted : array, shape (R, J)
+        The prediction ``(1 − ηλ_i)^k v_iᵀ(u(0) − y)`` at the same steps.
+    labels : sequence of str, length J
+        Legend label of each eigen-direction.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for j, label in enumerate(labels):
         ls = plot_style.LINESTYLES[j % len(plot_style.LINESTYLES)]
@@ -149,8 +274,31 @@ def plot_residual_decay(steps, measured, predicted, labels, ax=None):
 
 
 def plot_risk_curve(steps, curve, measured, measured_sem, k_star, every=1, ax=None):
-    """Predicted bias, variance and total risk, the measured mean risk (every ``every``-th
-    step), and the optimal step."""
+    """Predicted bias, variance and risk, the measured mean risk and the optimal step.
+
+    Parameters
+    ----------
+    steps : array of int, shape (R,)
+        The GD steps ``k``.
+    curve : RiskCurve
+        The prediction (:class:`selfdistill.dong2019.dynamics.RiskCurve`): ``bias``, ``variance``
+        and ``total``, each shape (R,).
+    measured : array, shape (R,)
+        Mean risk of the network over noise draws at each step.
+    measured_sem : array, shape (R,)
+        Its standard error (drawn as ±2 s.e.).
+    k_star : int
+        The optimal stopping step, drawn as a vertical line.
+    every : int, default 1
+        Show the measured risk at every ``every``-th step only.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     steps = np.asarray(steps)
     show = steps % every == 0

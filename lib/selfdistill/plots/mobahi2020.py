@@ -1,5 +1,9 @@
 """Figures of the mobahi2020 chapters: each function draws one captioned figure's axes (or a row
 of axes) and returns them; arrays or CPU tensors in, nothing computed here.
+
+This module draws the rounds (norms, alignment, ``B_t``, collapse, deep rounds); the figures of
+single fits live in :mod:`selfdistill.plots.mobahi2020_fits` and are importable from here too,
+so a chapter imports one module (``from selfdistill.plots import mobahi2020 as figs``).
 """
 
 from __future__ import annotations
@@ -8,27 +12,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+from selfdistill.plots.mobahi2020_fits import (  # noqa: F401 - re-exported for the chapters
+    plot_arm_errors,
+    plot_c_of_eps,
+    plot_convergence,
+    plot_domain,
+    plot_equivalent_over_rounds,
+    plot_error_grid,
+    plot_errors_over_rounds,
+    plot_filters,
+    plot_fits,
+    plot_pair_ratios,
+    plot_residuals,
+)
 
 __all__ = [
     "plot_alignment",
     "plot_alignment_vs_eps",
-    "plot_arm_errors",
     "plot_b_diagonals",
-    "plot_c_of_eps",
     "plot_collapse_sweeps",
-    "plot_convergence",
     "plot_counts",
-    "plot_domain",
-    "plot_equivalent_over_rounds",
-    "plot_error_grid",
-    "plot_errors_over_rounds",
-    "plot_filters",
-    "plot_fits",
     "plot_norms_and_c",
-    "plot_pair_ratios",
     "plot_ratio_bounds",
     "plot_ratio_vs_eps",
-    "plot_residuals",
     "plot_sparsity_vs_eps",
     "plot_tolerance_rounds",
 ]
@@ -39,7 +45,24 @@ def _np(v):
 
 
 def plot_norms_and_c(spec, refit, eps: float, K: int):
-    """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes."""
+    """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes.
+
+    Parameters
+    ----------
+    spec : Rounds
+        The spectral engine's rounds (:func:`selfdistill.mobahi2020.rounds.self_distill`).
+    refit : RefitRounds
+        The same rounds refitted every round (:func:`selfdistill.mobahi2020.rounds.refit_rounds`).
+    eps : float
+        The budget ``ε`` (the collapse level is ``√(Kε)``).
+    K : int
+        Number of training points.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     t = np.arange(spec.n_rounds + 1)
@@ -70,14 +93,41 @@ def _per_round(series: dict[str, np.ndarray], ax, dashed: tuple[str, ...] = (), 
 
 
 def plot_alignment(align: dict[str, np.ndarray], ax=None):
-    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label; the
-    fixed-``c`` comparison (labels starting "fixed") dashed, self-distillation solid."""
+    """``cos²`` between ``y_t`` and the top eigenvectors over rounds, one line per label.
+
+    The fixed-``c`` comparison (labels starting with "fixed") is dashed, self-distillation solid.
+
+    Parameters
+    ----------
+    align : dict of str to array, each shape (T + 1,)
+        Label to the ``cos²`` at rounds ``0, 1, …``; arrays or CPU tensors.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     return _per_round(align, ax, dashed=("fixed",),
                       ylabel=r"$\cos^2$ with the top eigenvectors", ylim=(0, 1.02))
 
 
 def plot_b_diagonals(B, d):
-    """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map."""
+    """``B_t[k,k]`` against the eigenvalue ``d_k`` for every round (log–log), and a heat map.
+
+    Parameters
+    ----------
+    B : array or tensor, shape (T + 1, K)
+        The diagonal of ``B_t`` per round (positive).
+    d : array or tensor, shape (K,)
+        The eigenvalues ``d_k`` of the Gram matrix.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     B, d = _np(B), _np(d)
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
@@ -96,7 +146,22 @@ def plot_b_diagonals(B, d):
 
 
 def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
-    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its bounds (thm-bt-ratio)."""
+    """One pair's ``B_t[k,k]/B_t[j,j]`` over rounds between its bounds (thm-bt-ratio).
+
+    Parameters
+    ----------
+    ratio, lower, upper : array, shape (T + 1,)
+        The ratio per round and its lower and upper bounds.
+    label : str
+        Legend label of the pair.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     t = np.arange(len(ratio))
     ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds of the ratio")
@@ -107,12 +172,42 @@ def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
 
 
 def plot_counts(counts: dict[str, np.ndarray], ax=None):
-    """Effective numbers of basis functions over rounds, one line per definition."""
+    """Effective numbers of basis functions over rounds, one line per definition.
+
+    Parameters
+    ----------
+    counts : dict of str to array, each shape (T + 1,)
+        Definition to the count at rounds ``0, 1, …``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     return _per_round(counts, ax, ylabel="effective number of basis functions")
 
 
 def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
-    """Rounds before collapse and the count at the last non-collapsed round, against ``ε``."""
+    """Rounds before collapse and the count at the last non-collapsed round, against ``ε``.
+
+    Parameters
+    ----------
+    eps : array, shape (E,)
+        The budgets ``ε`` (log axis).
+    rounds : array of int, shape (E,)
+        Rounds before collapse ``t⋆`` per budget (on a second axis).
+    counts : array, shape (E,)
+        The effective number of basis functions at the last round per budget.
+    label : str
+        Legend label of ``counts``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, a = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     a.semilogx(eps, counts, "o-", label=label)
     a.set(xlabel=r"$\epsilon$", ylabel="count at the last round")
@@ -124,8 +219,20 @@ def plot_sparsity_vs_eps(eps, rounds, counts, label: str):
 
 
 def plot_collapse_sweeps(sweeps: dict[str, object]):
-    """One panel per sweep: ``t⋆`` against ``r0`` with the bounds ``(r0−1)/κ``, ``⌈r0−1⌉``
-    and ``⌈κ(r0−1)⌉``."""
+    """One panel per sweep: ``t⋆`` against ``r0`` with its bounds.
+
+    The bounds are ``(r0−1)/κ``, ``⌈r0−1⌉`` and ``⌈κ(r0−1)⌉`` (eq. collapse-bounds).
+
+    Parameters
+    ----------
+    sweeps : dict of str to CollapseSweep
+        Panel title to a :class:`selfdistill.mobahi2020.studies.CollapseSweep`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     n = len(sweeps)
     cols = min(n, 3)
     rows = -(-n // cols)
@@ -148,9 +255,21 @@ def plot_collapse_sweeps(sweeps: dict[str, object]):
 
 
 def plot_tolerance_rounds(table: dict[str, np.ndarray]):
-    """Three panels over the rounds, mean ± standard deviation over the seeds (rows of each
-    ``(seeds, rounds)`` array of ``table``): ``mse_labels``; ``shrink`` with ``epochs`` on a
-    second axis; ``test_acc`` and ``train_acc``."""
+    """Three panels over the rounds, mean ± standard deviation over the seeds.
+
+    Panels: ``mse_labels``; ``shrink`` with ``epochs`` on a second axis; ``test_acc`` and
+    ``train_acc``.
+
+    Parameters
+    ----------
+    table : dict of str to array, each shape (S, T)
+        The keys above to their values per seed (rows) and round (columns); ``S ≥ 2``.
+
+    Returns
+    -------
+    array of three matplotlib.axes.Axes
+        The panels.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(plot_style.MAX_WIDTH_INCHES, 3.0), layout="constrained")
     t = np.arange(table["mse_labels"].shape[1])
 
@@ -176,10 +295,27 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
 
 
 def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
-    """Weight ratio of a pair over a sweep of ε (a
-    :class:`~selfdistill.mobahi2020.studies.RatioSweep`): one fit, the rounds at the guaranteed
-    round and at the last round, the data-free ``bound``
-    at the guaranteed round (shape ``(len(eps),)``) and its limit."""
+    """Weight ratio of a pair over a sweep of ε, with a data-free bound and its limit.
+
+    Drawn: one fit, the rounds at the guaranteed round and at the last round, ``bound`` at the
+    guaranteed round, and its limit.
+
+    Parameters
+    ----------
+    sweep : RatioSweep
+        The sweep (:class:`selfdistill.mobahi2020.studies.RatioSweep`).
+    bound : array, shape (len(sweep.eps),)
+        The data-free bound at the guaranteed round.
+    limit : float
+        The bound's limit, drawn as a horizontal line.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
     ax.loglog(sweep.eps, sweep.one_fit, "o", label="one fit (round 0)")
@@ -193,179 +329,28 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
 
 
 def plot_alignment_vs_eps(eps, final, start: float, ax=None):
-    """cos² of the last round's targets with the top eigenvectors against ε (log axis), with the
-    round-0 value ``start`` as a dashed line."""
+    """``cos²`` of the last round's targets with the top eigenvectors against ε (log axis).
+
+    Parameters
+    ----------
+    eps : array, shape (E,)
+        The budgets ``ε``.
+    final : array, shape (E,)
+        The ``cos²`` at the last round before collapse, per budget.
+    start : float
+        The round-0 value, drawn dashed.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
     ax.semilogx(eps, final, "o", label="last round before collapse")
     ax.axhline(start, color="0.4", ls="--", label="round 0")
     ax.set(xlabel=r"$\epsilon$", ylabel="cos² with the top two eigenvectors", ylim=(0, 1.02))
     ax.legend(loc="lower left")
-    return ax
-
-
-def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
-    """Training points and fitted curves on ``grid``; ``truth`` an optional noiseless curve."""
-    ax = _axes(ax)
-    if truth is not None:
-        ax.plot(grid, truth, color="0.6", ls=":", label="noiseless truth")
-    for label, values in curves.items():
-        ax.plot(grid, values, label=label)
-    ax.plot(x, y, "ko", ms=4, label="training data")
-    ax.set(xlabel="$x$", ylabel="$f(x)$")
-    ax.legend(ncol=2)
-    return ax
-
-
-def plot_c_of_eps(sweep, ax=None):
-    """``c(ε)`` with its bounds c-bounds and the collapse threshold ``‖y‖²/K``."""
-    ax = _axes(ax)
-    ok = np.isfinite(sweep.c)
-    ax.fill_between(sweep.eps[ok], sweep.lower[ok], sweep.upper[ok], alpha=0.25,
-                    label=r"bounds $d_{\min}/(r-1)$, $d_{\max}/(r-1)$")
-    ax.plot(sweep.eps[ok], sweep.c[ok], "C0-", label="$c$, the root for each $\\epsilon$")
-    ax.axvline(sweep.collapse_eps, color="C3", ls="--", label=r"collapse: $\epsilon=\|y\|^2/K$")
-    ax.set(xscale="log", yscale="log", xlabel=r"$\epsilon$", ylabel="$c$")
-    ax.legend()
-    return ax
-
-
-def plot_convergence(study, length: float, ax=None):
-    """Errors of the discretised solve vs grid spacing, with the ``(h/ℓ)²`` bound."""
-    ax = _axes(ax)
-    ax.loglog(study.h, study.err_f, "o-", label=r"$\max|f_h-f|/\max|f|$")
-    ax.loglog(study.h, study.err_c, "s-", label=r"$|c_h-c|/c$")
-    ax.loglog(study.h, (study.h / length) ** 2, "k--", label=r"bound $(h/\ell)^2$")
-    ax.set(xlabel="grid spacing $h$", ylabel="relative error")
-    ax.legend()
-    return ax
-
-
-def plot_domain(paddings, diff, length: float, ax=None):
-    """Whole-line vs free-end kernel fits as the interval grows, with the ``exp(-2P/ℓ)`` rate."""
-    ax = _axes(ax)
-    ax.semilogy(paddings / length, diff, "o-", label="relative max difference")
-    ref = diff[-1] * np.exp(-2 * (paddings - paddings[-1]) / length)
-    ax.semilogy(paddings / length, ref, "k--", label=r"rate $e^{-2P/\ell}$")
-    ax.set(xlabel=r"padding $P/\ell$", ylabel="relative difference")
-    ax.legend()
-    return ax
-
-
-_MARKERS = {"oracle": plot_style.MARKERS[0], "honest": plot_style.MARKERS[1]}
-_COLOURS = {"oracle": plot_style.OKABE_ITO[0], "honest": plot_style.OKABE_ITO[3]}
-
-
-def plot_arm_errors(panels: dict[str, dict[str, dict[str, tuple[float, float, float]]]],
-                    axes=None):
-    """One panel per design; per arm, the mean test error and its interval, oracle and honest
-    tuning side by side as points (the arms are categories: no lines join them).
-
-    ``panels[design][tuning][arm] = (mean, low, high)``.
-    """
-    if axes is None:
-        _, axes = plt.subplots(1, len(panels), figsize=(6.4, 3.2), layout="constrained",
-                               squeeze=False)
-        axes = axes[0]
-    for ax, (title, tunings) in zip(axes, panels.items(), strict=True):
-        for offset, (tuning, arms) in zip((-0.12, 0.12), tunings.items(), strict=True):
-            names = list(arms)
-            mean = np.array([arms[a][0] for a in names])
-            err = np.array([[arms[a][0] - arms[a][1], arms[a][2] - arms[a][0]] for a in names]).T
-            ax.errorbar(np.arange(len(names)) + offset, mean, yerr=err, ls="none",
-                        marker=_MARKERS[tuning], color=_COLOURS[tuning], capsize=3,
-                        label=f"{tuning} tuning")
-        ax.set_xticks(np.arange(len(names)), names)
-        ax.set_title(title)
-        ax.set_ylabel("test MSE")
-    # below the panels, outside the data (constrained layout makes room for it)
-    axes[0].figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-                          ncol=2)
-    return axes
-
-
-def _axes(ax, ncols: int = 1):
-    if ax is not None:
-        return ax
-    width = 6.4 if ncols == 1 else plot_style.MAX_WIDTH_INCHES
-    return plt.subplots(1, ncols, figsize=(width, 3.8), layout="constrained")[1]
-
-
-def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
-    """Diagonals of ``B_t`` per round against the eigenvalue ``d_k``, and the best single fit."""
-    ax = _axes(ax)
-    d, B = _np(d), _np(B_rounds)
-    for t, b in enumerate(B):
-        ax.loglog(d, b, "o-", ms=3, color=plt.cm.viridis(t / max(len(B) - 1, 1)),
-                  label=f"$B_{{{t}}}$" if t in (0, len(B) - 1) or len(B) <= 6 else None)
-    ax.loglog(d, _np(best_filter), "k--", label=f"best single fit $A(c)$, $c$ = {best_c:.3g}")
-    ax.set(xlabel="eigenvalue $d_k$", ylabel="filter entry")
-    ax.legend(ncol=2)
-    return ax
-
-
-def plot_pair_ratios(ratio_over_q, lower, upper, ax=None):
-    """``(B_t[k]/B_t[j]) / (d_k/d_j)`` over rounds with its bounds (thm-bt-ratio); below 1: no
-    single fit."""
-    ax = _axes(ax)
-    t = np.arange(len(ratio_over_q))
-    ax.semilogy(t, ratio_over_q, "o-", label="rounds: $B_t[k]/B_t[j]$ over $d_k/d_j$")
-    ax.semilogy(t, upper, "C1--", label=r"upper bound $\varphi(c_0)^{t+1}$ over $d_k/d_j$")
-    ax.semilogy(t, lower, "C2:", label=r"lower bound $(d_k/d_j)^{t}$")
-    ax.axhline(1.0, color="C3", lw=1, label=r"any single fit lies above this line")
-    ax.set(xlabel="round $t$", ylabel="ratio over $d_k/d_j$")
-    ax.legend()
-    return ax
-
-
-def plot_residuals(best, matched, fraction_below, ax=None):
-    """Left: relative distance of the best and the matched single fit per round; right: the
-    fraction of eigenvalue pairs whose ratio fell below ``d_k/d_j``."""
-    ax = _axes(ax, 2)
-    t = np.arange(len(best))
-    ax[0].semilogy(t, np.maximum(best, 1e-16), "o-", label="best single fit (any $c$)")
-    ax[0].semilogy(t, np.maximum(matched, 1e-16), "s-", label="same training error ($\\epsilon'$)")
-    ax[0].set(xlabel="round $t$", ylabel="relative distance to $f_t(X)$")
-    ax[0].legend()
-    ax[1].plot(t, fraction_below, "o-", color="C3")
-    ax[1].set(xlabel="round $t$", ylabel="fraction of pairs below $d_k/d_j$", ylim=(-0.03, 1.03))
-    return ax
-
-
-def plot_equivalent_over_rounds(norm_sq, trace, bound, test_error, ax=None):
-    """Left: ``‖f_t‖²_{H†}`` and ``tr G†_t``; right: the Rademacher bound and the test error."""
-    ax = _axes(ax, 2)
-    t = np.arange(len(norm_sq))
-    ax[0].semilogy(t, trace, "o-", label=r"$\mathrm{tr}\,G^\dagger_t$")
-    ax[0].semilogy(t, norm_sq, "s-", label=r"$\|f_t\|^2_{H^\dagger}$")
-    ax[0].set(xlabel="round $t$")
-    ax[0].legend()
-    label = r"bound $\|f_t\|_{H^\dagger}\sqrt{\mathrm{tr}\,G^\dagger_t/K}$"
-    ax[1].plot(t, bound, "o-", label=label)
-    ax[1].plot(t, test_error, "s-", label=r"test error against $\sin 2\pi x$")
-    ax[1].set(xlabel="round $t$")
-    ax[1].legend()
-    return ax
-
-
-def plot_errors_over_rounds(curves: dict[str, tuple[np.ndarray, np.ndarray]], ax=None):
-    """Test error (solid) and training error against ``y0`` (dotted) over rounds, per label."""
-    ax = _axes(ax)
-    for i, (label, (test, train)) in enumerate(curves.items()):
-        t = np.arange(len(test))
-        ax.plot(t, test, "o-", color=f"C{i}", label=f"{label}: test")
-        ax.plot(t, train, "s:", color=f"C{i}", ms=3, label=f"{label}: training")
-    ax.set(xlabel="round $t$", ylabel="mean squared error")
-    ax.legend()
-    return ax
-
-
-def plot_error_grid(curves: dict[str, np.ndarray], ax=None):
-    """Test error over rounds for several kernels and budgets, each scaled by its round 0."""
-    ax = _axes(ax)
-    for label, test in curves.items():
-        ax.plot(np.arange(len(test)), np.asarray(test) / test[0], "o-", ms=3, label=label)
-    ax.axhline(1.0, color="0.5", lw=0.8)
-    ax.set(xlabel="round $t$", ylabel="test error / test error of round 0")
-    ax.legend(ncol=2)
     return ax

@@ -21,7 +21,8 @@ import matplotlib as mpl
 from cycler import cycler
 
 __all__ = ["COLUMN_INCHES", "LINESTYLES", "MARKERS", "MAX_WIDTH_INCHES", "OKABE_ITO",
-           "SMALLEST_PT", "STYLE", "apply_style", "displayed_text_sizes", "legend_outside"]
+           "SMALLEST_PT", "STYLE", "apply_style", "displayed_text_sizes", "legend_outside",
+           "use_svg"]
 
 #: Okabe–Ito colours without black (used for reference lines): blue, orange, bluish green,
 #: vermilion, reddish purple, sky blue, yellow
@@ -55,21 +56,64 @@ STYLE: dict = {
 
 
 def apply_style() -> None:
-    """Set :data:`STYLE` in Matplotlib's ``rcParams`` (done on import of every plots module)."""
+    """Set :data:`STYLE` in Matplotlib's ``rcParams`` (done on import of every plots module).
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> apply_style()
+    >>> mpl.rcParams["legend.fontsize"] == SMALLEST_PT
+    True
+    """
     mpl.rcParams.update(STYLE)
 
 
 def legend_outside(ax, **kwargs) -> object:
-    """A legend to the right of ``ax``, outside the data."""
+    """A legend to the right of ``ax``, outside the data.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose labelled artists the legend lists.
+    **kwargs
+        Passed on to :meth:`matplotlib.axes.Axes.legend` (not ``loc`` or ``bbox_to_anchor``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend.
+    """
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def displayed_text_sizes(fig, column_inches: float = COLUMN_INCHES) -> list[tuple[float, str]]:
-    """Every visible text of ``fig`` as ``(size in pt as the page shows it, text)``, smallest first.
+    """Every visible text of ``fig`` as the page shows it, smallest first.
 
     The page shows a figure at its own width, or shrunk to the column: the size drawn is
     multiplied by ``min(1, column_inches / width)``, with the width of the tight bounding box the
     notebook saves. Maths sub- and superscripts (drawn at 70 % inside a text) are not listed.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (drawn here to lay it out).
+    column_inches : float, default COLUMN_INCHES
+        Width of the page's content column, in inches.
+
+    Returns
+    -------
+    list of (float, str)
+        ``(size in points as displayed, text)`` per visible text, smallest size first.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(3, 2))
+    >>> _ = ax.set_xlabel("x")
+    >>> size, text = displayed_text_sizes(fig)[-1]
+    >>> text, size == plt.rcParams["axes.labelsize"]
+    ('x', True)
+    >>> plt.close(fig)
     """
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()

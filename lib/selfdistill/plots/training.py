@@ -17,7 +17,19 @@ def _errorbar(ax, xs, summary: dict, key: str, label: str | None = None, **kw):
 
 
 def plot_rounds(summary: dict):
-    """Training MSE to the ground truth and test accuracy per round (mean ± std over seeds)."""
+    """Training MSE to the ground truth and test accuracy per round (mean ± std over seeds).
+
+    Parameters
+    ----------
+    summary : dict
+        Round to ``{metric: (mean, std)}`` with the metrics ``train_mse``, ``test_acc`` and
+        ``train_acc`` (:func:`selfdistill.training.protocol.summarise`).
+
+    Returns
+    -------
+    tuple of two matplotlib.axes.Axes
+        The two panels of the new figure.
+    """
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.2),
                              layout="constrained")
     rounds = list(summary)
@@ -31,8 +43,24 @@ def plot_rounds(summary: dict):
 
 
 def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
-    """Test accuracy over epochs per arm, and accuracy on the corrupted training examples against
-    their true labels (labels corrected) and against their wrong labels (memorised), seed 0."""
+    """Test accuracy over epochs per arm, and the corrupted examples' fit, for seed 0.
+
+    The right panel shows the accuracy on the corrupted training examples against their true labels
+    (solid: labels corrected) and against their wrong labels (dashed: memorised).
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per run, with keys ``arm``, ``seed``, and ``test``, ``corrupt`` and ``memorised``
+        (each a sequence over epochs).
+    arms : tuple of str
+        The arms to draw, in legend order; each needs a row with seed 0.
+
+    Returns
+    -------
+    tuple of two matplotlib.axes.Axes
+        The two panels of the new figure.
+    """
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     for arm in arms:
@@ -49,7 +77,20 @@ def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
 
 
 def plot_noisy_summary(table: dict[str, dict], arms: tuple[str, ...]):
-    """Last-epoch test accuracy (mean ± std over seeds) per noise setting and arm."""
+    """Last-epoch test accuracy (mean ± std over seeds) per noise setting and arm, as bars.
+
+    Parameters
+    ----------
+    table : dict of str to dict
+        ``table[setting][arm]["last_acc"] = (mean, std)``.
+    arms : tuple of str
+        The arms, one bar each per setting.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     fig, ax = plt.subplots(figsize=(plot_style.MAX_WIDTH_INCHES, 3.2), layout="constrained")
     settings = list(table)
     width = 0.8 / len(arms)

@@ -25,7 +25,22 @@ def _np(x) -> np.ndarray:
 
 
 def plot_targets(rows: dict[str, object], label: int, ax=None):
-    """Grouped bars: one target vector (C,) per method for one example of class ``label``."""
+    """Grouped bars: one target vector per method for one example of class ``label``.
+
+    Parameters
+    ----------
+    rows : dict of str to array or tensor, each shape (C,)
+        Method to its target vector (positive entries: the axis is logarithmic).
+    label : int
+        The example's class, in ``[0, C)``, named in the axis label.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     C, width = len(_np(next(iter(rows.values())))), 0.8 / len(rows)
@@ -38,8 +53,20 @@ def plot_targets(rows: dict[str, object], label: int, ax=None):
 
 
 def plot_map_check(closed, numeric, ax=None):
-    """Closed-form MAP entries against the numerical maximiser's (damped Newton), on log axes,
-    with the diagonal."""
+    """Closed-form MAP entries against the numerical maximiser's, log axes, with the diagonal.
+
+    Parameters
+    ----------
+    closed, numeric : array or tensor, same shape
+        The closed-form MAP targets and the damped-Newton maximiser's (positive entries).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         ax = plt.subplots(figsize=(4.4, 4.0), layout="constrained")[1]
     x, y = _np(closed).ravel(), _np(numeric).ravel()
@@ -52,7 +79,22 @@ def plot_map_check(closed, numeric, ax=None):
 
 
 def plot_diversity(true_mass: dict[str, object], bins, entropies: dict[str, object]):
-    """Left: histograms of the targets' true-class mass; right: histogram entropy vs bins."""
+    """Left: histograms of the targets' true-class mass; right: histogram entropy against bins.
+
+    Parameters
+    ----------
+    true_mass : dict of str to array or tensor, each shape (n,)
+        Method to the true-class mass ``1 − ε_i`` of each example's target.
+    bins : array of int, shape (B,)
+        Numbers of bins (log axis).
+    entropies : dict of str to array or tensor, each shape (B,)
+        Method to the histogram entropy (nats) at each number of bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, (left, right) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.6),
                                    layout="constrained")
     edges = np.linspace(0, 1, 41)
@@ -68,7 +110,24 @@ def plot_diversity(true_mass: dict[str, object], bins, entropies: dict[str, obje
 
 
 def plot_order_statistics(closed, mc_mean, mc_se, approx, ax=None):
-    """Mean of the k-th of n Beta(a, 1) draws: closed form, Monte Carlo (±2 SE), quantile map."""
+    """Mean of the k-th of n Beta(a, 1) draws: closed form, Monte Carlo (±2 SE), quantile map.
+
+    Parameters
+    ----------
+    closed : array or tensor, shape (n,)
+        The closed-form means, ``k = 1, …, n``.
+    mc_mean, mc_se : array or tensor, shape (n,)
+        Monte Carlo means and their standard errors.
+    approx : array or tensor, shape (n,)
+        The quantile map ``(k/(n+1))^{1/a}``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
     k = np.arange(1, len(_np(closed)) + 1)
@@ -82,7 +141,22 @@ def plot_order_statistics(closed, mc_mean, mc_se, approx, ax=None):
 
 
 def plot_smoothing_amounts(confidence, eps, ax=None):
-    """Smoothing amount per example against the EMA model's true-class confidence."""
+    """Smoothing amount per example against the EMA model's true-class confidence.
+
+    Parameters
+    ----------
+    confidence : array or tensor, shape (n,)
+        The EMA model's true-class confidence ``b_i``.
+    eps : array or tensor, shape (n,)
+        The smoothing amount ``ε_i = α(1 − b_i)`` per example.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
     ax.plot(_np(confidence), _np(eps), "o", ms=3)
@@ -92,7 +166,19 @@ def plot_smoothing_amounts(confidence, eps, ax=None):
 
 
 def plot_reliability(diagrams: dict[str, object]):
-    """One reliability diagram per predictor: per-bin accuracy against confidence."""
+    """One reliability diagram per predictor: per-bin accuracy against confidence.
+
+    Parameters
+    ----------
+    diagrams : dict of str to Reliability
+        Predictor to its :class:`selfdistill.zhang2020.metrics.Reliability` (``edges``,
+        ``accuracy``; NaN in empty bins).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     fig, axes = plt.subplots(1, len(diagrams), figsize=(plot_style.MAX_WIDTH_INCHES, 3.8),
                              layout="constrained", squeeze=False)
     for ax, (name, rel) in zip(axes[0], diagrams.items(), strict=True):
@@ -107,7 +193,26 @@ def plot_reliability(diagrams: dict[str, object]):
 
 
 def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
-    """Mean binned ECE against n for a calibrated and an over-confident predictor."""
+    """Mean binned ECE against n for a calibrated and an over-confident predictor.
+
+    Parameters
+    ----------
+    ns : array of int, shape (N,)
+        Sample sizes ``n`` (log axis).
+    mean, stderr : dict of str to array, each shape (N,)
+        Predictor to the mean ECE over repetitions and its standard error (drawn ±2 SE).
+    predicted : array, shape (N,)
+        The bias predicted by the normal approximation.
+    gap : float
+        The over-confident predictor's population calibration gap (closed form).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure's axes when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
     for name, m in mean.items():
@@ -121,9 +226,25 @@ def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
 
 
 def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[str, str]):
-    """One panel per metric (``panels``: row key -> axis label): every seed as a small grey dot
-    and the mean over seeds as a marker, per method; methods are categories on the horizontal
-    axis, so nothing joins them."""
+    """One panel per metric: every seed as a small grey dot, the mean over seeds as a marker.
+
+    Methods are categories on the horizontal axis, so nothing joins them; at most three panels a
+    row.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per run, with the key ``method`` and every key of ``panels``.
+    methods : list of str
+        The methods, in axis order.
+    panels : dict of str to str
+        Row key to its axis label, one panel each.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     cols = min(3, len(panels))  # the page is MAX_WIDTH_INCHES wide: at most three panels a row
     rows_ = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows_, cols, figsize=(plot_style.MAX_WIDTH_INCHES, 2.7 * rows_),
@@ -143,8 +264,23 @@ def plot_generation_metrics(rows: list[dict], methods: list[str], panels: dict[s
 
 
 def plot_teacher_students(rows: list[dict], temperatures):
-    """Students' test accuracy per teacher (categories, no lines), one panel per temperature;
-    the cross-entropy student (teacher ``"none"``) in every panel."""
+    """Students' test accuracy per teacher, one panel per temperature.
+
+    Teachers are categories (no lines); the cross-entropy student (teacher ``"none"``) appears in
+    every panel.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per student, with keys ``teacher``, ``T`` (temperature) and ``acc``.
+    temperatures : sequence of float
+        One panel per temperature.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
     width = min(3.6 * len(temperatures), plot_style.MAX_WIDTH_INCHES)
     fig, axes = plt.subplots(1, len(temperatures), figsize=(width, 3.3),
                              layout="constrained", sharey=True, squeeze=False)

@@ -9,7 +9,7 @@
 - ``"vgg16"``: VGG-16 with batch normalisation and a single linear classifier, as in the usual CIFAR
   variant.
 
-Every model maps (n, *shape) float inputs to (n, num_classes) logits.
+Every model maps ``(n, *shape)`` float inputs to (n, num_classes) logits.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ from selfdistill.training.loop import TrainConfig, train
 from selfdistill.training.objectives import LossFunction
 from selfdistill.zhang2020 import metrics, targets
 
-__all__ = ["class_spread", "describe_teacher", "make_teachers", "student_accuracy"]
+__all__ = ["accuracy_pairs", "class_spread", "describe_teacher", "make_teachers",
+           "student_accuracy"]
 
 
 @validate_params(num_classes=Integer(2), width=Positive())
