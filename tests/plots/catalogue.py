@@ -82,8 +82,11 @@ def _mobahi(rng):
             0.5 ** t, 10 * 0.8 ** t, 0.3 * 0.7 ** t, 0.2 + 0.01 * t),
         "plot_errors_over_rounds": lambda: plots.plot_errors_over_rounds(
             {"ε = 0.01": (0.2 - 0.01 * t, 0.05 + 0.02 * t)}),
-        "plot_error_grid": lambda: plots.plot_error_grid(
-            {f"kernel {i}": 1 + 0.05 * (t - 3) ** 2 * (i + 1) for i in range(4)}),
+        "plot_error_grid": lambda: plots.plot_error_grid(  # dip, then rise until collapse
+            {f"kernel {k}, ε = {e}": 1 - 0.2 * np.sin(np.pi * s) + 2.2 * s**3
+             for k, row in (("a", (11, 7, 5)), ("b", (12, 8, 6)))
+             for e, n in zip((0.005, 0.01, 0.02), row, strict=True)
+             for s in [np.arange(n) / (n - 1)]}),
     }
 
 
@@ -163,9 +166,10 @@ def _training(rng):
     return {
         "plot_rounds": lambda: plots.plot_rounds({t: _stats(0.9) for t in range(4)}),
         "plot_noisy_curves": lambda: plots.plot_noisy_curves(rows, arms),
-        "plot_noisy_summary": lambda: plots.plot_noisy_summary(
-            {s: {a: {"last_acc": (0.8, 0.02)} for a in arms} for s in ("sym 0.2", "sym 0.4")},
-            arms),
+        "plot_noisy_summary": lambda: plots.plot_noisy_summary(  # the tallest bars near 1
+            {s: {a: {"last_acc": (m, 0.01)} for a, m in zip(arms, means, strict=True)}
+             for s, means in (("sym 0.2", (0.89, 0.93, 0.92, 0.96)),
+                              ("sym 0.4", (0.80, 0.89, 0.83, 0.94)))}, arms),
     }
 
 

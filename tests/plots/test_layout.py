@@ -107,3 +107,15 @@ def test_zoomed_fits_show_each_curve_in_both_panels_at_its_own_scale():
     assert len(set(styles)) == 3
     assert set(styles) <= {(ln.get_color(), ln.get_linestyle()) for ln in whole.get_lines()}
     assert plot_style.legends_over_data(whole.figure) == []
+
+
+def test_noisy_curves_key_holds_solid_for_true_and_dashed_for_wrong_labels():
+    """The caption's key: on the right, solid = predicted as the true label, dashed = as the
+    wrong one, for every arm (the style's per-colour line styles made one arm's solid dashed)."""
+    from plots.catalogue import figures
+
+    _, right = figures()["plot_noisy_curves"]()
+    lines = right.get_lines()
+    assert [ln.get_linestyle() for ln in lines] == ["-", "--"] * 4
+    assert len({ln.get_color() for ln in lines[::2]}) == 4
+    assert len({ln.get_marker() for ln in lines[::2]}) == 4

@@ -182,14 +182,15 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
     round and at the last round, the data-free ``bound``
     at the guaranteed round (shape ``(len(eps),)``) and its limit."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.loglog(sweep.eps, sweep.one_fit, "o", label="one fit (round 0)")
     ax.loglog(sweep.eps, bound, "k-", label="data-free bound, guaranteed round")
     ax.axhline(limit, color="0.4", ls="--", label=r"limit $e^{a-b}$")
     ax.loglog(sweep.eps, sweep.at_guaranteed, "s", label=r"rounds, after $\lceil r_0-1\rceil$")
     ax.loglog(sweep.eps, sweep.last, "^", label="rounds, last before collapse")
     ax.set(xlabel=r"$\epsilon$", ylabel=r"$\mathbf{B}_t[k,k]/\mathbf{B}_t[j,j]$")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    # below, in two columns: to the right the legend took half the width from the data
+    plot_style.legend_below(ax, ncol=2)
     return ax
 
 
