@@ -119,3 +119,14 @@ def test_noisy_curves_key_holds_solid_for_true_and_dashed_for_wrong_labels():
     assert [ln.get_linestyle() for ln in lines] == ["-", "--"] * 4
     assert len({ln.get_color() for ln in lines[::2]}) == 4
     assert len({ln.get_marker() for ln in lines[::2]}) == 4
+
+
+def test_rotated_labels_are_measured_across_their_slant():
+    """Slanted category labels (generations: 45°) overlap as boxes but not as text; squeezed,
+    they overlap as text too."""
+    names = ["ce", "sd-1", "sd-2", "ls", "beta"]
+    for width, crowded in ((2.4, False), (0.5, True)):
+        fig, ax = plt.subplots(figsize=(width, 2.5))
+        ax.plot(range(5), range(5), "o")
+        ax.set_xticks(range(5), names, rotation=45)
+        assert bool(plot_style.overlapping_tick_labels(fig)) == crowded, width

@@ -225,11 +225,28 @@ def overlapping_tick_labels(fig, gap_pt: float = TICK_GAP_PT) -> list[tuple[str,
             continue
         for axis in (ax.xaxis, ax.yaxis):
             labels = _drawn_tick_labels(axis)
-            boxes = [t.get_window_extent(renderer).padded(pad) for t in labels]
+            boxes = [t.get_window_extent(renderer) for t in labels]
             for (ta, ba), (tb, bb) in itertools.combinations(zip(labels, boxes, strict=True), 2):
-                if ba.overlaps(bb):
+                if _too_close(axis.axis_name, ta, ba, tb, bb, pad, fig.dpi):
                     pairs.append((ta.get_text(), tb.get_text()))
     return pairs
+
+
+def _too_close(name: str, ta, ba, tb, bb, pad: float, dpi: float) -> bool:
+    """Whether two tick labels of the ``name`` axis, drawn in the boxes ``ba`` and ``bb``, come
+    closer than ``2 pad`` pixels. Labels rotated alike (neither level nor upright) are parallel
+    strips one text height wide: they keep apart when the distance between them across the
+    strips (the distance along the axis times the sine of the angle to it) exceeds that height;
+    their boxes overlap long before."""
+    angle = np.deg2rad(ta.get_rotation() % 180)
+    if ta.get_rotation() % 90 == 0 or tb.get_rotation() % 180 != ta.get_rotation() % 180:
+        return ba.padded(pad).overlaps(bb.padded(pad))
+    if name == "x":
+        across = abs(ba.x0 + ba.x1 - bb.x0 - bb.x1) / 2 * abs(np.sin(angle))
+    else:
+        across = abs(ba.y0 + ba.y1 - bb.y0 - bb.y1) / 2 * abs(np.cos(angle))
+    height = max(ta.get_fontsize(), tb.get_fontsize()) * dpi / 72
+    return across < height + 2 * pad
 
 
 def _densify(xy: np.ndarray, step: float) -> np.ndarray:
