@@ -125,7 +125,7 @@ def test_rotated_labels_are_measured_across_their_slant():
     """Slanted category labels (generations: 45°) overlap as boxes but not as text; squeezed,
     they overlap as text too."""
     names = ["ce", "sd-1", "sd-2", "ls", "beta"]
-    for width, crowded in ((2.4, False), (0.5, True)):
+    for width, crowded in ((2.4, False), (1.6, False), (0.5, True)):  # 1.6: boxes overlap
         fig, ax = plt.subplots(figsize=(width, 2.5))
         ax.plot(range(5), range(5), "o")
         ax.set_xticks(range(5), names, rotation=45)
