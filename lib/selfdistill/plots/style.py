@@ -11,9 +11,9 @@ Every plotting module imports this module, which applies :data:`STYLE` to Matplo
 * **Colour-blind-safe palette** (Okabe and Ito 2008), each colour paired with its own line
   style, so that lines differ in grey scale and for every colour vision; :data:`MARKERS` gives
   the functions that mark points one marker per series.
-* Legends sit outside the data where the data fill the axes (``legend_outside``); methods that are
-  categories are drawn as points or bars, never joined by lines (:func:`legends_over_data` finds a
-  legend over the data).
+* Legends sit outside the data where the data fill the axes (``legend_outside``,
+  ``legend_above``, ``legend_below``; :func:`legends_over_data` finds a legend over the data);
+  methods that are categories are drawn as points or bars, never joined by lines.
 * **Tick labels never run into each other.** A log axis spanning about a decade or less labels
   its minor ticks ("2×10⁻¹ 3×10⁻¹ 4×10⁻¹ …"), and on a narrow axis they collide. Importing this
   module makes every log axis label its minor ticks with :class:`LogLabels`, which keeps only the
