@@ -130,3 +130,15 @@ def test_rotated_labels_are_measured_across_their_slant():
         ax.plot(range(5), range(5), "o")
         ax.set_xticks(range(5), names, rotation=45)
         assert bool(plot_style.overlapping_tick_labels(fig)) == crowded, width
+
+
+def test_minor_ticks_outside_the_view_crowd_out_no_label():
+    """The minor locator also returns ticks beyond the view; they are not drawn, so they must not
+    take the place of a label inside it (here 6×10⁻¹, just inside, beside 5×10⁻¹ just outside)."""
+    fig, ax = plt.subplots(figsize=(2.0, 2.0), layout="constrained")
+    ax.semilogx([0.51, 0.98], [0, 1])
+    ax.set_xlim(0.51, 0.98)
+    fig.canvas.draw()
+    texts = _texts(ax)
+    assert texts and plot_style.overlapping_tick_labels(fig) == []
+    assert any("6\\times10^{-1}" in t for t in texts), texts

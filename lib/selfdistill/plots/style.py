@@ -98,6 +98,8 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
         if axis is None or not any(labels) or axis.get_scale() != "log":
             return labels
         lo, hi = sorted(np.log10(axis.get_view_interval()))
+        if not hi > lo:  # a degenerate view: nothing to space out
+            return labels
         box = axis.axes.get_position()
         size = axis.axes.figure.figure.get_size_inches() * 72  # the root figure's
         length = box.width * size[0] if axis.axis_name == "x" else box.height * size[1]
@@ -111,8 +113,10 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
             centre = (np.log10(value) - lo) / (hi - lo) * length
             return centre - half, centre + half
 
-        majors = [v for v in axis.get_majorticklocs() if 10**lo <= v * (1 + 1e-9)
-                  and v <= 10**hi * (1 + 1e-9)]
+        def inside(value):
+            return lo - 1e-9 <= np.log10(value) <= hi + 1e-9
+
+        majors = [v for v in axis.get_majorticklocs() if inside(v)]
         kept = [extent(v, t) for v, t in zip(majors, axis.major.formatter.format_ticks(majors),
                                              strict=True) if t]
         coeff = [round(v / 10 ** np.floor(np.log10(v) + 1e-9)) for v in values]
@@ -120,8 +124,8 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
             _MINOR_PRIORITY.index(coeff[i]) if coeff[i] in _MINOR_PRIORITY else 99, values[i]))
         out = [""] * len(values)
         for i in order:
-            if not labels[i]:
-                continue
+            if not labels[i] or not inside(values[i]):
+                continue  # unlabelled, or outside the view (not drawn; must not crowd out others)
             a, b = extent(values[i], labels[i])
             if all(b <= c or a >= d for c, d in kept):
                 kept.append((a, b))
