@@ -82,9 +82,13 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
     4 and 6 of each decade, or all of them below 0.4 decades), whatever the axis length; on a
     narrow axis "3×10⁻¹" and "4×10⁻¹" run together. Where Matplotlib labels minor ticks, this
     formatter measures every label at the tick-label font size and keeps, in the order 5, 2, 3,
-    4, 6, 7, 8, 9, the minor labels that
-    stay :data:`MINOR_GAP_EM` ems clear of the major labels and of the minor labels kept so far.
-    Major ticks are formatted as by Matplotlib.
+    4, 6, 7, 8, 9, the minor labels that stay :data:`MINOR_GAP_EM` ems clear of the major labels
+    and of the minor labels kept so far. Major ticks are formatted as by Matplotlib.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`matplotlib.ticker.LogFormatterSciNotation` (base, label_only, ...).
     """
 
     def set_locs(self, locs=None):
@@ -179,15 +183,44 @@ def legend_outside(ax, **kwargs) -> object:
 
 
 def legend_below(ax, **kwargs) -> object:
-    """The legend of ``ax`` below the whole figure, outside the data (the figure must use
-    constrained layout, which makes room for it); entries fill columns first."""
+    """The legend of ``ax`` below the whole figure, outside the data.
+
+    The figure must use constrained layout, which makes room for it; entries fill columns first.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose handles and labels the legend shows.
+    **kwargs
+        Passed to :meth:`matplotlib.figure.Figure.legend` (``ncol``, ...).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The figure legend.
+    """
     return ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
                             **kwargs)
 
 
 def legend_above(ax, **kwargs) -> object:
-    """A legend above ``ax``, outside the data: for a panel of a row, where the right side
-    belongs to the next panel (constrained layout makes room for it)."""
+    """A legend above ``ax``, outside the data.
+
+    For a panel of a row, where the right side belongs to the next panel (constrained layout
+    makes room for it).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.legend` (``handles``, ``ncol``, ...).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The panel's legend.
+    """
     return ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), borderaxespad=0.0, **kwargs)
 
 
