@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from plots.catalogue import figure_of, figures  # noqa: E402
 from selfdistill.plots import style as plot_style  # noqa: E402
 
 LIB = Path(__file__).resolve().parents[2] / "lib" / "selfdistill" / "plots"
@@ -48,59 +49,24 @@ def test_importing_a_plots_module_applies_the_style():
     assert len({str(s) for s in styles}) == len(styles), "each colour its own line style"
 
 
-def _stats(mean: float):
-    return {"train_mse": (mean, 0.01), "test_acc": (mean, 0.02), "train_acc": (mean, 0.01),
-            "acc": (mean, 0.01), "ece": (0.05, 0.01), "entropy": (0.3, 0.05)}
-
-
-def _sweep(kappa: float):
-    r0 = np.linspace(1.1, 4.0, 12)
-    return types.SimpleNamespace(r0=r0, lower_notes=(r0 - 1) / kappa,
-                                 upper=np.ceil(kappa * (r0 - 1)), lower=np.ceil(r0 - 1),
-                                 count=np.ceil(r0 - 1), kappa=kappa)
-
-
-def _figures():
-    """One call per figure function with small synthetic inputs: name → zero-argument callable."""
-    from selfdistill.plots import dong2019 as plots_dong
-    from selfdistill.plots import mobahi2020 as plots
-    from selfdistill.plots import mobahi2020 as plots_rounds
-    from selfdistill.plots import training as plots_train
-    x = np.linspace(0, 1, 11)
-    grid = np.linspace(0, 1, 200)
-    arms = ("plain", "A", "B", "C")
-    rows = [{"arm": a, "seed": 0, "test": RNG.random(20), "corrupt": RNG.random(20),
-             "memorised": RNG.random(20)} for a in arms]
-    return {
-        "plot_fits": lambda: plots.plot_fits(x, np.sin(x), grid, {"round 1": np.sin(grid),
-                                             "round 2": 0.8 * np.sin(grid)}, np.sin(grid)),
-        "plot_alignment": lambda: plots_rounds.plot_alignment({"top 1": RNG.random(6),
-                                                               "top 3": RNG.random(6)}),
-        "plot_b_diagonals": lambda: plots_rounds.plot_b_diagonals(
-            RNG.random((5, 11)) + 0.1, np.logspace(-3, 0, 11)),
-        "plot_sparsity_vs_eps": lambda: plots_rounds.plot_sparsity_vs_eps(
-            np.logspace(-3, -1, 6), np.arange(6), np.arange(6) + 1.0, "count"),
-        "plot_collapse_sweeps": lambda: plots_rounds.plot_collapse_sweeps(
-            {f"kernel {i}": _sweep(1.5 + i) for i in range(5)}),
-        "plot_rounds": lambda: plots_train.plot_rounds({t: _stats(0.9) for t in range(4)}),
-        "plot_noisy_curves": lambda: plots_train.plot_noisy_curves(rows, arms),
-        "plot_noisy_summary": lambda: plots_train.plot_noisy_summary(
-            {s: {a: {"last_acc": (0.8, 0.02)} for a in arms} for s in ("sym 0.2", "sym 0.4")},
-            arms),
-        "plot_kernel_sd": lambda: plots_dong.plot_kernel_sd(
-            {f"{a} run": RNG.random(30) for a in arms}, 0.5),
-        "plot_width_gap": lambda: plots_dong.plot_width_gap([10, 100, 1000], RNG.random((3, 3))),
-    }
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(_figures()))
+@pytest.mark.parametrize("name", sorted(figures()))
 def test_figure_text_is_legible_at_display_width(name):
-    result = _figures()[name]()
-    fig = result.figure if hasattr(result, "figure") else (
-        result if hasattr(result, "canvas") else np.ravel(result)[0].figure)
+    fig = figure_of(figures()[name]())
     smallest = plot_style.displayed_text_sizes(fig)[0]
     assert smallest[0] >= 8.0, f"{name}: {smallest[1]!r} shows at {smallest[0]:.1f} pt"
+
+
+@pytest.mark.parametrize("name", sorted(figures()))
+def test_figure_tick_labels_keep_apart(name):
+    """No two tick labels of one axis closer than TICK_GAP_PT (issue 18: "3×10⁻¹4×10⁻¹")."""
+    fig = figure_of(figures()[name]())
+    assert plot_style.overlapping_tick_labels(fig) == []
+
+
+@pytest.mark.parametrize("name", sorted(figures()))
+def test_figure_legends_cover_no_data(name):
+    fig = figure_of(figures()[name]())
+    assert plot_style.legends_over_data(fig) == []
 
 
 def test_a_wide_figure_shrinks_its_text():

@@ -74,12 +74,13 @@ def plot_width_gap(widths, gaps, ax=None):
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or plt.subplots(figsize=(5, 3.5), layout="constrained")[1]
     widths, gaps = np.asarray(widths), np.asarray(gaps)
     for g in gaps:
         ax.loglog(widths, g, "o-", color="C0", alpha=0.5)
     ax.loglog(widths, gaps.mean(0)[0] * (widths / widths[0]) ** -0.5, "k--", label="slope −½")
-    ax.set(xlabel="width m", ylabel="relative gap ‖f_student − f_teacher‖/‖f_teacher‖")
+    # two lines: on one the label is longer than the axis is high
+    ax.set(xlabel="width m", ylabel="relative gap\n‖f_student − f_teacher‖ / ‖f_teacher‖")
     ax.legend()
     return ax
 

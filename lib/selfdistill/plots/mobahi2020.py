@@ -22,6 +22,7 @@ from selfdistill.plots.mobahi2020_fits import (  # noqa: F401 - re-exported for 
     plot_errors_over_rounds,
     plot_filters,
     plot_fits,
+    plot_fits_zoomed,
     plot_pair_ratios,
     plot_residuals,
 )
@@ -285,12 +286,12 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
     twin = axes[1].twinx()
     bar(twin, "epochs", "s", "steps to reach $\\epsilon$", color="C1")
     twin.set_ylabel("steps to reach $\\epsilon$")
-    axes[1].legend(handles=[axes[1].containers[0], twin.containers[0]],
-                   loc="lower left")
+    # legends above their panels: the error bars fill the axes, and the next panel is to the right
+    plot_style.legend_above(axes[1], handles=[axes[1].containers[0], twin.containers[0]])
     bar(axes[2], "test_acc", "o", "test (clean labels)")
     bar(axes[2], "train_acc", "^", "training (noisy labels)", color="C2")
     axes[2].set(xlabel="round $t$", ylabel="accuracy")
-    axes[2].legend()
+    plot_style.legend_above(axes[2])
     return axes
 
 
@@ -317,14 +318,15 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
         The axes drawn on.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 3.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ax.loglog(sweep.eps, sweep.one_fit, "o", label="one fit (round 0)")
     ax.loglog(sweep.eps, bound, "k-", label="data-free bound, guaranteed round")
     ax.axhline(limit, color="0.4", ls="--", label=r"limit $e^{a-b}$")
     ax.loglog(sweep.eps, sweep.at_guaranteed, "s", label=r"rounds, after $\lceil r_0-1\rceil$")
     ax.loglog(sweep.eps, sweep.last, "^", label="rounds, last before collapse")
     ax.set(xlabel=r"$\epsilon$", ylabel=r"$\mathbf{B}_t[k,k]/\mathbf{B}_t[j,j]$")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    # below, in two columns: to the right the legend took half the width from the data
+    plot_style.legend_below(ax, ncol=2)
     return ax
 
 

@@ -20,7 +20,7 @@ __all__ = [
     "plot_error_grid",
     "plot_errors_over_rounds",
     "plot_filters",
-    "plot_fits",
+    "plot_fits", "plot_fits_zoomed",
     "plot_pair_ratios",
     "plot_residuals",
 ]
@@ -362,9 +362,57 @@ def plot_error_grid(curves: dict[str, np.ndarray], ax=None):
         The axes drawn on.
     """
     ax = _axes(ax)
-    for label, test in curves.items():
-        ax.plot(np.arange(len(test)), np.asarray(test) / test[0], "o-", ms=3, label=label)
+    for i, (label, test) in enumerate(curves.items()):
+        ax.plot(np.arange(len(test)), np.asarray(test) / test[0], ms=3, label=label,
+                marker=plot_style.MARKERS[i % len(plot_style.MARKERS)])
     ax.axhline(1.0, color="0.5", lw=0.8)
     ax.set(xlabel="round $t$", ylabel="test error / test error of round 0")
-    ax.legend(ncol=2)
+    # below the axes: the curves leave the top of the axes at every round, somewhere
+    plot_style.legend_below(ax, ncol=2)
     return ax
+
+
+def plot_fits_zoomed(x, y, grid, curves: dict[str, np.ndarray], truth=None):
+    """Fits too close to tell apart at the scale of the data, in two panels.
+
+    Left: the training points ``(x, y)``, the optional noiseless ``truth`` and the ``curves`` on
+    ``grid``, with the band the right panel magnifies shaded; right: the curves alone, on their
+    own vertical scale. Each curve keeps its colour and line style in both panels; one legend
+    below them.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (K,)
+        Training inputs and labels.
+    grid : array_like, shape (n,)
+        Where the curves are evaluated.
+    curves : dict of str to array_like, shape (n,)
+        Label → fitted values on ``grid`` (CPU tensors or arrays).
+    truth : array_like, shape (n,), optional
+        Noiseless target on ``grid``, drawn dotted grey on the left.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (2,)
+        The whole-scale and the magnified panel.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+                             layout="constrained")
+    whole, zoom = axes
+    grid = _np(grid)
+    values = {label: _np(v) for label, v in curves.items()}
+    low = min(float(v.min()) for v in values.values())
+    high = max(float(v.max()) for v in values.values())
+    pad = 0.1 * (high - low) if high > low else 1e-3
+    if truth is not None:
+        whole.plot(grid, _np(truth), color="0.6", ls=":", label="noiseless truth")
+    whole.axhspan(low - pad, high + pad, color="0.88", lw=0, label="range magnified, right")
+    for i, (label, v) in enumerate(values.items()):
+        style = {"color": plot_style.OKABE_ITO[i], "ls": plot_style.LINESTYLES[i]}
+        whole.plot(grid, v, label=label, **style)
+        zoom.plot(grid, v, **style)
+    whole.plot(_np(x), _np(y), "ko", ms=4, label="training data")
+    whole.set(xlabel="$x$", ylabel="$f(x)$", title="at the scale of the data")
+    zoom.set(xlabel="$x$", ylim=(low - pad, high + pad), title="the fits magnified")
+    fig.legend(*whole.get_legend_handles_labels(), loc="outside lower center", ncol=3)
+    return axes

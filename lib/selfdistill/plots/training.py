@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
 
@@ -38,7 +39,7 @@ def plot_rounds(summary: dict):
     _errorbar(b, rounds, summary, "test_acc", label="test")
     _errorbar(b, rounds, summary, "train_acc", label="training (truth)")
     b.set(xlabel="round $t$", ylabel="accuracy")
-    b.legend()
+    plot_style.legend_above(b)  # the error bars may fill the panel
     return a, b
 
 
@@ -46,7 +47,8 @@ def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
     """Test accuracy over epochs per arm, and the corrupted examples' fit, for seed 0.
 
     The right panel shows the accuracy on the corrupted training examples against their true labels
-    (solid: labels corrected) and against their wrong labels (dashed: memorised).
+    (solid: labels corrected) and against their wrong labels (dashed: memorised). Each arm has its
+    colour and marker in both panels; one legend below.
 
     Parameters
     ----------
@@ -61,18 +63,25 @@ def plot_noisy_curves(rows: list[dict], arms: tuple[str, ...]):
     tuple of two matplotlib.axes.Axes
         The two panels of the new figure.
     """
-    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
+    fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.6),
                              layout="constrained")
-    for arm in arms:
+    for i, arm in enumerate(arms):
         row = next(r for r in rows if r["arm"] == arm and r["seed"] == 0)
         epochs = np.arange(1, len(row["test"]) + 1)
-        (line,) = a.plot(epochs, row["test"], label=arm)
-        b.plot(epochs, row["corrupt"], color=line.get_color(), label=f"{arm}: true label")
-        b.plot(epochs, row["memorised"], color=line.get_color(), ls="--")
+        # solid and dashed tell the labels apart on the right, so the arms differ by colour and
+        # marker (not by the style's line styles) in both panels
+        kw = {"color": plot_style.OKABE_ITO[i % len(plot_style.OKABE_ITO)],
+              "marker": plot_style.MARKERS[i % len(plot_style.MARKERS)],
+              "markevery": max(1, len(epochs) // 6)}
+        a.plot(epochs, row["test"], ls="-", label=arm, **kw)
+        b.plot(epochs, row["corrupt"], ls="-", **kw)
+        b.plot(epochs, row["memorised"], ls="--", **kw)
     a.set(xlabel="epoch", ylabel="test accuracy")
     b.set(xlabel="epoch", ylabel="corrupted training examples")
-    a.legend()
-    b.legend(title="dashed: wrong label")
+    handles, labels = a.get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", ls="-"), Line2D([], [], color="0.3", ls="--")]
+    labels += ["right: as true label", "right: as wrong label"]
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
     return a, b
 
 
@@ -100,5 +109,5 @@ def plot_noisy_summary(table: dict[str, dict], arms: tuple[str, ...]):
         ax.bar(np.arange(len(settings)) + i * width, mean, width, yerr=std, capsize=2, label=arm)
     ax.set_xticks(np.arange(len(settings)) + 0.4 - width / 2, settings)
     ax.set(ylabel="last-epoch test accuracy", ylim=(0, 1))
-    ax.legend(ncol=len(arms))
+    plot_style.legend_above(ax, ncol=len(arms))  # inside, it would sit on the tallest bars
     return ax
