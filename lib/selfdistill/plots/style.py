@@ -85,6 +85,12 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
     4, 6, 7, 8, 9, the minor labels that
     stay :data:`MINOR_GAP_EM` ems clear of the major labels and of the minor labels kept so far.
     Major ticks are formatted as by Matplotlib.
+
+    Parameters
+    ----------
+    base, labelOnlyBase, minor_thresholds, linthresh
+        As for :class:`matplotlib.ticker.LogFormatterSciNotation`; the style's log scale
+        passes its ``base``, and ``labelOnlyBase`` when it was given ``subs``.
     """
 
     def set_locs(self, locs=None):
@@ -180,14 +186,40 @@ def legend_outside(ax, **kwargs) -> object:
 
 def legend_below(ax, **kwargs) -> object:
     """The legend of ``ax`` below the whole figure, outside the data (the figure must use
-    constrained layout, which makes room for it); entries fill columns first."""
+    constrained layout, which makes room for it); entries fill columns first.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose labelled artists the legend lists.
+    **kwargs
+        Passed on to :meth:`matplotlib.figure.Figure.legend` (not ``loc``), e.g. ``ncols``.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The figure's legend.
+    """
     return ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
                             **kwargs)
 
 
 def legend_above(ax, **kwargs) -> object:
     """A legend above ``ax``, outside the data: for a panel of a row, where the right side
-    belongs to the next panel (constrained layout makes room for it)."""
+    belongs to the next panel (constrained layout makes room for it).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose labelled artists the legend lists.
+    **kwargs
+        Passed on to :meth:`matplotlib.axes.Axes.legend` (not ``loc`` or ``bbox_to_anchor``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend.
+    """
     return ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), borderaxespad=0.0, **kwargs)
 
 
