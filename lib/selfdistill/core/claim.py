@@ -59,6 +59,23 @@ def rounding_band(scale: float = 1.0, dtype: str = "float64") -> float:
     source that the claim declares (a condition number times the norm involved, a count of summed
     terms; 1 for a relative error of a well-conditioned computation).
 
+    Parameters
+    ----------
+    scale : float, default 1.0
+        The size of the rounding error's source, finite and ``> 0``.
+    dtype : {"float64", "float32"}, default "float64"
+        The dtype the claim's value is computed in (:data:`UNIT_ROUNDOFF`).
+
+    Returns
+    -------
+    float
+        A power of ten, ``10^⌈log₁₀(64 u scale)⌉``.
+
+    Raises
+    ------
+    ValueError
+        ``dtype`` not a key of :data:`UNIT_ROUNDOFF`, or ``scale`` not finite and ``> 0``.
+
     Examples
     --------
     >>> rounding_band()
@@ -83,7 +100,48 @@ class Claim:
     """One checked statement and its outcome.
 
     The verdict is recomputed from the stored numbers (``kind``, ``value``, ``limit``, ``tol``,
-    ``interval``) whenever a ledger is read back, so an edited ``passed`` is caught.
+    ``interval``) whenever a ledger is read back, so an edited ``passed`` is caught. Build one
+    with :func:`make_claim`, which checks the fields and sets ``passed``.
+
+    Attributes
+    ----------
+    id : str
+        ``<paper>.<name>``, e.g. ``mobahi2020.c-increases``.
+    paper : str
+        The paper's key (``mobahi2020``, ``zhang2020``, ``dong2019``).
+    provenance : {"stated", "derived", "extension"}
+        Whether the paper states it, the book derives it, or the book goes beyond the paper.
+    statement : str
+        The statement checked.
+    measured : str
+        What ``value`` is, a short phrase.
+    value : float
+        The measured value (``1.0`` or ``0.0`` for a ``true`` claim; an interval's mean).
+    bound : str
+        The bound as printed (``"≤ 1e-12"``, ``"0.5 ± 0.01"``, ``"holds"``).
+    reason : str
+        Why the bound is what it is: the expected error and the headroom.
+    passed : bool
+        The verdict as recorded.
+    chapter : str
+        The chapter that recorded it.
+    kind : {"at_most", "at_least", "close", "true", "interval"}, default "at_most"
+        The check (:data:`KINDS`).
+    limit, tol : float or None
+        The bound or target, and the tolerance of a ``close`` claim.
+    interval : dict or None
+        An ``interval`` claim's confidence interval (``low``, ``high``, ``n``, ``level``, …) and
+        its ``above``, ``below``, ``contains`` and ``min_n``.
+    count : int or None
+        Over how many cases a ``true`` claim was checked.
+    scale : float, default 1.0
+        The rounding error's source (:func:`rounding_band`).
+    dtype : {"float64", "float32"}, default "float64"
+        The dtype the value was computed in.
+    digits : int, default 3
+        Significant digits printed.
+    trained : bool, default False
+        Whether an interval's samples come from training networks (:meth:`compared_value`).
     """
 
     id: str
@@ -193,7 +251,18 @@ class Claim:
 def claims_markdown(claims: list[Claim]) -> str:
     """A chapter's claims as a compact Markdown table that fits the page: the claim's name and
     provenance, its statement with what was measured (``$…$`` maths kept), value, bound, status.
-    The full record, with each bound's reason, is on the book's claims page."""
+    The full record, with each bound's reason, is on the book's claims page.
+
+    Parameters
+    ----------
+    claims : list of Claim
+        The claims, in the order of the table's rows.
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per claim (``|`` in a cell escaped).
+    """
     rows = ["| claim | statement (and what was measured) | value | bound | verdict |",
             "|---|---|---|---|---|"]
     for c in claims:
@@ -207,7 +276,32 @@ def claims_markdown(claims: list[Claim]) -> str:
 
 def check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> float:
     """A claim's bound, target or tolerance as a float: NaN is refused, and so is a positive
-    ``bound`` below the rounding level ``4·u·scale`` (it would test rounding)."""
+    ``bound`` below the rounding level ``4·u·scale`` (it would test rounding).
+
+    Parameters
+    ----------
+    id : str
+        The claim's id, for the message.
+    name : str
+        What ``limit`` is (``"bound"``, ``"lower bound"``, ``"target"``): only ``"bound"`` is
+        held to the rounding level.
+    limit : float
+        The value to check (anything ``float()`` accepts).
+    scale : float
+        The claim's rounding scale (:func:`rounding_band`).
+    dtype : str
+        The claim's dtype; one :data:`UNIT_ROUNDOFF` does not list counts as float64.
+
+    Returns
+    -------
+    float
+        ``float(limit)``.
+
+    Raises
+    ------
+    ValueError
+        ``limit`` NaN, or a ``bound`` in ``(0, 4·u·scale)``.
+    """
     limit = float(limit)
     if math.isnan(limit):
         raise ValueError(f"claim {id!r}: {name} = nan is not a bound")
@@ -227,9 +321,26 @@ def make_claim(*, id: str, paper: str, chapter: str, provenance: str, statement:
                trained: bool = False) -> Claim:
     """A :class:`Claim` from checked fields, its ``passed`` set by :meth:`Claim.verdict`.
 
-    Raises ``ValueError`` for a provenance outside :data:`PROVENANCE`, an id that does not start
-    with ``<paper>.``, an empty statement, measured phrase or reason, ``digits`` outside 1–6, or a
-    ``scale`` or ``dtype`` that :func:`rounding_band` refuses.
+    Parameters
+    ----------
+    id, paper, chapter, provenance, statement, measured, bound, reason, kind
+        The claim's fields, all ``str``, as in :class:`Claim`.
+    value : float
+        The measured value (stored as ``float(value)``).
+    limit, tol, interval, count, scale, dtype, digits, trained
+        As in :class:`Claim`, keyword-only.
+
+    Returns
+    -------
+    Claim
+        The record, ``passed`` its recomputed verdict.
+
+    Raises
+    ------
+    ValueError
+        A provenance outside :data:`PROVENANCE`, an id that does not start with ``<paper>.``, an
+        empty statement, measured phrase or reason, ``digits`` outside 1–6, or a ``scale`` or
+        ``dtype`` that :func:`rounding_band` refuses.
     """
     check_choice("provenance", provenance, PROVENANCE)
     if not id.startswith(f"{paper}."):

@@ -55,11 +55,27 @@ DEFAULT_ROUTE = MappingProxyType({"cpu": "numpy", "cuda": "torch"})
 def resolve_route(route: str | None, device_type: str) -> str:
     """The concrete route (``"torch"``, ``"numpy"`` or ``"scipy"``) for a device type.
 
-    ``route`` ``None`` reads :data:`ROUTE_ENV` (unset or empty: ``"auto"``); ``"auto"`` takes
-    :data:`DEFAULT_ROUTE` for ``device_type`` (``"torch"`` for a device type it does not list).
-    Raises ``ValueError`` naming the argument (or the environment variable) and its value if it
-    is not one of :data:`ROUTES`.
+    Parameters
+    ----------
+    route : str or None
+        One of :data:`ROUTES`; ``None`` reads :data:`ROUTE_ENV` (unset or empty: ``"auto"``).
+    device_type : str
+        ``torch.device.type`` of the matrix (``"cpu"``, ``"cuda"``).
 
+    Returns
+    -------
+    str
+        ``route`` itself, or for ``"auto"`` :data:`DEFAULT_ROUTE` of ``device_type`` (``"torch"``
+        for a device type it does not list).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument (or the environment variable) and its value if it is not one of
+        :data:`ROUTES`.
+
+    Examples
+    --------
     >>> resolve_route("auto", "cuda")
     'torch'
     >>> resolve_route("scipy", "cpu")

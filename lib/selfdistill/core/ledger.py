@@ -1,4 +1,4 @@
-"""The claim ledger: a chapter run's claims, written as they are checked, and read back.
+"""The claim ledger: a chapter run's claims, written as they are checked.
 
 A chapter builds its ledger the one way, from the run itself:
 ``ledger = Ledger.for_chapter("sd-rounds", globals())``. Only the name is typed: the parameters are
@@ -11,9 +11,8 @@ Each check prints a one-line rounded summary (the cell nbval compares), rewrites
 atomically, and raises :class:`~selfdistill.core.claim.ClaimFailed` when the claim does not hold.
 :meth:`Ledger.finish` fails if a declared claim was not recorded, marks the run ``complete`` and
 shows the claims table; a ledger never finished (a failed or interrupted run) never reads as
-passing. The file (schema :data:`SCHEMA`): ``chapter``, ``paper``, ``complete``, ``expected``,
-``parameters``, ``run`` (the provenance record, :mod:`selfdistill.core.provenance`), ``error``
-(why a run that died early failed, else ``""``), ``claims``, ``schema``, ``digest``.
+passing. The file, its schema, and reading it back (:class:`LedgerRecord`, :func:`load_ledgers`)
+are :mod:`selfdistill.core.ledger_file`'s, whose names this module re-exports.
 
 Where it goes: ``$SELFDISTILL_CLAIMS_FILE`` if set (``selfdistill run`` sets it), else
 ``$SELFDISTILL_CLAIMS_DIR/<chapter>.json`` (the book build), else
@@ -22,17 +21,13 @@ Where it goes: ``$SELFDISTILL_CLAIMS_FILE`` if set (``selfdistill run`` sets it)
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from selfdistill.core.claim import (
-    KINDS,
     Claim,
     ClaimFailed,
     Provenance,
@@ -40,13 +35,19 @@ from selfdistill.core.claim import (
     claims_markdown,
     make_claim,
 )
-from selfdistill.core.paths import repository_root
-from selfdistill.core.provenance import (
-    ProvenanceError,
-    check_provenance,
-    mark_finished,
-    write_json_atomic,
+from selfdistill.core.ledger_file import (
+    SCHEMA,
+    LedgerError,
+    LedgerRecord,
+    _chapter_source,
+    declared_claims,
+    ledger_digest,
+    load_claims,
+    load_ledgers,
+    write_ledger,
 )
+from selfdistill.core.paths import repository_root
+from selfdistill.core.provenance import mark_finished
 from selfdistill.core.provenance import provenance as run_provenance
 
 if TYPE_CHECKING:
@@ -54,43 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Ledger", "LedgerError", "LedgerRecord", "SCHEMA", "declared_claims", "ledger_digest",
            "load_claims", "load_ledgers", "write_ledger"]
-
-#: version of the ledger's JSON layout; readers refuse other versions (4: the run is the one
-#: provenance record, and a failed run's error sits beside it)
-SCHEMA = 4
-
-_CHECK_CALL = re.compile(
-    r"\bcheck_(?:at_most|at_least|close|true|interval)\(\s*[\"']([^\"']+)[\"']")
-
-
-class LedgerError(ValueError):
-    """A ledger file is missing, corrupt, of another schema, or not a ledger at all."""
-
-
-def declared_claims(source: str) -> list[str]:
-    """The claim ids a chapter declares: the literal first argument of every ``check_*`` call."""
-    return list(dict.fromkeys(_CHECK_CALL.findall(source)))
-
-
-def ledger_digest(payload: dict[str, Any]) -> str:
-    """SHA-256 over a ledger's canonical content (sorted keys, no whitespace, without the digest).
-
-    It makes an edited ledger evident (a changed value, verdict, claim list or ``complete`` flag);
-    it is not a signature: whoever edits the file on purpose can recompute it.
-    """
-    body = {k: v for k, v in payload.items() if k != "digest"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=True)
-    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def write_ledger(path: Path, payload: dict[str, Any]) -> None:
-    """Write a ledger atomically, stamped with its schema and :func:`ledger_digest`; its ``run``
-    must be a provenance record (:func:`~selfdistill.core.provenance.check_provenance`)."""
-    check_provenance(payload.get("run"), f"the ledger of chapter {payload.get('chapter')!r}: run")
-    payload = {"error": "", **payload, "schema": SCHEMA}
-    payload["digest"] = ledger_digest(payload)
-    write_json_atomic(path, payload)
 
 
 def default_claims_path(chapter: str) -> Path:
@@ -101,16 +65,6 @@ def default_claims_path(chapter: str) -> Path:
         return Path(os.environ["SELFDISTILL_CLAIMS_DIR"]) / f"{chapter}.json"
     root = repository_root() or Path.cwd()
     return root / "_build" / "claims" / f"{chapter}.json"
-
-
-def _chapter_source(chapter: str) -> str | None:
-    from selfdistill.core.chapters import notebooks_dir
-
-    try:
-        path = notebooks_dir() / f"{chapter}.md"
-    except FileNotFoundError:
-        return None
-    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def chapter_paper(chapter: str, source: str) -> str:
@@ -144,7 +98,33 @@ class Ledger:
     The fields can be given directly (the tests do, for chapters that do not exist); for a chapter
     of ``notebooks/`` they must agree with it: ``parameters`` holds exactly the names its
     ``parameters`` cell declares, ``paper`` is the key of its claims, ``device`` its ``device``
-    parameter; anything else raises ``ValueError`` before anything is written.
+    parameter; anything else raises ``ValueError`` before anything is written. Building one
+    writes a new, empty, incomplete ledger file: nothing stale of an earlier run survives.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's name (``notebooks/<chapter>.md``).
+    paper : str
+        The key every claim id starts with (``mobahi2020``).
+    path : pathlib.Path, optional
+        Where the JSON goes; default :func:`default_claims_path`.
+    parameters : dict of str to object
+        The run's parameter values by name, in the order the ``parameters`` cell declares them.
+    device : object, optional
+        The chapter's ``device`` parameter (``"auto"``, ``"cpu"``, ``"cuda"``); the run's
+        provenance records the device it resolves to. ``None``: the record names no device.
+    expected : list of str, optional
+        The claim ids :meth:`finish` requires; default: those the chapter's text declares
+        (:func:`declared_claims`), none for a chapter that does not exist.
+    claims : list of Claim
+        The claims recorded so far (empty for a new run).
+
+    Raises
+    ------
+    ValueError
+        For fields that disagree with the chapter's text, as above, or a ``device`` that is not
+        one (:func:`~selfdistill.core.device.resolve_device`).
     """
 
     chapter: str
@@ -354,145 +334,3 @@ class Ledger:
         from IPython.display import Markdown
 
         return Markdown(claims_markdown(self.claims))
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    """One ledger file as read back: its claims and whether the run can be trusted.
-
-    ``problems`` lists what makes the file untrustworthy although it parsed: a digest that does not
-    match its content (an edited file), a stored verdict that its value and bound contradict, claim
-    ids that differ from what the chapter's source declares, a ``run`` that is not a provenance
-    record. ``error`` says why a run that died before finishing failed (``""`` otherwise).
-    """
-
-    path: Path
-    chapter: str
-    paper: str
-    complete: bool
-    expected: tuple[str, ...]
-    parameters: dict[str, Any]
-    run: dict[str, Any]
-    claims: tuple[Claim, ...]
-    problems: tuple[str, ...] = ()
-    error: str = ""
-
-    @property
-    def missing(self) -> list[str]:
-        """Declared claims that the run never recorded."""
-        seen = {c.id for c in self.claims}
-        return [i for i in self.expected if i not in seen]
-
-    @property
-    def passed(self) -> bool:
-        """True only for a complete, unedited run with every declared claim recorded and
-        passing."""
-        return (self.complete and not self.missing and not self.problems and bool(self.claims)
-                and all(c.passed for c in self.claims))
-
-
-_CLAIM_FIELDS = {f.name: f for f in fields(Claim)}
-_REQUIRED = ("id", "paper", "provenance", "statement", "measured", "value", "bound", "reason",
-             "passed", "chapter", "kind")
-
-
-def _claim_from(file: Path, index: int, record: object) -> Claim:
-    where = f"{file}: claim {index}"
-    if not isinstance(record, dict):
-        raise LedgerError(f"{where} is a {type(record).__name__}, not a claim record")
-    absent = [k for k in _REQUIRED if k not in record]
-    if absent:
-        raise LedgerError(f"{where} lacks {', '.join(absent)}")
-    value = record["value"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LedgerError(f"{where} ({str(record.get('id'))[:80]}): value = "
-                          f"{str(value)[:40]!r} is not a number")
-    for name in ("id", "paper", "provenance", "statement", "measured", "bound", "reason",
-                 "chapter", "kind"):
-        if not isinstance(record[name], str):
-            raise LedgerError(f"{where}: {name} is not a string")
-    if record["kind"] not in KINDS:
-        raise LedgerError(f"{where}: kind = {record['kind'][:40]!r} is not one of {KINDS}")
-    if not isinstance(record["passed"], bool):
-        raise LedgerError(f"{where}: passed is not true or false")
-    try:
-        return Claim(**{k: v for k, v in record.items() if k in _CLAIM_FIELDS})
-    except TypeError as err:  # pragma: no cover - guarded above
-        raise LedgerError(f"{where} is malformed: {err}") from None
-
-
-def _problems(data: dict[str, Any], claims: tuple[Claim, ...]) -> list[str]:
-    problems = []
-    if data.get("digest") != ledger_digest(data):
-        problems.append("EDITED: its digest does not match its content (the file was changed "
-                        "after the run wrote it)")
-    for c in claims:
-        try:
-            verdict = c.verdict()
-        except (TypeError, ValueError):
-            verdict = False
-        if verdict != c.passed:
-            problems.append(f"VERDICT {c.id}: stored {'PASS' if c.passed else 'FAIL'}, but value "
-                            f"{c.value!r} against {c.bound} gives {'PASS' if verdict else 'FAIL'}")
-    try:
-        check_provenance(data.get("run"), "run")
-    except ProvenanceError as err:
-        problems.append(f"PROVENANCE: {err}")
-    source = _chapter_source(data["chapter"]) if data.get("claims") else None
-    if source is not None and data.get("complete"):
-        declared = set(declared_claims(source))
-        recorded = {c.id for c in claims} | set(data.get("expected", []))
-        if declared - recorded:
-            problems.append("DECLARED " + data["chapter"] + ": the chapter declares claims the "
-                            "ledger lacks: " + ", ".join(sorted(declared - recorded)))
-    return problems
-
-
-def _read_ledger(file: Path) -> LedgerRecord:
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LedgerError(f"no ledger at {file}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise LedgerError(f"{file} is not a readable ledger ({type(err).__name__})") from None
-    if not isinstance(data, dict) or "claims" not in data or "chapter" not in data:
-        raise LedgerError(f"{file} is not a claims ledger (no 'chapter' and 'claims')")
-    if data.get("schema") != SCHEMA:
-        raise LedgerError(f"{file} has ledger schema {str(data.get('schema'))[:20]}; this "
-                          f"selfdistill reads schema {SCHEMA}: rerun the chapter")
-    for name, kind in (("chapter", str), ("paper", str), ("claims", list), ("expected", list),
-                       ("parameters", dict), ("run", dict), ("complete", bool), ("error", str)):
-        if name in data and not isinstance(data[name], kind):
-            raise LedgerError(f"{file}: '{name}' is a {type(data[name]).__name__}, not a "
-                              f"{kind.__name__}")
-    if not all(isinstance(i, str) for i in data.get("expected", [])):
-        raise LedgerError(f"{file}: 'expected' must list claim ids (strings)")
-    claims = tuple(_claim_from(file, i, r) for i, r in enumerate(data["claims"]))
-    return LedgerRecord(path=file, chapter=data["chapter"], paper=data.get("paper", ""),
-                        complete=data.get("complete") is True,
-                        expected=tuple(data.get("expected", [])),
-                        parameters=data.get("parameters", {}), run=data.get("run", {}),
-                        claims=claims, problems=tuple(_problems(data, claims)),
-                        error=data.get("error", ""))
-
-
-def load_ledgers(location: Path) -> list[LedgerRecord]:
-    """Read a ledger file, or every ``*.json`` ledger in a folder (recursively, for sweeps).
-
-    Hidden files and folders (a run's staging ``.NAME.partial-*``, temporary files) are never read
-    as runs. Raises :class:`LedgerError` for a missing location, an empty folder, or a corrupt,
-    malformed or foreign file.
-    """
-    location = Path(location)
-    if location.is_dir():
-        files = sorted(p for p in location.rglob("*.json")
-                       if not any(part.startswith(".") for part in p.relative_to(location).parts))
-        if not files:
-            raise LedgerError(f"{location} holds no ledger (*.json)")
-        return [_read_ledger(f) for f in files]
-    return [_read_ledger(location)]
-
-
-def load_claims(location: Path) -> list[Claim]:
-    """Every claim recorded in a ledger file or a folder of them."""
-    return [c for record in load_ledgers(location) for c in record.claims]

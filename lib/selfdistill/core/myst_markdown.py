@@ -41,6 +41,25 @@ def format_glue_text(text: str, fmt_spec: str = "") -> str:
     go), then formatted by the spec's type character (``s`` text, ``d`` integer, ``e f g %``
     float).
 
+    Parameters
+    ----------
+    text : str
+        The glued value's ``text/plain`` representation (``"0.123456"``, ``"'a'"``).
+    fmt_spec : str, default ""
+        A format spec (``".3f"``, ``".1%"``, ``"d"``); empty: the value's ``str``.
+
+    Returns
+    -------
+    str
+        The value as the book shows it.
+
+    Raises
+    ------
+    ValueError
+        If the spec's type does not fit the value (``"d"`` of ``"'a'"``), as ``format`` raises.
+
+    Examples
+    --------
     >>> format_glue_text("0.123456", ".1%")
     '12.3%'
     >>> format_glue_text("'a'")
@@ -63,11 +82,46 @@ def format_glue_text(text: str, fmt_spec: str = "") -> str:
 
 
 def cell_text(source: Any) -> str:
+    """A notebook cell's source as one string.
+
+    Parameters
+    ----------
+    source : str or list of str
+        The cell's ``source`` as nbformat stores it (one string, or lines to join).
+
+    Returns
+    -------
+    str
+        The lines joined as they are (each keeps its own newline), or ``str(source)``.
+    """
     return "".join(source) if isinstance(source, list) else str(source)
 
 
 class MarkdownContext:
-    """What the references resolve to: numbers, titles, glue values, citation labels."""
+    """What the references resolve to: numbers, titles, glue values, citation labels.
+
+    Parameters
+    ----------
+    glue : mapping
+        Glued values (mimebundles, ``{"text/plain": …}``) by key.
+    titles : mapping
+        Page titles by docname, for ``{doc}``.
+    citations : mapping
+        Author–year labels by BibTeX key, for ``{cite}``.
+    docname : str
+        The notebook's docname (``"notebooks/sd-rounds"``), to resolve relative ``{doc}`` targets.
+    elsewhere : mapping, optional
+        Texts of labels numbered in other chapters (:func:`reference_texts`).
+
+    Attributes
+    ----------
+    unresolved : list of str
+        The ``{eq}``, ``{numref}`` and ``{prf:ref}`` roles that resolved nowhere, as written.
+    equations, figures : dict of str to int
+        Number by label, in the order :func:`number_targets` met them.
+    proofs : dict of str to tuple
+        ``(kind, number, title)`` by label (numbered per kind).
+    """
 
     def __init__(self, glue: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str],
                  citations: Mapping[str, str], docname: str,
@@ -200,7 +254,21 @@ def _split_options(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def markdown_blocks(lines: list[str]):
-    """Split Markdown lines into ('text', lines), ('code', lines) and ('directive', …) blocks."""
+    """Split Markdown lines into ('text', lines), ('code', lines) and ('directive', …) blocks.
+
+    Parameters
+    ----------
+    lines : list of str
+        Markdown lines, without their newlines.
+
+    Yields
+    ------
+    tuple
+        ``("text", lines)`` for a run of plain lines; ``("code", lines)`` for a fenced code block,
+        its fences included; ``("directive", (name, argument, body))`` for a MyST directive
+        (a fence of three or more backticks or colons followed by ``{name}``), the body without
+        the fences. An unclosed fence runs to the end.
+    """
     index, text = 0, []
     while index < len(lines):
         match = _FENCE.match(lines[index])
@@ -247,7 +315,16 @@ def _scan(ctx: MarkdownContext, lines: list[str]) -> None:
 
 
 def number_targets(ctx: MarkdownContext, nb: Mapping[str, Any]) -> None:
-    """Number the notebook's equations, figures and theorems in document order."""
+    """Number the notebook's equations, figures and theorems in document order.
+
+    Parameters
+    ----------
+    ctx : MarkdownContext
+        Where the numbers go (its ``equations``, ``figures`` and ``proofs``); changed in place.
+    nb : mapping
+        The notebook, nbformat 4: its Markdown cells' labels and its code cells' ``mystnb``
+        figure names.
+    """
     for cell in nb["cells"]:
         if cell.get("cell_type") == "markdown":
             _scan(ctx, cell_text(cell.get("source", "")).split("\n"))
@@ -289,7 +366,26 @@ def _quote(lines: list[str]) -> list[str]:
 
 
 def convert_markdown(ctx: MarkdownContext, lines: list[str]) -> list[str]:
-    """Second pass: MyST blocks to plain Markdown, roles to text."""
+    """Second pass: MyST blocks to plain Markdown, roles to text.
+
+    Parameters
+    ----------
+    ctx : MarkdownContext
+        The numbers (from :func:`number_targets`), glue values, titles and citations; labels
+        that resolve nowhere are appended to its ``unresolved``.
+    lines : list of str
+        One Markdown cell's lines.
+
+    Returns
+    -------
+    list of str
+        The plain Markdown lines.
+
+    Raises
+    ------
+    ValueError
+        If a ``{glue}`` role names a key that ``ctx`` does not hold.
+    """
     out: list[str] = []
     for kind, block in markdown_blocks(lines):
         if kind == "code":

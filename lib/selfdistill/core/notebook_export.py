@@ -2,16 +2,16 @@
 
 The book renders each chapter from its executed notebook, whose Markdown is MyST: roles such as
 ``{eq}`label```, ``{glue:text}`key:.3f```, ``{prf:ref}`thm-x``` and ``{cite}`key```, and
-directives such as ```` ```{prf:theorem} ````, ```` ```{admonition} ```` or ```` ```{math} ````.
+directives, fences of three backticks opened with ``{prf:theorem}``, ``{admonition}`` or ``{math}``.
 Jupyter and Colab show those as raw text. :func:`jupyter_ready` returns a copy that reads well
 anywhere:
 
-* labelled equations (``$$ … $$ (label)`` and ```` ```{math} ```` with ``:label:``) become ``$$``
+* labelled equations (``$$ … $$ (label)`` and a ``{math}`` fence with ``:label:``) become ``$$``
   blocks numbered with ``\\tag{N}`` in the order they appear, and ``{eq}`label``` becomes ``(N)``;
 * ``{glue:text}`` / ``{glue}`` / ``{glue:md}`` become the glued value, formatted as the book
   formats it, from the notebook's own glue outputs (whose hidden records are then dropped);
 * figures are numbered in order (code cells with a ``mystnb`` figure caption get the caption as a
-  Markdown cell below, ```` ```{figure} ```` becomes an image and its caption), and
+  Markdown cell below, a ``{figure}`` fence becomes an image and its caption), and
   ``{numref}`fig-x``` becomes ``Figure N``;
 * theorems, lemmas and proofs become bold-headed paragraphs (numbered per kind in order),
   ``{prf:ref}`` becomes ``Lemma N``; admonitions become block quotes, dropdowns ``<details>``;
@@ -168,7 +168,19 @@ def export_notebook(nb: Mapping[str, Any], *, titles: Mapping[str, str] | None =
 
 
 def myst_leftovers(nb: Mapping[str, Any]) -> list[str]:
-    """Each MyST role, directive, labelled ``$$`` or target left in the Markdown cells."""
+    """Each MyST role, directive, labelled ``$$`` or target left in the Markdown cells.
+
+    Parameters
+    ----------
+    nb : mapping
+        A notebook, nbformat 4 (:func:`export_notebook`'s result).
+
+    Returns
+    -------
+    list of str
+        ``"cell <index>: <markup>"`` for each leftover (:data:`MYST_LEFTOVERS`) outside fenced
+        code; empty for a Jupyter-ready notebook.
+    """
     found = []
     for index, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "markdown":
@@ -183,13 +195,43 @@ def myst_leftovers(nb: Mapping[str, Any]) -> list[str]:
 
 
 def build_paths(nb: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
-    """Where any of the absolute paths ``roots`` occurs in the notebook's JSON (empty if none)."""
+    """Where any of the absolute paths ``roots`` occurs in the notebook's JSON (empty if none).
+
+    Parameters
+    ----------
+    nb : mapping
+        A notebook, nbformat 4.
+    roots : iterable of str
+        Absolute paths (the repository, the build folder); ``"/"`` and empty ones are skipped.
+
+    Returns
+    -------
+    list of str
+        The roots that occur anywhere in the notebook's JSON text.
+    """
     text = json.dumps(nb, ensure_ascii=False)
     return [root for root in roots if str(root).strip("/") and str(root) in text]
 
 
 def citation_labels(bib: Path) -> dict[str, str]:
-    """Author–year labels by key ("Mobahi et al. 2020"), the bibliography page's labels."""
+    """Author–year labels by key ("Mobahi et al. 2020"), the bibliography page's labels.
+
+    Parameters
+    ----------
+    bib : pathlib.Path
+        A BibTeX file (``book/references.bib``).
+
+    Returns
+    -------
+    dict of str to str
+        The label of each entry by its BibTeX key, as
+        :class:`~selfdistill.core.sphinx_bib.AuthorYearLabels` makes them.
+
+    Raises
+    ------
+    OSError
+        If ``bib`` cannot be read; pybtex's ``PybtexError`` if it is not valid BibTeX.
+    """
     from pybtex.database import parse_file
 
     from selfdistill.core.sphinx_bib import AuthorYearLabels
@@ -202,9 +244,27 @@ def citation_labels(bib: Path) -> dict[str, str]:
 def jupyter_ready(source: Path, target: Path, **options: Any) -> Path:
     """Write :func:`export_notebook` of the notebook at ``source`` to ``target``; returns it.
 
-    ``options`` are :func:`export_notebook`'s; ``docname`` defaults to
-    ``notebooks/<source stem>``. A MyST-NB ``<source stem>.glue.json`` beside the source (its
-    executed copies keep their glued values there) supplies ``glue``.
+    Parameters
+    ----------
+    source : pathlib.Path
+        The executed notebook (``.ipynb``, nbformat 4).
+    target : pathlib.Path
+        Where the Jupyter-ready copy goes; its folder is created.
+    **options
+        :func:`export_notebook`'s keywords; ``docname`` defaults to ``notebooks/<source stem>``.
+        A MyST-NB ``<source stem>.glue.json`` beside the source (its executed copies keep their
+        glued values there) supplies ``glue`` unless it is given.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`export_notebook` raises, or if ``source`` is not JSON; ``TypeError`` for a
+        notebook without a list of cells.
     """
     import nbformat
 

@@ -20,9 +20,11 @@ training run's results (:func:`selfdistill.training.checkpoint.write_results`), 
 ``device``, ``device_name``
     the device actually used (``cpu``, ``cuda:0``) and its processor or GPU name, or ``None`` for a
     record that names no device (a sweep's manifest)
-``threads``, ``tf32_matmul``, ``tf32_cudnn``, ``deterministic``, ``cudnn_deterministic``,
-``cudnn_benchmark``
-    torch's settings when the record was made, ``None`` where the process has not loaded torch
+``threads``, ``tf32_matmul``, ``tf32_cudnn``
+    torch's thread count and TF32 settings when the record was made, ``None`` where the process
+    has not loaded torch
+``deterministic``, ``cudnn_deterministic``, ``cudnn_benchmark``
+    torch's determinism settings and cuDNN's benchmark flag, likewise ``None`` without torch
 
 The record holds exactly these keys: a writer that drifts (``date`` for ``started``,
 ``deterministic_algorithms`` for ``deterministic``) is refused by :func:`check_provenance`, which
@@ -92,12 +94,30 @@ class ProvenanceError(ValueError):
 
 
 def now_utc() -> str:
-    """The current UTC time, ISO 8601 to the second (``2026-12-07T03:05:06+00:00``)."""
+    """The current UTC time, ISO 8601 to the second (``2026-12-07T03:05:06+00:00``).
+
+    Returns
+    -------
+    str
+        The time with its ``+00:00`` offset, as :func:`check_provenance` accepts it.
+    """
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def git_commit(root: Path | None = None) -> str:
-    """The repository's commit (``+dirty`` when the work tree differs), or ``unknown``."""
+    """The repository's commit (``+dirty`` when the work tree differs), or ``unknown``.
+
+    Parameters
+    ----------
+    root : pathlib.Path, optional
+        The repository; default :func:`selfdistill.core.paths.repository_root`.
+
+    Returns
+    -------
+    str
+        The short (12-character) hash of ``HEAD``, with ``+dirty`` when a tracked file differs;
+        ``"unknown"`` outside a repository or when git fails (never raises).
+    """
     root = root or repository_root()
     if root is None:
         return "unknown"
@@ -236,7 +256,23 @@ def provenance(device: object = None, *, command: str | None = None,
 
 
 def mark_finished(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` with ``finished`` set to now (:func:`now_utc`)."""
+    """A copy of ``record`` with ``finished`` set to now (:func:`now_utc`).
+
+    Parameters
+    ----------
+    record : Mapping
+        A provenance record (:func:`provenance`); it is not changed.
+
+    Returns
+    -------
+    dict
+        The copy, ``finished`` set.
+
+    Raises
+    ------
+    ProvenanceError
+        If ``record`` is not a provenance record (:func:`check_provenance`).
+    """
     return {**check_provenance(record), "finished": now_utc()}
 
 
@@ -260,6 +296,11 @@ def check_provenance(record: object, where: str = "provenance") -> Mapping[str, 
         A record as :func:`provenance` makes it, or as read back from a file.
     where : str
         What the record belongs to, for the error message (a file name).
+
+    Returns
+    -------
+    Mapping
+        ``record`` itself, unchanged.
 
     Raises
     ------
@@ -304,7 +345,23 @@ def check_provenance(record: object, where: str = "provenance") -> Mapping[str, 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path`` (a unique name, so two writers never
-    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes."""
+    share it); on success it replaces ``path`` in one rename (mode 0644), on failure it goes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file (created empty) to write to.
+
+    Raises
+    ------
+    OSError
+        If the temporary file cannot be created or renamed (the folder is missing or read-only).
+    """
     path = Path(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -319,14 +376,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8, the bytes given: no newline translation) to ``path`` atomically
-    (:func:`atomic_path`)."""
+    (:func:`atomic_path`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its folder must exist.
+    text : str
+        The content.
+    """
     with atomic_path(path) as tmp:
         tmp.write_bytes(text.encode("utf-8"))
 
 
 def write_json_atomic(path: str | os.PathLike, payload: object) -> None:
     """Write JSON (indented, one final newline) to ``path`` atomically (:func:`atomic_path`),
-    creating its folder."""
+    creating its folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    payload : object
+        Anything ``json.dumps`` accepts (NaN and infinities written as JavaScript's literals).
+
+    Raises
+    ------
+    TypeError
+        If ``payload`` holds something JSON cannot encode (the file is not written then).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=True) + "\n")

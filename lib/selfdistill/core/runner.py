@@ -182,7 +182,20 @@ def check_device(chapter: Chapter, values: dict[str, Any]) -> None:
 
 
 def run_command(chapter: Chapter, values: dict[str, Any]) -> str:
-    """The command that reruns ``chapter`` with ``values``: ``selfdistill run NAME -p k v ...``."""
+    """The command that reruns ``chapter`` with ``values``: ``selfdistill run NAME -p k v ...``.
+
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter run.
+    values : dict of str to object
+        Parameter values by name, in order; each is written as its ``str``.
+
+    Returns
+    -------
+    str
+        The command line, quoted for a POSIX shell (:func:`shlex.join`).
+    """
     words = ["selfdistill", "run", chapter.name]
     for name, value in values.items():
         words += ["-p", name, str(value)]

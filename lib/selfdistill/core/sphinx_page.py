@@ -147,6 +147,19 @@ def launch_text_sources(buttons: list, pagename: str) -> int:
     launch links name that file, which the repository does not hold: its chapter is
     ``notebooks/<name>.md``, a Jupytext notebook that Binder's JupyterLab (with Jupytext, a
     dependency of the library) opens as a notebook through *Open With → Notebook*.
+
+    Parameters
+    ----------
+    buttons : list of dict
+        The theme's header buttons (its ``header_buttons`` context): the group labelled
+        ``launch-buttons`` is changed in place, the others are left alone.
+    pagename : str
+        The page's docname (``notebooks/sd-rounds``).
+
+    Returns
+    -------
+    int
+        How many launch links now name the text source.
     """
     executed, text = f"{pagename}.ipynb", f"{pagename}{TEXT_SUFFIX}"
     changed = 0

@@ -152,7 +152,30 @@ def cifar_arrays(name: str, root: str | os.PathLike | None,
                  checksums: dict[str, str] | None) -> tuple[np.ndarray, ...]:
     """CIFAR's four arrays as :func:`read_cifar` returns them, through torchvision when it
     imports (it checks the same md5s) and no custom ``checksums`` are given, else through
-    :func:`read_cifar`; a torchvision failure is a ``ValueError`` naming ``root``."""
+    :func:`read_cifar`; a torchvision failure is a ``ValueError`` naming ``root``.
+
+    Parameters
+    ----------
+    name : {"cifar10", "cifar100"}
+        The data set (CIFAR-100: the 100 fine labels).
+    root : str or os.PathLike or None
+        The folder holding ``cifar-10-batches-py/`` or ``cifar-100-python/``; ``None``: the
+        environment variable ``SELFDISTILL_DATA``. Nothing is downloaded.
+    checksums : dict of str to str or None
+        As for :func:`read_cifar`; given, the local reader is used.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(x_train, y_train, x_test, y_test)``: images ``(n, 3, 32, 32)`` uint8 (channels first)
+        and labels ``(n,)`` int64, on the CPU.
+
+    Raises
+    ------
+    ValueError
+        ``root`` unset or its files missing, corrupt or failing their checksums; as
+        :func:`read_cifar` for the local reader (which also refuses another ``name``).
+    """
     try:  # torchvision when it imports (it checks the same md5s); else our reader
         from torchvision import datasets  # type: ignore[import-not-found]
     except Exception:  # noqa: BLE001 (any import failure means: use the local reader)

@@ -61,6 +61,12 @@ def no_tf32() -> Iterator[None]:
     """Context in which CUDA matrix products and convolutions do not use TF32; the previous
     settings are restored on exit.
 
+    Yields
+    ------
+    None
+        The body runs with ``torch.backends.cuda.matmul.allow_tf32`` and
+        ``torch.backends.cudnn.allow_tf32`` off.
+
     Examples
     --------
     >>> with no_tf32():

@@ -141,7 +141,10 @@ def near_collapse_prediction(kernel: Kernel, x: Any, y: Any, eps: float, device:
     ``f(x_k) ≈ (‖y‖² - Kε) G y / (2 yᵀ G y)``, relative error ``O(1 - ε/ε*)``. Dense products
     only, with ``G = kernel(x, x) / K`` built here: no root-find, no eigendecomposition.
 
-    Parameters and refusals as for :func:`c_by_bisection` (``ε`` meant just below ``‖y‖²/K``).
+    Parameters
+    ----------
+    kernel, x, y, eps, device
+        As for :func:`c_by_bisection`, with its refusals (``ε`` meant just below ``‖y‖²/K``).
 
     Returns
     -------

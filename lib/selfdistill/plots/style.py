@@ -82,13 +82,15 @@ class LogLabels(mpl.ticker.LogFormatterSciNotation):
     4 and 6 of each decade, or all of them below 0.4 decades), whatever the axis length; on a
     narrow axis "3×10⁻¹" and "4×10⁻¹" run together. Where Matplotlib labels minor ticks, this
     formatter measures every label at the tick-label font size and keeps, in the order 5, 2, 3,
-    4, 6, 7, 8, 9, the minor labels that stay :data:`MINOR_GAP_EM` ems clear of the major labels
-    and of the minor labels kept so far. Major ticks are formatted as by Matplotlib.
+    4, 6, 7, 8, 9, the minor labels that
+    stay :data:`MINOR_GAP_EM` ems clear of the major labels and of the minor labels kept so far.
+    Major ticks are formatted as by Matplotlib.
 
     Parameters
     ----------
-    *args, **kwargs
-        As for :class:`matplotlib.ticker.LogFormatterSciNotation` (base, label_only, ...).
+    base, labelOnlyBase, minor_thresholds, linthresh
+        As for :class:`matplotlib.ticker.LogFormatterSciNotation`; the style's log scale
+        passes its ``base``, and ``labelOnlyBase`` when it was given ``subs``.
     """
 
     def set_locs(self, locs=None):
@@ -183,43 +185,40 @@ def legend_outside(ax, **kwargs) -> object:
 
 
 def legend_below(ax, **kwargs) -> object:
-    """The legend of ``ax`` below the whole figure, outside the data.
-
-    The figure must use constrained layout, which makes room for it; entries fill columns first.
+    """The legend of ``ax`` below the whole figure, outside the data (the figure must use
+    constrained layout, which makes room for it); entries fill columns first.
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-        The axes whose handles and labels the legend shows.
+        The axes whose labelled artists the legend lists.
     **kwargs
-        Passed to :meth:`matplotlib.figure.Figure.legend` (``ncol``, ...).
+        Passed on to :meth:`matplotlib.figure.Figure.legend` (not ``loc``), e.g. ``ncols``.
 
     Returns
     -------
     matplotlib.legend.Legend
-        The figure legend.
+        The figure's legend.
     """
     return ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
                             **kwargs)
 
 
 def legend_above(ax, **kwargs) -> object:
-    """A legend above ``ax``, outside the data.
-
-    For a panel of a row, where the right side belongs to the next panel (constrained layout
-    makes room for it).
+    """A legend above ``ax``, outside the data: for a panel of a row, where the right side
+    belongs to the next panel (constrained layout makes room for it).
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-        The panel.
+        The axes whose labelled artists the legend lists.
     **kwargs
-        Passed to :meth:`matplotlib.axes.Axes.legend` (``handles``, ``ncol``, ...).
+        Passed on to :meth:`matplotlib.axes.Axes.legend` (not ``loc`` or ``bbox_to_anchor``).
 
     Returns
     -------
     matplotlib.legend.Legend
-        The panel's legend.
+        The legend.
     """
     return ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), borderaxespad=0.0, **kwargs)
 

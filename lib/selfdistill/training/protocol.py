@@ -220,7 +220,22 @@ def summarise(rows: list[dict], by: str, keys: tuple[str, ...]) -> dict:
 def check_paper_data(chapter: Chapter, values: dict[str, Any]) -> None:
     """Refuse ``scale paper`` of a chapter whose paper-scale data set is not on disk (folder
     ``$SELFDISTILL_DATA`` and the data set's files), before the chapter runs: ``ParameterError``,
-    one line for the command line."""
+    one line for the command line.
+
+    Parameters
+    ----------
+    chapter : Chapter
+        The chapter to run; one without a ``scale`` parameter, or not in :data:`PAPER`, or whose
+        paper-scale data set is not CIFAR, passes.
+    values : dict of str to object
+        The run's parameter overrides by name (``scale`` read from here, else its default).
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError``) when ``scale`` is ``"paper"`` and ``SELFDISTILL_DATA`` is unset or its
+        data set's folder lacks a file, saying how to provide it.
+    """
     params = chapter.parameters()
     if "scale" not in params or values.get("scale", params["scale"].default) != "paper":
         return

@@ -240,7 +240,28 @@ def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, tor
 
 def accuracy_pairs(rows: list[dict], a: str, b: str, T: float) -> tuple[np.ndarray, np.ndarray]:
     """Accuracies of the students of teachers ``a`` and ``b`` at temperature ``T``, each
-    ``(seeds,)``, ordered by seed (rows of :func:`student_accuracy`)."""
+    ``(seeds,)``, ordered by seed (rows of :func:`student_accuracy`).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`student_accuracy`, each with ``teacher``, ``T``, ``seed`` and ``acc``.
+    a, b : str
+        The two teachers' names.
+    T : float
+        The temperature (matched exactly against each row's ``T``).
+
+    Returns
+    -------
+    acc_a, acc_b : numpy.ndarray
+        Shape ``(seeds,)`` each, float64, ordered by seed: paired where both teachers ran the
+        same seeds.
+
+    Raises
+    ------
+    ValueError
+        If a teacher has no row at ``T``.
+    """
     def acc(name: str) -> np.ndarray:
         sub = sorted((r for r in rows if r["teacher"] == name and r["T"] == float(T)),
                      key=lambda r: r["seed"])

@@ -166,8 +166,10 @@ def generations_regime(config: TrainConfig, data: Dataset, seeds: int, generatio
         Training, validation and test sets.
     seeds : int
         Number of seeds, in ``[1, 100]``.
-    generations_ : int
-        Self-distillation generations G after generation 0, in ``[1, 10]``.
+    generations\\_ : int
+        Self-distillation generations G after generation 0, in ``[1, 10]`` (``generations_``:
+        the trailing underscore keeps it apart from
+        :func:`~selfdistill.training.loop.generations`).
     alpha, T : float
         Self-distillation weight in ``[0, 1]`` and temperature > 0.
     alpha_beta, a : float
