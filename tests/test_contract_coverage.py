@@ -4,8 +4,9 @@ common walk (``tests/test_contract_walk.py``) calls the function with the values
 
 A declaration may be looser than the whole rule (``folds`` an integer ≥ 2, its relation to the
 number of draws checked in the body): what the walk needs is that no bad number of the
-parameter's own kind reaches the body. Free text, paths, objects, callables, containers and tensors are not numbers; a tensor may be
-declared (``Tensor``, ``SymmetricMatrix``) but is not required to be here.
+parameter's own kind reaches the body. Free text, paths, objects, callables, containers and
+tensors are not numbers; a tensor may be declared (``Tensor``, ``SymmetricMatrix``) but is not
+required to be here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from test_contract_walk import PACKAGES, public_callables
 
 #: the contract's own primitives: their numbers are the bounds a check is given, not user input
 EXEMPT_MODULES = {"selfdistill.core.checks"}
-NUMBER = re.compile(r"^(int|float)( \| None)?$|^(None \| )(int|float)$|^float \| int$|^int \| float$")
+NUMBER = re.compile(r"^(int|float)( \| None)?$|^(None \| )(int|float)$"
+                    r"|^float \| int$|^int \| float$")
 
 
 def undeclared_numbers(package: str) -> list[str]:
