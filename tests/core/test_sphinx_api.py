@@ -134,3 +134,15 @@ def test_every_chapter_imports_the_library(chapter):
     """The box needs an import cell: a chapter without one would link nothing, silently."""
     text = (REPO / "notebooks" / f"{chapter}.md").read_text(encoding="utf-8")
     assert library_calls(re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S))
+
+
+def test_a_class_method_call_is_not_read_as_a_module():
+    """``Ledger.for_chapter(...)`` uses the class ``Ledger``, not a module
+    ``selfdistill.core.Ledger`` (the strict build warned on every chapter when it was read so)."""
+    from selfdistill.core.sphinx_api import library_calls
+
+    cells = ["from selfdistill.core import Ledger\nfrom selfdistill.plots import mobahi2020 as f",
+             "ledger = Ledger.for_chapter('x', globals())\nf.plot_fits(1)"]
+    assert library_calls(cells) == {"selfdistill.core": ["Ledger"],
+                                    "selfdistill.plots": ["mobahi2020"],
+                                    "selfdistill.plots.mobahi2020": ["plot_fits"]}

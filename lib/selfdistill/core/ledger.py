@@ -35,7 +35,7 @@ from selfdistill.core.claim import (
     claims_markdown,
     make_claim,
 )
-from selfdistill.core.ledger_file import (
+from selfdistill.core.ledger_file import (  # noqa: F401 - re-exported for callers
     SCHEMA,
     LedgerError,
     LedgerRecord,
@@ -53,8 +53,9 @@ from selfdistill.core.provenance import provenance as run_provenance
 if TYPE_CHECKING:
     from selfdistill.core.stats import Interval
 
-__all__ = ["Ledger", "LedgerError", "LedgerRecord", "SCHEMA", "declared_claims", "ledger_digest",
-           "load_claims", "load_ledgers", "write_ledger"]
+#: the ledger file's names (``LedgerError``, ``LedgerRecord``, ``load_ledgers``, ...) are imported
+#: here for callers but documented where they live, :mod:`selfdistill.core.ledger_file`
+__all__ = ["Ledger"]
 
 
 def default_claims_path(chapter: str) -> Path:

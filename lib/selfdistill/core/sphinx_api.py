@@ -148,11 +148,22 @@ def library_calls(cells: list[str], package: str = "selfdistill") -> dict[str, l
             used.setdefault(imp.module if imp.name else imp.target, [])
             if imp.name:
                 add(imp.module, imp.name)
-            modules[imp.alias] = imp.target
+            if not imp.name or _is_module(imp.target):  # a class's methods are not module names
+                modules[imp.alias] = imp.target
         for alias, module in modules.items():
             for match in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.([A-Za-z_]\w*)", code):
                 add(module, match.group(1))
     return used
+
+
+def _is_module(dotted: str) -> bool:
+    """Whether ``dotted`` names an importable module (not a class or function of one)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
 
 
 def _defined_at(module: str, name: str) -> str | None:
