@@ -56,6 +56,9 @@ def test_kernel_motion_shrinks_with_width_and_checks_inputs():
         kernel_motion(X, y[:5], (16,), 10, 2)
     with pytest.raises(ValueError, match="k"):
         kernel_motion(X, y, (16,), 10, 0)
+    # k ≥ 1 is declared; its upper end n (the number of inputs) is the body's
+    with pytest.raises(ValueError, match=r"^k = 41 is outside the accepted range \[1, 40\]"):
+        kernel_motion(X, y, (16,), 10, 41)
 
 
 @pytest.mark.parametrize("call, match", [
@@ -66,6 +69,8 @@ def test_kernel_motion_shrinks_with_width_and_checks_inputs():
     (lambda: hard_sd_grid(1, [0.6], [0.1]), "rhos"),
     (lambda: hard_sd_grid(1, [0.2], [-1.0]), "spreads"),
     (lambda: hard_sd_grid(1, [0.2], [0.1], warmup=0), "warmup"),
+    # epochs ≥ 3 is declared; epochs ≥ 2 warmup + 1 is the body's relation
+    (lambda: hard_sd_grid(1, [0.2], [0.1], warmup=4, epochs=8), r"^epochs = 8 .*\[9, inf\)"),
 ])
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):

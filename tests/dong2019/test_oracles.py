@@ -37,6 +37,9 @@ def test_lanczos_share_matches_dense():
     X, y, _ = clusterable_sphere(80, 8, 4, 0.5, seed=0)
     H = ntk_infinite(X)
     assert_close(top_energy_lanczos(H, y, 4), energy_profile(spectrum(H), y)[3], rtol=1e-9)
+    # k ≥ 1 is declared; its upper end n − 1 is the body's
+    with pytest.raises(ValueError, match=r"^k = 80 is outside the accepted range \[1, 79\]"):
+        top_energy_lanczos(H, y, 80)
 
 
 def test_flip_noise_and_moments():

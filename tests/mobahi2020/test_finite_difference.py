@@ -237,7 +237,9 @@ GOOD = {
         ({"length": 0.0}, r"^length = 0\.0 is outside the accepted range \(0, inf\)"),
         ({"length": math.inf}, r"^length = inf is outside"),
         ({"upper": 0.0}, r"^upper = 0\.0 is outside the accepted range \(0, inf\)"),
-        ({"upper": math.inf}, r"^upper = inf is outside the accepted range \(0, inf\)"),
+        # declared finite (the declaration's range); its relation to lower checked in the body
+        ({"upper": math.inf}, r"^upper = inf is outside the accepted range \(-inf, inf\)"),
+        ({"upper": math.nan}, r"^upper = nan is outside the accepted range \(-inf, inf\)"),
         ({"lower": math.nan}, r"^lower = nan is outside the accepted range \(-inf, inf\)"),
         ({"upper": -1.0}, r"^upper = -1\.0 is outside"),
         ({"n_cells": 1}, r"^n_cells = 1 is outside the accepted range \[2, 100000000\]"),

@@ -114,6 +114,20 @@ def test_ratio_sweep_matches_the_rounds():
         ratio_sweep(basis, y, np.array([2.0 * float(y.square().sum()) / K]), 0, K - 1)
 
 
+@pytest.mark.parametrize(("k", "j", "pattern"), [
+    (0, "K", r"^j = \d+ is outside the accepted range \[0, \d+\]"),  # was an IndexError
+    (-1, "K-1", r"^k = -1 is outside the accepted range \[0, inf\)"),  # was a silent wrap
+    (0.0, "K-1", r"^k = 0\.0 is not an integer"),
+])
+def test_ratio_sweep_refuses_indices_outside_the_spectrum(k, j, pattern):
+    y, _, basis = _problem(ExponentialKernel(0.1))
+    K = len(y)
+    j = {"K": K, "K-1": K - 1}[j]
+    eps = np.array([0.01]) * float(y.square().sum()) / K
+    with pytest.raises(ValueError, match=pattern):
+        ratio_sweep(basis, y, eps, k, j)
+
+
 @pytest.mark.parametrize("kernel", [ExponentialKernel(0.1), GaussianKernel(0.07)])
 @pytest.mark.parametrize("tau", [0.2, 0.5, 0.8])
 def test_count_never_grows(kernel, tau):

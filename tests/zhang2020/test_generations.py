@@ -82,6 +82,9 @@ def test_student_accuracy_rows(digits):
 @pytest.mark.parametrize("call, name", [
     (lambda d: dt.make_teachers(d, c_low=0.4), "c_low"),
     (lambda d: dt.make_teachers(d, shift=0.3), "shift"),
+    (lambda d: dt.make_teachers(d, c_low=0.95, c_high=0.9), "c_low"),  # the order, in the body
+    (lambda d: dt.make_teachers(d, c_high=1.0), r"^c_high = 1\.0 is outside"),  # declared only
+    (lambda d: dt.accuracy_pairs([], "diverse", "flat", -1.0), r"^T = -1\.0 is outside"),
     (lambda d: dt.make_teachers(d, width=0.0), "width"),
     (lambda d: dt.student_accuracy(TINY_TRAINING, d, {}, (0.0,), 1), "temperatures"),
     (lambda d: dt.student_accuracy(TINY_TRAINING, d, {"x": torch.ones(3, 10) / 10}, (1.0,), 1),

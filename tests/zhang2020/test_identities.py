@@ -72,6 +72,23 @@ def test_every_loss_has_gradient_p_minus_m(seed, C):
     assert max(errors.values()) < 1e-14
 
 
+GOOD_SETTINGS = dict(alpha=0.4, T=4.0, eps_ls=0.1, beta=0.1, alpha_beta=0.6)
+
+
+@pytest.mark.parametrize("change", [
+    {"alpha": 1.5}, {"T": 0.0}, {"eps_ls": -0.1}, {"beta": -1.0}, {"beta": 11.0},
+    {"alpha_beta": 1.5},
+])
+def test_hand_targets_refuses_settings_the_losses_refuse(change):
+    # the route is pure NumPy, so its declaration is its only check (it computed targets off
+    # the simplex for α > 1 before); its ranges are those of the losses it checks
+    logits, labels, teacher = batch(0, 8, 4)
+    (name, value), = change.items()
+    with pytest.raises(ValueError, match=rf"^{name} = {value} is outside the accepted range"):
+        verify_zhang.hand_targets(logits, labels, teacher, **{**GOOD_SETTINGS, **change},
+                                  b=np.full(8, 0.5))
+
+
 @pytest.mark.parametrize("seed, C, alpha, T", [(0, 10, 0.4, 4.0), (3, 5, 0.9, 1.0)])
 def test_sd_decomposition(seed, C, alpha, T):
     _, labels, teacher = batch(seed, 512, C)

@@ -306,6 +306,7 @@ def test_float32_and_shapes():
     (lambda s, t, y: tg.dirichlet_map(y, torch.full_like(t, 0.5)), "gamma"),
     (lambda s, t, y: sm.beta_smoothing_loss(s, y, t, a=-1.0), "a"),
     (lambda s, t, y: tg.convert_eps_ls(0.95, 10, to="uniform"), "eps_ls"),
+    (lambda s, t, y: tg.convert_eps_ls(1.5, 10, to="others"), r"^eps_ls = 1\.5 .*\[0, 1\]"),
     (lambda s, t, y: sm.EMA(torch.nn.Linear(2, 2), ema_decay=1.0), "ema_decay"),
     (lambda s, t, y: sm.beta_order_statistics(0, 5, 3.0), "k"),
 ])

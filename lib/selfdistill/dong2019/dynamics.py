@@ -170,6 +170,7 @@ def residual_factors(values: torch.Tensor, lr: float, steps) -> torch.Tensor:
     return torch.pow(1 - lr * values[None, :], k[:, None])
 
 
+@validate_params(lr=Positive())
 def gd_residuals(spec: Spectrum, r0: torch.Tensor, lr: float, steps) -> torch.Tensor:
     """Predicted residuals ``(I − ηH)^k r0`` at the given steps.
 
@@ -272,6 +273,7 @@ def _noise_moments(spec: Spectrum, noise_second, noise_mean, n_cols: int):
     return second, mean_coef
 
 
+@validate_params(lr=Positive())
 def early_stopping_risk(
     spec: Spectrum,
     y_star: torch.Tensor,

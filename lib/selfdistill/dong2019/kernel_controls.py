@@ -175,7 +175,7 @@ class HardSDCase:
 
 
 @validate_params(seeds=Integer(1, 1000), warmup=Integer(1), n_clusters=Integer(2),
-                 per_cluster=Integer(2), seed=Seed())
+                 per_cluster=Integer(2), epochs=Integer(3), seed=Seed())
 def hard_sd_grid(seeds: int, rhos: Sequence[float], spreads: Sequence[float],
                  warmup: int = 8, n_clusters: int = 6, per_cluster: int = 30,
                  epochs: int = 600, device: torch.device | str = "cpu", *,
@@ -198,7 +198,8 @@ def hard_sd_grid(seeds: int, rhos: Sequence[float], spreads: Sequence[float],
     n_clusters, per_cluster : int
         Clusters (≥ 2) and points per cluster (≥ 2).
     epochs : int
-        Epochs (GD steps), ≥ ``2 warmup + 1``.
+        Epochs (GD steps), ≥ ``2 warmup + 1`` (declared ≥ 3, the bound for ``warmup = 1``; the
+        relation to ``warmup`` checked in the body).
     device : torch.device or str
         Where the kernels live (float64).
     seed : int

@@ -168,7 +168,7 @@ def width_study(
     return WidthStudy(widths, errors)
 
 
-@validate_params(H=SymmetricMatrix(), v=Tensor((1, 2)))
+@validate_params(H=SymmetricMatrix(), v=Tensor((1, 2)), k=Integer(1))
 def top_energy_lanczos(H: torch.Tensor, v: torch.Tensor, k: int) -> float:
     """Share of ``‖v‖²`` in the span of the top-``k`` eigenvectors of ``H``, by Lanczos.
 
@@ -183,7 +183,8 @@ def top_energy_lanczos(H: torch.Tensor, v: torch.Tensor, k: int) -> float:
     v : torch.Tensor
         ``(n,)`` or ``(n, C)`` (columns pooled).
     k : int
-        Number of top eigenvectors, in ``[1, n − 1]``.
+        Number of top eigenvectors, in ``[1, n − 1]`` (≥ 1 declared, the upper end checked in the
+        body).
 
     Returns
     -------
@@ -387,7 +388,7 @@ class KernelMotion:
     train_mse: float
 
 
-@validate_params(X=Tensor((2,)), y=Tensor((1,)), steps=Integer(1), seed=Seed())
+@validate_params(X=Tensor((2,)), y=Tensor((1,)), steps=Integer(1), k=Integer(1), seed=Seed())
 def kernel_motion(X: torch.Tensor, y: torch.Tensor, widths: tuple[int, ...], steps: int,
                   k: int, seed: int = 0) -> list[KernelMotion]:
     """Train a :class:`~selfdistill.dong2019.ntk.TwoLayerReLU` (symmetric start, first layer
@@ -406,7 +407,7 @@ def kernel_motion(X: torch.Tensor, y: torch.Tensor, widths: tuple[int, ...], ste
     steps : int
         GD steps, ≥ 1.
     k : int
-        Top eigen-directions, in ``[1, n]``.
+        Top eigen-directions, in ``[1, n]`` (≥ 1 declared, the upper end checked in the body).
     seed : int
         Initialisation seed of every net, in ``[0, SEED_MAX]``.
 

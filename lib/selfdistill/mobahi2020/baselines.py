@@ -167,6 +167,7 @@ def gd_filters(d: np.ndarray, steps: np.ndarray, rounds: int = 1) -> np.ndarray:
     return np.stack([one ** j for j in range(1, rounds + 1)])
 
 
+@validate_params(max_rounds=Integer(1, 10**5))
 def sd_round_filters(d: np.ndarray, Z: np.ndarray, eps: np.ndarray, max_rounds: int
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Self-distillation filters ``B_t`` for every draw, budget and round, all at once.
@@ -195,7 +196,7 @@ def sd_round_filters(d: np.ndarray, Z: np.ndarray, eps: np.ndarray, max_rounds: 
     Raises
     ------
     ValueError
-        What ``batch_rounds`` refuses.
+        ``max_rounds`` outside its range, or what ``batch_rounds`` refuses.
     """
     from selfdistill.mobahi2020.draws import batch_rounds
 
@@ -263,7 +264,7 @@ class Comparison:
     chosen: dict[str, np.ndarray]
 
 
-@validate_params(seed=Seed())
+@validate_params(folds=Integer(2), seed=Seed())
 def compare_arms(design: Design, folds: int = 5, grids: Grids | None = None,
                  seed: int = 0) -> Comparison:
     """Tune every arm by an oracle and by ``folds``-fold cross-validation, for every draw.
@@ -274,7 +275,7 @@ def compare_arms(design: Design, folds: int = 5, grids: Grids | None = None,
         ``K`` training inputs and ``draws`` target draws.
     folds : int
         In ``[2, K]``: the cross-validation folds (a seeded random partition of the inputs, the
-        same for every draw).
+        same for every draw); an integer ≥ 2 is declared, the upper end ``K`` checked in the body.
     grids : Grids, optional
         The defaults are fixed before looking.
     seed : int

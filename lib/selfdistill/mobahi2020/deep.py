@@ -96,7 +96,7 @@ PAPER = ToleranceConfig(eps=0.005, noise=0.3, lr=0.05, batch_size=128, max_epoch
                         model="resnet18", width=64, depth=2, dtype="float32")
 
 
-@validate_params(scale=Options("book", "paper"), seed=Seed())
+@validate_params(scale=Options("book", "paper"), seed=Seed(), train_size=Integer(1))
 def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
           train_size: int, root: str | Path | None = None) -> tuple[ToleranceConfig, Dataset]:
     """The configuration and data of a scale.
@@ -113,7 +113,8 @@ def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
     seed : int
         The split's seed, in ``[0, SEED_MAX]``.
     train_size : int
-        Training examples at book scale (checked by the loader).
+        Training examples at book scale, in ``[1, number of training examples]`` (≥ 1 declared,
+        the upper end checked by the loader); unused at paper scale.
     root : str or Path, optional
         CIFAR-10's folder.
 
@@ -125,7 +126,7 @@ def setup(scale: str, cfg: ToleranceConfig, device: torch.device, seed: int,
     Raises
     ------
     ValueError
-        An unknown ``scale``, a bad ``seed``, or what the loader refuses.
+        An unknown ``scale``, a bad ``seed`` or ``train_size``, or what the loader refuses.
     """
     from selfdistill.data.classification import load_dataset
 

@@ -192,6 +192,7 @@ class DrawStudy:
         return self.single.min(0)
 
 
+@validate_params(max_rounds=Integer(1, 10**5))
 def draw_study(d: np.ndarray, H: np.ndarray, truth: np.ndarray, Z: np.ndarray,
                eps: np.ndarray, c_grid: np.ndarray, max_rounds: int = 200) -> DrawStudy:
     """Test errors of self-distillation (every budget of ``eps``, every round) and of one ridge
@@ -208,7 +209,7 @@ def draw_study(d: np.ndarray, H: np.ndarray, truth: np.ndarray, Z: np.ndarray,
     c_grid : array_like, shape ``(M,)``
         Single-fit constants, each ``≥ 0``.
     max_rounds : int
-        As in :func:`batch_rounds`.
+        As in :func:`batch_rounds`: in ``[1, 1e5]``.
 
     Returns
     -------

@@ -111,6 +111,7 @@ def _banded_system(c: float, K: int, length: float, nodes: np.ndarray, index: np
 
 @validate_params(eps=Positive(), length=Positive(),
                  lower=Real(-math.inf, math.inf, lower_open=True, upper_open=True),
+                 upper=Real(-math.inf, math.inf, lower_open=True, upper_open=True),
                  n_cells=Integer(2, 10**8), level=Integer(0, 20))
 def solve_discretised(
     x: np.ndarray,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from selfdistill.core.validate import Integer, Positive, check_positive, validate_params
+from selfdistill.core.validate import Integer, Positive, Real, check_positive, validate_params
 from selfdistill.mobahi2020.finite_difference import convergence_order, solve_discretised
 from selfdistill.mobahi2020.greens_fit import fit_greens, training_data
 from selfdistill.mobahi2020.hilbert import c_bounds, eigenbasis, gram, solve_c, squared_norm
@@ -70,8 +70,10 @@ class ConvergenceStudy:
                 convergence_order(self.h[tail], self.err_c[tail]))
 
 
-@validate_params(eps=Positive(), length=Positive(), n_cells=Integer(2, 10**8),
-                 n_grids=Integer(2, 20))
+@validate_params(eps=Positive(), length=Positive(),
+                 lower=Real(-math.inf, math.inf, lower_open=True, upper_open=True),
+                 upper=Real(-math.inf, math.inf, lower_open=True, upper_open=True),
+                 n_cells=Integer(2, 10**8), n_grids=Integer(2, 20))
 def convergence_study(
     x: np.ndarray, y: np.ndarray, eps: float, length: float, lower: float, upper: float,
     n_cells: int, n_grids: int, device: str = "auto",
@@ -92,7 +94,7 @@ def convergence_study(
     length : float
         ``ℓ`` in ``(0, inf)`` of ``R(f) = ∫ f² + ℓ² f'²``.
     lower, upper : float
-        The interval, finite, ``lower < upper``.
+        The interval, finite (declared), ``lower < upper`` (checked by the free-end kernel).
     n_cells : int
         Cells of the coarsest grid, in ``[2, 1e8]`` (:func:`cells_for` picks one).
     n_grids : int

@@ -108,7 +108,7 @@ def single_fit_filter(d: torch.Tensor, c: float) -> torch.Tensor:
     return d / (c + d)
 
 
-@validate_params(d_k=Positive())
+@validate_params(d_k=Positive(), d_j=Positive())
 def pair_ratio(d_k: float, d_j: float, c: float | np.ndarray) -> float | np.ndarray:
     """``φ(c) = (d_k/d_j)(c + d_j)/(c + d_k)``: the ratio ``A_k(c)/A_j(c)`` of one fit.
 
@@ -118,7 +118,8 @@ def pair_ratio(d_k: float, d_j: float, c: float | np.ndarray) -> float | np.ndar
     Parameters
     ----------
     d_k, d_j : float
-        Eigenvalues, ``0 < d_k < d_j < inf``.
+        Eigenvalues, ``0 < d_k < d_j < inf`` (each declared in ``(0, inf)``, the order checked in
+        the body).
     c : float or array_like
         Constants in ``[0, inf)`` (vectorised).
 
@@ -147,7 +148,7 @@ def pair_ratio(d_k: float, d_j: float, c: float | np.ndarray) -> float | np.ndar
     return float(ratio) if ratio.ndim == 0 else ratio
 
 
-@validate_params(c0=Positive())
+@validate_params(d_k=Positive(), d_j=Positive(), c0=Positive())
 def rounds_below_ratio(d_k: float, d_j: float, c0: float) -> int:
     """The first round ``t`` at which ``φ(c0)^{t+1} < d_k/d_j`` (``thm-bt-ratio``).
 
@@ -178,6 +179,7 @@ def rounds_below_ratio(d_k: float, d_j: float, c0: float) -> int:
     return max(1, math.floor(need))
 
 
+@validate_params(c=Real(0.0, math.inf))
 def filter_distance(d: torch.Tensor, z0: torch.Tensor, B: torch.Tensor, c: float) -> float:
     """``‖Vᵀ (A(c) - B) z0‖ = (Σ_k z0_k² (A_k(c) - B_k)²)^{1/2}``.
 

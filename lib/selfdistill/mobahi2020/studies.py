@@ -18,6 +18,7 @@ from selfdistill.core.validate import (
     Real,
     Tensor,
     check_in_range,
+    check_int,
     validate_params,
 )
 from selfdistill.mobahi2020.hilbert import Eigenbasis
@@ -306,6 +307,7 @@ class RatioSweep:
     one_fit: np.ndarray
 
 
+@validate_params(k=Integer(0), j=Integer(0))
 def ratio_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, k: int, j: int
                 ) -> RatioSweep:
     """The pair ``(k, j)``'s weight ratio over a sweep of ε (chapter ``bt-sparsification``).
@@ -317,7 +319,8 @@ def ratio_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, k: int, j:
     eps : array_like, shape ``(n,)``
         Budgets, each in ``(0, ‖y_0‖²/K)``, below the collapse threshold.
     k, j : int
-        Indices into ``basis.d`` (ascending).
+        Indices into ``basis.d`` (ascending), each in ``[0, K − 1]`` (≥ 0 declared, the upper end
+        checked in the body).
 
     Returns
     -------
@@ -326,9 +329,11 @@ def ratio_sweep(basis: Eigenbasis, y0: torch.Tensor, eps: np.ndarray, k: int, j:
     Raises
     ------
     ValueError
-        A budget outside ``(0, ‖y_0‖²/K)``, or what ``self_distill`` refuses.
+        ``k`` or ``j`` outside ``[0, K − 1]``, a budget outside ``(0, ‖y_0‖²/K)``, or what
+        ``self_distill`` refuses.
     """
     K = int(basis.d.shape[0])
+    k, j = check_int("k", k, 0, K - 1), check_int("j", j, 0, K - 1)
     norm = float(torch.linalg.vector_norm(y0))
     rows = []
     for e in np.asarray(eps, dtype=np.float64):

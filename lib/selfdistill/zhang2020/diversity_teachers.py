@@ -23,6 +23,7 @@ table as the teacher at temperature T (``softmax(log q / T)``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -93,7 +94,9 @@ def _mean_entropy(q: torch.Tensor) -> float:
     return float(metrics.predictive_entropy(q).mean())
 
 
-@validate_params(width=Positive())
+@validate_params(c_high=Real(0.5, 1.0, lower_open=True, upper_open=True),
+                 c_low=Real(0.5, 1.0, lower_open=True, upper_open=True),
+                 shift=Real(0.0, 0.5, upper_open=True), width=Positive())
 def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
                   shift: float = 0.2, width: float = 0.25) -> dict[str, torch.Tensor]:
     """Three teachers over the training set (module docstring).
@@ -103,9 +106,11 @@ def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
     data : Dataset
         Its training inputs (n, ...) and labels (n,) define the class spread and the ranking.
     c_low, c_high : float
-        Range of the diverse teacher's true-class confidences, ``0.5 < c_low < c_high < 1``.
+        Range of the diverse teacher's true-class confidences, ``0.5 < c_low < c_high < 1`` (each
+        declared in ``(0.5, 1)``, their order checked in the body).
     shift : float
-        How far the shifted teacher's confidences lie below, in ``[0, c_low − 0.5)``; a whole
+        How far the shifted teacher's confidences lie below, in ``[0, c_low − 0.5)`` (declared in
+        ``[0, 0.5)``, the upper end ``c_low − 0.5`` checked in the body); a whole
         number of histogram bins keeps the diversity exactly. ``c_low − shift > 0.5`` keeps the
         label the top class: every teacher is right on every training example.
     width : float
@@ -122,7 +127,6 @@ def make_teachers(data: Dataset, c_low: float = 0.75, c_high: float = 0.99,
     ValueError
         If an argument is outside its range.
     """
-    check_in_range("c_high", c_high, 0.5, 1.0, lower_open=True, upper_open=True)
     check_in_range("c_low", c_low, 0.5, c_high, lower_open=True)
     check_in_range("shift", shift, 0.0, c_low - 0.5, upper_open=True)
     x, y = data.x_train.reshape(data.x_train.shape[0], -1).double().cpu(), data.y_train.cpu()
@@ -238,6 +242,7 @@ def student_accuracy(config: TrainConfig, data: Dataset, teachers: dict[str, tor
     return rows
 
 
+@validate_params(T=Real(0.0, math.inf, upper_open=True))
 def accuracy_pairs(rows: list[dict], a: str, b: str, T: float) -> tuple[np.ndarray, np.ndarray]:
     """Accuracies of the students of teachers ``a`` and ``b`` at temperature ``T``, each
     ``(seeds,)``, ordered by seed (rows of :func:`student_accuracy`).
@@ -249,7 +254,8 @@ def accuracy_pairs(rows: list[dict], a: str, b: str, T: float) -> tuple[np.ndarr
     a, b : str
         The two teachers' names.
     T : float
-        The temperature (matched exactly against each row's ``T``).
+        The temperature, in ``[0, inf)`` (matched exactly against each row's ``T``; ``0`` is the
+        cross-entropy student's, teacher ``"none"``).
 
     Returns
     -------
@@ -260,7 +266,7 @@ def accuracy_pairs(rows: list[dict], a: str, b: str, T: float) -> tuple[np.ndarr
     Raises
     ------
     ValueError
-        If a teacher has no row at ``T``.
+        If ``T`` is outside ``[0, inf)`` or a teacher has no row at ``T``.
     """
     def acc(name: str) -> np.ndarray:
         sub = sorted((r for r in rows if r["teacher"] == name and r["T"] == float(T)),

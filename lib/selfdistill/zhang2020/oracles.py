@@ -134,6 +134,8 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@validate_params(alpha=Real(0.0, 1.0), T=Positive(), eps_ls=Real(0.0, 1.0),
+                 beta=Real(0.0, 10.0), alpha_beta=Real(0.0, 1.0))
 def hand_targets(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, *,
                  alpha: float, T: float, eps_ls: float, beta: float, b: np.ndarray,
                  alpha_beta: float) -> dict[str, np.ndarray]:
@@ -151,20 +153,27 @@ def hand_targets(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tens
     labels : torch.Tensor
         ``(N,)`` integer class indices.
     alpha, T : float
-        Self-distillation weight and temperature.
+        Self-distillation weight in ``[0, 1]`` and temperature in ``(0, inf)``.
     eps_ls : float
-        Label-smoothing weight.
+        Label-smoothing weight, in ``[0, 1]``.
     beta : float
-        Confidence-penalty weight.
+        Confidence-penalty weight, in ``[0, 10]``.
     b : numpy.ndarray
         The Beta-smoothing amounts ``(N,)``, drawn by the caller.
     alpha_beta : float
-        Beta smoothing's mixing weight.
+        Beta smoothing's mixing weight, in ``[0, 1]``.
+
+    The ranges are those of the library's losses this route checks.
 
     Returns
     -------
     dict of str to numpy.ndarray
         One ``(N, C)`` target per loss, keyed by its name.
+
+    Raises
+    ------
+    ValueError
+        If a weight or ``T`` is outside its range.
     """
     s, t, y = (v.detach().cpu().numpy() for v in (logits, teacher, labels))
     C = s.shape[1]
@@ -185,7 +194,8 @@ def hand_targets(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tens
     }
 
 
-@validate_params(alpha=Real(0.0, 1.0, upper_open=True), seed=Seed())
+@validate_params(alpha=Real(0.0, 1.0, upper_open=True), T=Positive(), eps_ls=Real(0.0, 1.0),
+                 beta=Real(0.0, 10.0), a=Positive(), alpha_beta=Real(0.0, 1.0), seed=Seed())
 def gradient_check(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, *,
                    alpha: float, T: float, eps_ls: float, beta: float, a: float,
                    alpha_beta: float, seed: int) -> dict[str, float]:
@@ -202,8 +212,16 @@ def gradient_check(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Te
         ``(N,)`` integer class indices, on that device.
     alpha : float
         Self-distillation weight in ``[0, 1)`` (the amortized objective needs ``α < 1``).
-    T, eps_ls, beta, a, alpha_beta : float
-        The losses' other settings (checked by the losses).
+    T : float
+        Temperature, in ``(0, inf)``.
+    eps_ls : float
+        Label-smoothing weight, in ``[0, 1]``.
+    beta : float
+        Confidence-penalty weight, in ``[0, 10]``.
+    a : float
+        Beta smoothing's shape, in ``(0, inf)``.
+    alpha_beta : float
+        Beta smoothing's mixing weight, in ``[0, 1]``.
     seed : int
         Seeds the Beta draws, in ``[0, SEED_MAX]``.
 

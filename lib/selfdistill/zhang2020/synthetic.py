@@ -104,7 +104,8 @@ class Predictions:
     confidence: torch.Tensor
 
 
-@validate_params(n=Integer(1, 10**8), C=Integer(2), gamma=Real(0.0, 100.0, lower_open=True))
+@validate_params(n=Integer(1, 10**8), C=Integer(2), gamma=Real(0.0, 100.0, lower_open=True),
+                 conf_low=Real(0.0, 1.0, lower_open=True, upper_open=True))
 def predictor(n: int, C: int = 10, gamma: float = 1.0, conf_low: float = 0.5,
               generator: torch.Generator | None = None,
               device: torch.device | str = "cpu") -> Predictions:
@@ -124,7 +125,8 @@ def predictor(n: int, C: int = 10, gamma: float = 1.0, conf_low: float = 0.5,
     gamma : float
         γ in ``(0, 100]``.
     conf_low : float
-        Lowest confidence, in ``[1/C, 1)``.
+        Lowest confidence, in ``[1/C, 1)`` (declared in ``(0, 1)``, the lower end ``1/C``
+        checked in the body).
     generator : torch.Generator, optional
         A CPU generator.
     device : torch.device or str

@@ -26,6 +26,7 @@ from selfdistill.core.validate import (
     Positive,
     Real,
     check_finite,
+    check_in_range,
     check_labels,
     check_ndim,
     validate_params,
@@ -165,7 +166,7 @@ def smoothing_amount(target: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 # ------------------------------------------------------------------------------ label smoothing
-@validate_params(C=Integer(2), to=Options(*SMOOTHINGS))
+@validate_params(eps_ls=UNIT, C=Integer(2), to=Options(*SMOOTHINGS))
 def convert_eps_ls(eps_ls: float, C: int, to: Smoothing) -> float:
     """Convert a label-smoothing weight between the two parameterisations.
 
@@ -175,8 +176,9 @@ def convert_eps_ls(eps_ls: float, C: int, to: Smoothing) -> float:
     Parameters
     ----------
     eps_ls : float
-        The weight in the parameterisation other than ``to``: in ``[0, 1]`` for ``"uniform"``,
-        in ``[0, (C-1)/C]`` for ``"others"`` (so the result stays in ``[0, 1]``).
+        The weight in the parameterisation other than ``to``: in ``[0, 1]`` (declared) for
+        ``to="others"``, in ``[0, (C-1)/C]`` for ``to="uniform"`` (so the result stays in
+        ``[0, 1]``; the upper end checked in the body).
     C : int
         Number of classes, ≥ 2.
     to : {"uniform", "others"}
@@ -200,9 +202,8 @@ def convert_eps_ls(eps_ls: float, C: int, to: Smoothing) -> float:
     0.1
     """
     if to == "others":
-        eps_ls = UNIT("eps_ls", eps_ls)
         return eps_ls * (C - 1) / C
-    eps_ls = Real(0.0, (C - 1) / C)("eps_ls", eps_ls)
+    eps_ls = check_in_range("eps_ls", eps_ls, 0.0, (C - 1) / C)
     return eps_ls * C / (C - 1)
 
 
