@@ -332,3 +332,29 @@ def test_claim_numbers_are_declared_and_a_nan_value_is_recorded():
     for scale in ("1.0", True, 0.0, math.inf):
         with pytest.raises(ValueError, match="^scale = "):
             rounding_band(scale)
+
+
+def test_the_ledger_methods_name_their_own_numbers(tmp_path):
+    """A refusal names the argument the chapter passed (``bound``, not check_limit's ``limit``)."""
+    import math
+
+    from selfdistill.core.stats import Interval
+
+    ledger = Ledger(chapter="demo", paper="p", path=tmp_path / "c.json", expected=[])
+    wins = Interval(mean=0.2, low=0.1, high=0.3, n=5, dof=4, level=0.95, sd=0.1)
+    for call, name in (
+            (lambda: ledger.check_at_most("p.a", 0.1, math.nan, provenance="derived", **TEXT),
+             "bound"),
+            (lambda: ledger.check_at_least("p.a", 0.1, "low", provenance="derived", **TEXT),
+             "bound"),
+            (lambda: ledger.check_close("p.a", 0.1, 0.1, -1.0, provenance="derived", **TEXT),
+             "tol"),
+            (lambda: ledger.check_true("p.a", True, provenance="derived", count=0, **TEXT),
+             "count"),
+            (lambda: ledger.check_interval("p.a", wins, above=0.0, min_n=1,
+                                           provenance="derived", **TEXT), "min_n"),
+            (lambda: ledger.check_interval("p.a", wins, above=math.nan,
+                                           provenance="derived", **TEXT), "above")):
+        with pytest.raises(ValueError, match=f"^{name} = "):
+            call()
+    assert ledger.claims == []
