@@ -157,8 +157,12 @@ def _cmd_golden(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from selfdistill.core import sweep as sw
 
-    timeout = sw.check_connect_timeout(sw.CONNECT_TIMEOUT if args.connect_timeout is None
-                                       else args.connect_timeout)
+    try:
+        timeout = sw.check_connect_timeout(sw.CONNECT_TIMEOUT if args.connect_timeout is None
+                                           else args.connect_timeout)
+    except ValueError as err:  # a usage error: said as the option, with the accepted range
+        raise ParameterError(f"--connect-timeout: {shorten(str(err), 200)}; e.g. "
+                             "--connect-timeout 30") from None
     chapter = get_chapter(args.chapter)
     if not args.out.strip():  # Path("") would silently mean the working folder
         raise ParameterError(f"--out {args.out!r} is empty; give a new or empty folder, or a "

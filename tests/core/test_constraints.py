@@ -24,7 +24,8 @@ from selfdistill.core.validate import (
 
 CONSTRAINTS = [Real(0.0, 1.0), Real(0.0, 1.0, lower_open=True, strict=True), Positive(),
                Integer(1, 10), Integer(0), Seed(), Options("a", "b"), Tensor((1, 2)),
-               SymmetricMatrix(), Optional(Integer(2, 5))]
+               SymmetricMatrix(), Optional(Integer(2, 5)), Real(0.0, 1.0, allow_nan=True),
+               Real(strict=True, allow_nan=True)]
 
 
 @pytest.mark.parametrize("constraint", CONSTRAINTS, ids=repr)
@@ -43,6 +44,21 @@ def test_good_values_pass_and_convert():
     assert Seed()("seed", SEED_MAX) == SEED_MAX
     assert Optional(Integer(1))("n", None) is None
     assert Options("a", "b")("o", "b") == "b"
+
+
+def test_allow_nan_accepts_nan_and_nothing_else_new():
+    """A measured value may be NaN (a claim on it fails); text, bools in strict mode and values
+    outside the interval are still refused."""
+    for nan in (math.nan, "nan", torch.tensor(math.nan)):
+        assert math.isnan(Real(0.0, 1.0, allow_nan=True)("v", nan))
+    assert math.isnan(Real(strict=True, allow_nan=True)("v", float("nan")))
+    with pytest.raises(ValueError, match="^v = 'nan' is a str"):
+        Real(strict=True, allow_nan=True)("v", "nan")
+    with pytest.raises(ValueError, match="^v = 2"):
+        Real(0.0, 1.0, allow_nan=True)("v", 2)
+    with pytest.raises(ValueError, match="^v = nan"):
+        Real(0.0, 1.0)("v", math.nan)
+    assert math.nan not in Real(allow_nan=True).bad_values()
 
 
 def test_validate_params_checks_only_what_the_call_passes():

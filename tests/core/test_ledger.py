@@ -307,3 +307,54 @@ def test_a_claim_line_too_wide_for_the_page_continues_indented(tmp_path, capsys)
     assert lines[0] == "PASS dong2019.a-rather-long-claim-identifier-about-early-stopping:"
     assert lines[1].startswith("    +0.04, 95% CI") and lines[2].startswith("PASS dong2019.short")
     assert max(map(len, lines)) <= PRINT_WIDTH
+
+
+def test_claim_numbers_are_declared_and_a_nan_value_is_recorded():
+    """make_claim's numbers are declared (issue 15): a NaN measurement is an outcome, recorded as
+    failing; a NaN bound, a negative tolerance, a zero count or a text scale is refused."""
+    import math
+
+    from selfdistill.core.claim import check_limit, make_claim, rounding_band
+
+    fields = dict(id="p.a", paper="p", chapter="c", provenance="derived", bound="≤ 1",
+                  kind="at_most", **TEXT)
+    claim = make_claim(value=math.nan, limit=1.0, **fields)
+    assert math.isnan(claim.value) and not claim.passed
+    assert make_claim(value="0.5", limit=1, **fields).passed
+    for bad, name in ((dict(limit=math.nan), "limit"), (dict(tol=-1e-3), "tol"),
+                      (dict(count=0), "count"), (dict(scale="1.0"), "scale"),
+                      (dict(digits=7), "digits"), (dict(value="high"), "value")):
+        with pytest.raises(ValueError, match=f"^{name} = "):
+            make_claim(**{"value": 0.5, "limit": 1.0, **fields, **bad})
+    with pytest.raises(ValueError, match="^limit = nan"):
+        check_limit("p.a", "bound", math.nan, 1.0, "float64")
+    assert check_limit("p.a", "bound", math.inf, 1.0, "float64") == math.inf
+    for scale in ("1.0", True, 0.0, math.inf):
+        with pytest.raises(ValueError, match="^scale = "):
+            rounding_band(scale)
+
+
+def test_the_ledger_methods_name_their_own_numbers(tmp_path):
+    """A refusal names the argument the chapter passed (``bound``, not check_limit's ``limit``)."""
+    import math
+
+    from selfdistill.core.stats import Interval
+
+    ledger = Ledger(chapter="demo", paper="p", path=tmp_path / "c.json", expected=[])
+    wins = Interval(mean=0.2, low=0.1, high=0.3, n=5, dof=4, level=0.95, sd=0.1)
+    for call, name in (
+            (lambda: ledger.check_at_most("p.a", 0.1, math.nan, provenance="derived", **TEXT),
+             "bound"),
+            (lambda: ledger.check_at_least("p.a", 0.1, "low", provenance="derived", **TEXT),
+             "bound"),
+            (lambda: ledger.check_close("p.a", 0.1, 0.1, -1.0, provenance="derived", **TEXT),
+             "tol"),
+            (lambda: ledger.check_true("p.a", True, provenance="derived", count=0, **TEXT),
+             "count"),
+            (lambda: ledger.check_interval("p.a", wins, above=0.0, min_n=1,
+                                           provenance="derived", **TEXT), "min_n"),
+            (lambda: ledger.check_interval("p.a", wins, above=math.nan,
+                                           provenance="derived", **TEXT), "above")):
+        with pytest.raises(ValueError, match=f"^{name} = "):
+            call()
+    assert ledger.claims == []

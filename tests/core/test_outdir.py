@@ -204,6 +204,11 @@ def test_shorten_keeps_short_text_and_says_the_length_of_long_text():
     assert shorten("abc") == "abc"
     cut = shorten("a" * 1000)
     assert len(cut) < 100 and "(1000 characters)" in cut
+    text = "".join(map(str, range(100)))
+    smallest = shorten(text, 16)  # the least limit: no start, an ellipsis, the end, the length
+    assert smallest == f"…{text[-6:]} ({len(text)} characters)"
+    with pytest.raises(ValueError, match=r"^limit = 2 is outside the accepted range \[16, inf\)"):
+        shorten(text, 2)  # it used to return the whole text after a stray start and an ellipsis
 
 
 def test_values_longer_than_the_limit_are_not_parsed_and_deep_ones_not_either(monkeypatch):

@@ -184,3 +184,22 @@ def test_grid_is_the_product_and_every_point_is_checked(tmp_path, monkeypatch):
     with pytest.raises(ParameterError, match="either --seeds or -p seed"):
         plan_sweep(get_chapter("seeded"), [("seed", "1")], "0-1", tmp_path / "s")
     assert not (tmp_path / "s").exists()
+
+
+def test_worker_counts_are_integers_of_their_own_range(tmp_path, monkeypatch):
+    """run_many and run_local need a worker (0 ran in-process, or spun forever with jobs left);
+    the estimate takes 0, a Dask scheduler without workers yet, as one."""
+    from selfdistill.core.runner import run_many
+    from selfdistill.core.sweep import estimate
+    from selfdistill.core.sweep_local import run_local
+
+    for bad in (0, -1, 2.0):
+        with pytest.raises(ValueError, match="^workers = "):
+            run_many([], bad)
+        with pytest.raises(ValueError, match="^workers = "):
+            run_local([], bad, on_done=print)
+    monkeypatch.setenv("SELFDISTILL_NOTEBOOKS", str(FIXTURES))
+    sweep = plan_sweep(get_chapter("tiny"), [("x", "0.5")], None, tmp_path / "s")
+    assert estimate(sweep, 0) == estimate(sweep, 1)
+    with pytest.raises(ValueError, match="^workers = -1"):
+        estimate(sweep, -1)

@@ -85,6 +85,10 @@ def test_the_seed_makes_it_repeatable_and_labels_are_checked():
         symmetric_noise(_labels(10), 0.1, C, torch.Generator(), "others")
     with pytest.raises(ValueError, match="rate"):
         convert_symmetric_rate(0.95, C, source="other")
+    for rate in (-0.1, 1.1):  # a rate is a probability in either convention
+        for source in ("any", "other"):
+            with pytest.raises(ValueError, match=r"^rate = .* range \[0, 1\]"):
+                convert_symmetric_rate(rate, C, source=source)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -24,6 +24,7 @@ from selfdistill.core.chapters import ParameterError, find_chapters
 from selfdistill.core.claim import PRINT_WIDTH  # one width for the page and the ledger
 from selfdistill.core.provenance import atomic_path, write_json_atomic, write_text_atomic
 from selfdistill.core.runner import LEDGER, RunJob, RunResult, check_out, run_many, timing_table
+from selfdistill.core.validate import Integer, Optional, validate_params
 
 __all__ = ["build_book", "stage_notebook", "toc_chapters"]
 
@@ -150,6 +151,7 @@ def wide_printed_lines(results: list[RunResult], width: int = PRINT_WIDTH) -> li
     return found
 
 
+@validate_params(workers=Optional(Integer(1)))
 def build_book(root: Path, workers: int | None = None, chapters: list[str] | None = None) -> int:
     """Run the book's chapters, build the book with warnings as errors, print timings.
 
@@ -158,7 +160,7 @@ def build_book(root: Path, workers: int | None = None, chapters: list[str] | Non
     root : pathlib.Path
         The repository root.
     workers : int, optional
-        Chapters run at once; one per core when omitted.
+        Chapters run at once, ``≥ 1``; one per core when omitted.
     chapters : list of str, optional
         Only these chapters (for a quick look); every chapter of ``_toc.yml`` when omitted.
 
@@ -178,7 +180,7 @@ def build_book(root: Path, workers: int | None = None, chapters: list[str] | Non
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ParameterError(f"chapters not in notebooks/: {', '.join(unknown)}")
-    workers = workers or os.cpu_count() or 1
+    workers = workers if workers is not None else os.cpu_count() or 1
     build = root / "_build"
     # each chapter's folder is one this tool wrote (or new): refused before anything runs
     jobs = [RunJob(chapter=known[n], values={},

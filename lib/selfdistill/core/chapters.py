@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from selfdistill.core.paths import repository_root
-from selfdistill.core.validate import format_range
+from selfdistill.core.validate import Integer, format_range, validate_params
 
 __all__ = ["Chapter", "Parameter", "ParameterError", "find_chapters", "get_chapter",
            "notebooks_dir", "parse_parameters", "shorten"]
@@ -52,6 +52,7 @@ class ParameterError(ValueError):
     ``parameters`` cell is malformed."""
 
 
+@validate_params(limit=Integer(16))
 def shorten(text: str, limit: int = 80) -> str:
     """``text`` cut to about ``limit`` characters for an error message (its length said).
 
@@ -60,7 +61,7 @@ def shorten(text: str, limit: int = 80) -> str:
     text : str
         The text (anything ``str()`` converts).
     limit : int, default 80
-        The length kept.
+        The length kept, ``≥ 16`` (room for the start, the ellipsis, the end and the length).
 
     Returns
     -------

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from selfdistill.core.validate import check_choice
+from selfdistill.core.validate import Integer, Optional, Real, check_choice, validate_params
 
 __all__ = ["KINDS", "PRINT_WIDTH", "PROVENANCE", "ROUNDING_ULPS", "UNIT_ROUNDOFF", "Claim",
            "ClaimFailed", "Provenance", "check_limit", "claims_markdown", "make_claim",
@@ -50,6 +50,11 @@ PRINT_WIDTH = 88
 KINDS = ("at_most", "at_least", "close", "true", "interval")
 
 
+#: a rounding scale: a real number (not text), finite and > 0
+_SCALE = Real(0.0, math.inf, lower_open=True, upper_open=True, strict=True)
+
+
+@validate_params(scale=_SCALE)
 def rounding_band(scale: float = 1.0, dtype: str = "float64") -> float:
     """The one rule for rounding-level values: the power of ten just above ``64 · u · scale``.
 
@@ -86,8 +91,6 @@ def rounding_band(scale: float = 1.0, dtype: str = "float64") -> float:
     1e-05
     """
     check_choice("dtype", dtype, UNIT_ROUNDOFF)
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale = {scale!r} is outside the accepted range: finite and > 0")
     return float(f"1e{math.ceil(math.log10(ROUNDING_ULPS * UNIT_ROUNDOFF[dtype] * scale))}")
 
 
@@ -274,6 +277,7 @@ def claims_markdown(claims: list[Claim]) -> str:
     return "\n".join(rows)
 
 
+@validate_params(limit=Real(), scale=_SCALE)
 def check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> float:
     """A claim's bound, target or tolerance as a float: NaN is refused, and so is a positive
     ``bound`` below the rounding level ``4·u·scale`` (it would test rounding).
@@ -286,9 +290,9 @@ def check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> f
         What ``limit`` is (``"bound"``, ``"lower bound"``, ``"target"``): only ``"bound"`` is
         held to the rounding level.
     limit : float
-        The value to check (anything ``float()`` accepts).
+        The value to check (anything ``float()`` accepts), not NaN; ``±inf`` accepted.
     scale : float
-        The claim's rounding scale (:func:`rounding_band`).
+        The claim's rounding scale (:func:`rounding_band`): a real number, finite and ``> 0``.
     dtype : str
         The claim's dtype; one :data:`UNIT_ROUNDOFF` does not list counts as float64.
 
@@ -300,11 +304,9 @@ def check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> f
     Raises
     ------
     ValueError
-        ``limit`` NaN, or a ``bound`` in ``(0, 4·u·scale)``.
+        ``limit`` NaN or not a number, ``scale`` not finite and ``> 0``, or a ``bound`` in
+        ``(0, 4·u·scale)``.
     """
-    limit = float(limit)
-    if math.isnan(limit):
-        raise ValueError(f"claim {id!r}: {name} = nan is not a bound")
     floor = 4 * UNIT_ROUNDOFF.get(dtype, 2.0 ** -53) * scale
     if name == "bound" and 0 < limit < floor:  # 0 itself: a bit-for-bit identity
         raise ValueError(f"claim {id!r}: bound = {limit:.3g} is below the rounding level "
@@ -313,6 +315,9 @@ def check_limit(id: str, name: str, limit: float, scale: float, dtype: str) -> f
     return limit
 
 
+@validate_params(value=Real(allow_nan=True), limit=Optional(Real()),
+                 tol=Optional(Real(0.0, math.inf)), count=Optional(Integer(1)), scale=_SCALE,
+                 digits=Integer(1, 6))
 def make_claim(*, id: str, paper: str, chapter: str, provenance: str, statement: str,
                measured: str, value: float, bound: str, reason: str, kind: str,
                limit: float | None = None, tol: float | None = None,
@@ -326,8 +331,18 @@ def make_claim(*, id: str, paper: str, chapter: str, provenance: str, statement:
     id, paper, chapter, provenance, statement, measured, bound, reason, kind
         The claim's fields, all ``str``, as in :class:`Claim`.
     value : float
-        The measured value (stored as ``float(value)``).
-    limit, tol, interval, count, scale, dtype, digits, trained
+        The measured value (stored as ``float(value)``); NaN is recorded, and never passes.
+    limit : float, optional
+        The bound or target, not NaN.
+    tol : float, optional
+        A ``close`` claim's tolerance, ``≥ 0``.
+    count : int, optional
+        Over how many cases a ``true`` claim was checked, ``≥ 1``.
+    scale : float, default 1.0
+        The rounding scale (:func:`rounding_band`), finite and ``> 0``.
+    digits : int, default 3
+        Significant digits printed, in ``[1, 6]``.
+    interval, dtype, trained
         As in :class:`Claim`, keyword-only.
 
     Returns
@@ -339,8 +354,9 @@ def make_claim(*, id: str, paper: str, chapter: str, provenance: str, statement:
     ------
     ValueError
         A provenance outside :data:`PROVENANCE`, an id that does not start with ``<paper>.``, an
-        empty statement, measured phrase or reason, ``digits`` outside 1–6, or a ``scale`` or
-        ``dtype`` that :func:`rounding_band` refuses.
+        empty statement, measured phrase or reason, ``value`` not a number, ``limit`` NaN,
+        ``tol`` negative, ``count`` not an integer ``≥ 1``, ``digits`` outside 1–6, or a
+        ``scale`` or ``dtype`` that :func:`rounding_band` refuses.
     """
     check_choice("provenance", provenance, PROVENANCE)
     if not id.startswith(f"{paper}."):
@@ -348,9 +364,6 @@ def make_claim(*, id: str, paper: str, chapter: str, provenance: str, statement:
     for name, text in (("statement", statement), ("measured", measured), ("reason", reason)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"claim {id!r}: {name} = {text!r} must be a non-empty string")
-    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 6:
-        raise ValueError(f"claim {id!r}: digits = {digits!r} is outside the accepted range "
-                         "1 to 6 (integers)")
     rounding_band(scale, dtype)  # validates scale and dtype
     claim = Claim(id=id, paper=paper, provenance=provenance, statement=statement,
                   measured=measured, value=float(value), bound=bound, reason=reason,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from selfdistill.core.validate import check_int
+from selfdistill.core.validate import Integer, validate_params
 
 __all__ = ["VERIFY_DTYPE", "resolve_device", "seed_everything", "as_tensor", "cpu_threads"]
 
@@ -69,6 +69,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+@validate_params(seed=Integer(0, 2**63 - 1))
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA); return a CPU generator seeded the same.
 
@@ -78,7 +79,7 @@ def seed_everything(seed: int) -> torch.Generator:
     Parameters
     ----------
     seed : int
-        In ``[0, 2⁶³ − 1]``; a NumPy integer is accepted.
+        In ``[0, 2⁶³ − 1]``; a NumPy integer is accepted (used as a plain ``int``).
 
     Returns
     -------
@@ -97,7 +98,6 @@ def seed_everything(seed: int) -> torch.Generator:
     >>> bool(torch.rand(2, generator=g).eq(torch.rand(2, generator=seed_everything(3))).all())
     True
     """
-    seed = check_int("seed", seed, 0, 2**63 - 1)  # a plain int: NumPy integers are accepted
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds the legacy global RNG on purpose)
     torch.manual_seed(seed)
@@ -147,6 +147,7 @@ def as_tensor(
         raise ValueError(f"{name} could not be read as a numeric array: {err}") from None
 
 
+@validate_params(n=Integer(1))
 @contextlib.contextmanager
 def cpu_threads(n: int = 1) -> Iterator[None]:
     """Run the block with ``n`` intra-op CPU threads, then restore the previous number.
@@ -170,7 +171,6 @@ def cpu_threads(n: int = 1) -> Iterator[None]:
     ValueError
         If ``n`` is not an integer ≥ 1.
     """
-    check_int("n", n, 1)
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

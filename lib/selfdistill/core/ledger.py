@@ -21,6 +21,7 @@ Where it goes: ``$SELFDISTILL_CLAIMS_FILE`` if set (``selfdistill run`` sets it)
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -49,9 +50,15 @@ from selfdistill.core.ledger_file import (  # noqa: F401 - re-exported for calle
 from selfdistill.core.paths import repository_root
 from selfdistill.core.provenance import mark_finished
 from selfdistill.core.provenance import provenance as run_provenance
+from selfdistill.core.validate import Integer, Optional, Real, validate_params
 
 if TYPE_CHECKING:
     from selfdistill.core.stats import Interval
+
+#: the check methods' own numbers, so that a refusal names the method's argument (``bound``, not
+#: check_limit's ``limit``); make_claim and check_limit declare the same for direct callers
+_LIMITS = dict(scale=Real(0.0, math.inf, lower_open=True, upper_open=True, strict=True),
+               digits=Integer(1, 6))
 
 #: the ledger file's names (``LedgerError``, ``LedgerRecord``, ``load_ledgers``, ...) are imported
 #: here for callers but documented where they live, :mod:`selfdistill.core.ledger_file`
@@ -243,6 +250,7 @@ class Ledger:
 
     _check_limit = staticmethod(check_limit)
 
+    @validate_params(bound=Real(), **_LIMITS)
     def check_at_most(self, id: str, value: float, bound: float, *, measured: str,
                       statement: str, provenance: Provenance, reason: str, scale: float = 1.0,
                       dtype: str = "float64", digits: int = 3) -> None:
@@ -252,6 +260,7 @@ class Ledger:
         self._claim(id, provenance, statement, measured, value, f"≤ {bound:.3g}", reason,
                     kind="at_most", limit=bound, scale=scale, dtype=dtype, digits=digits)
 
+    @validate_params(bound=Real(), **_LIMITS)
     def check_at_least(self, id: str, value: float, bound: float, *, measured: str,
                        statement: str, provenance: Provenance, reason: str, scale: float = 1.0,
                        dtype: str = "float64", digits: int = 3) -> None:
@@ -261,6 +270,7 @@ class Ledger:
         self._claim(id, provenance, statement, measured, value, f"≥ {bound:.3g}", reason,
                     kind="at_least", limit=bound, scale=scale, dtype=dtype, digits=digits)
 
+    @validate_params(target=Real(), tol=Real(0.0, math.inf), **_LIMITS)
     def check_close(self, id: str, value: float, target: float, tol: float, *, measured: str,
                     statement: str, provenance: Provenance, reason: str, scale: float = 1.0,
                     dtype: str = "float64", digits: int = 4) -> None:
@@ -271,16 +281,16 @@ class Ledger:
                     reason, kind="close", limit=target, tol=tol, scale=scale, dtype=dtype,
                     digits=digits)
 
+    @validate_params(count=Optional(Integer(1)))
     def check_true(self, id: str, holds: bool, *, measured: str, statement: str,
                    provenance: Provenance, reason: str, count: int | None = None) -> None:
         """Claim a property that holds or not; ``count`` says over how many cases it was
         checked."""
-        if count is not None and (isinstance(count, bool) or int(count) != count or count < 1):
-            raise ValueError(f"claim {id!r}: count = {count!r} is outside the accepted range: "
-                             "integers ≥ 1")
         self._claim(id, provenance, statement, measured, 1.0 if bool(holds) else 0.0, "holds",
-                    reason, kind="true", count=None if count is None else int(count))
+                    reason, kind="true", count=count)
 
+    @validate_params(above=Optional(Real()), below=Optional(Real()), contains=Optional(Real()),
+                     min_n=Integer(2), digits=Integer(1, 6))
     def check_interval(self, id: str, interval: Interval, *, measured: str, statement: str,
                        provenance: Provenance, reason: str, above: float | None = None,
                        below: float | None = None, contains: float | None = None,
@@ -303,9 +313,6 @@ class Ledger:
                             f"got {type(interval).__name__}")
         if above is None and below is None and contains is None:
             raise ValueError(f"claim {id!r}: give at least one of above, below, contains")
-        if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 2:
-            raise ValueError(f"claim {id!r}: min_n = {min_n!r} is outside the accepted range: "
-                             "integers ≥ 2")
         if interval.n < min_n:
             raise ValueError(f"claim {id!r}: the interval has n = {interval.n} seeds; a "
                              f"directional claim needs at least min_n = {min_n}")

@@ -42,6 +42,7 @@ from selfdistill.core.outdir import (
     write_marker,
     write_owner,
 )
+from selfdistill.core.validate import Integer, validate_params
 
 __all__ = ["KERNEL_ARGUMENTS", "RunJob", "RunResult", "check_device", "check_out",
            "execute_notebook", "run_chapter", "run_command", "run_many", "timing_table"]
@@ -410,6 +411,7 @@ def _share_cores(threads: int) -> None:
         os.environ.setdefault(name, str(threads))
 
 
+@validate_params(workers=Integer(1))
 def run_many(jobs: Iterable[RunJob], workers: int,
              on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """Run chapters in ``workers`` processes (1: in this process), each atomically.
@@ -421,7 +423,7 @@ def run_many(jobs: Iterable[RunJob], workers: int,
     jobs : iterable of RunJob
         The runs.
     workers : int
-        Number of processes; 1 or a single job runs in this process.
+        Number of processes, ``≥ 1``; 1 or a single job runs in this process.
     on_done : callable, optional
         Called with each :class:`RunResult` as its run finishes.
 

@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from selfdistill.core.validate import Real, validate_params
+
 __all__ = ["Interval", "mean_interval", "paired_interval"]
 
 
@@ -73,6 +75,11 @@ def _as_floats(name: str, values: Sequence[float]) -> list[float]:
     return out
 
 
+#: a confidence level: a real number (not text) in (0, 1)
+_LEVEL = Real(0.0, 1.0, lower_open=True, upper_open=True, strict=True)
+
+
+@validate_params(level=_LEVEL)
 def mean_interval(x: Sequence[float], level: float = 0.95) -> Interval:
     """Student-t confidence interval of the mean of ``x``.
 
@@ -101,8 +108,6 @@ def mean_interval(x: Sequence[float], level: float = 0.95) -> Interval:
     """
     from scipy.stats import t as student_t
 
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise ValueError(f"level = {level!r} is outside the accepted range (0, 1)")
     values = _as_floats("x", x)
     n = len(values)
     if n < 2:
@@ -114,6 +119,7 @@ def mean_interval(x: Sequence[float], level: float = 0.95) -> Interval:
                     level=float(level), sd=sd)
 
 
+@validate_params(level=_LEVEL)
 def paired_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
     """Student-t interval of the mean paired difference ``a - b``.
 

@@ -51,6 +51,7 @@ from selfdistill.core.sweep_dask import (
 )
 from selfdistill.core.sweep_local import run_local
 from selfdistill.core.sweep_report import MANIFEST, read_manifest
+from selfdistill.core.validate import Integer, Optional, validate_params
 
 __all__ = ["CONNECT_TIMEOUT", "MANIFEST", "MAX_POINTS", "Sweep", "check_connect_timeout",
            "connect_dask", "estimate", "grid_size", "parse_seeds", "plan_sweep", "run_sweep"]
@@ -279,6 +280,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+@validate_params(workers=Integer(0))
 def estimate(sweep: Sweep, workers: int) -> str:
     """What a reader is told before a sweep starts, from the chapter's book-scale budget.
 
@@ -287,7 +289,7 @@ def estimate(sweep: Sweep, workers: int) -> str:
     sweep : Sweep
         The grid.
     workers : int
-        Points run at once.
+        Points run at once, ``≥ 0`` (0, a Dask scheduler without workers yet, reads as 1).
 
     Returns
     -------
@@ -417,6 +419,7 @@ class SweepOutcome:
         return [r for r in self.results if not r.ok]
 
 
+@validate_params(workers=Optional(Integer(1)))
 def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = None,
               client=None, echo: Callable[[str], None] | None = None) -> SweepOutcome:
     """Run every point of ``sweep`` that is not already complete and passing.
@@ -431,7 +434,7 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     executor : {"local", "dask"}, default "local"
         ``"local"``: ``workers`` processes; ``"dask"``: the cluster of ``client``.
     workers : int, optional
-        Local processes; one per core when omitted.
+        Local processes, ``≥ 1``; one per core when omitted.
     client : distributed.Client, optional
         The Dask client (:func:`connect_dask`), for ``executor="dask"``.
     echo : callable, optional

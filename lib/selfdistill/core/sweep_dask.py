@@ -8,7 +8,6 @@ worker needs only the installed package, not this checkout nor a shared file sys
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 
 from selfdistill.core.chapters import Chapter, ParameterError
 from selfdistill.core.runner import RunJob, RunResult, run_chapter
+from selfdistill.core.validate import Integer, Optional, Real, validate_params
 
 __all__ = ["CONNECT_TIMEOUT", "check_connect_timeout", "connect_dask", "run_dask"]
 
@@ -34,7 +34,11 @@ def _cores() -> int:
 #: seconds to wait for a Dask scheduler to answer (``--connect-timeout``)
 CONNECT_TIMEOUT = 10.0
 
+#: a connect timeout: seconds in (0, 3600] (anything ``float()`` converts: the command line's text)
+_TIMEOUT = Real(0.0, 3600.0, lower_open=True)
 
+
+@validate_params(seconds=_TIMEOUT)
 def check_connect_timeout(seconds: float) -> float:
     """Refuse a connect timeout outside (0, 3600] seconds.
 
@@ -50,19 +54,14 @@ def check_connect_timeout(seconds: float) -> float:
 
     Raises
     ------
-    ParameterError
-        If it is not a number in ``(0, 3600]``.
+    ValueError
+        If it is not a number in ``(0, 3600]`` (the command line reports it as
+        ``--connect-timeout``).
     """
-    try:
-        value = float(seconds)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (0 < value <= 3600):  # NaN fails too
-        raise ParameterError(f"--connect-timeout {str(seconds)[:80]!r} is not a number of "
-                             "seconds in (0, 3600]; e.g. --connect-timeout 30")
-    return value
+    return seconds  # the declaration checked it and made it a float
 
 
+@validate_params(workers=Optional(Integer(1)), timeout=_TIMEOUT)
 def connect_dask(address: str | None, workers: int | None = None,
                  timeout: float = CONNECT_TIMEOUT):
     """A Dask ``Client``: a new local cluster, or the scheduler at ``address``.
@@ -76,9 +75,9 @@ def connect_dask(address: str | None, workers: int | None = None,
         The scheduler's address (``tcp://host:8786``); ``None`` starts a local cluster of
         ``workers`` processes of one thread each.
     workers : int, optional
-        Processes of the local cluster; one per core when omitted.
+        Processes of the local cluster, ``≥ 1``; one per core when omitted.
     timeout : float, default CONNECT_TIMEOUT
-        Seconds to wait for the scheduler.
+        Seconds to wait for the scheduler, in ``(0, 3600]``.
 
     Returns
     -------
@@ -87,11 +86,12 @@ def connect_dask(address: str | None, workers: int | None = None,
 
     Raises
     ------
+    ValueError
+        If ``workers`` or ``timeout`` is out of range.
     ParameterError
         If Dask is not installed, or nothing listens at ``address``, nothing answers in time, or
         what answers is not a Dask scheduler (the message names the address).
     """
-    timeout = check_connect_timeout(timeout)
     if address is not None:
         _probe(address, timeout)
     try:

@@ -21,6 +21,7 @@ point's kernel prints while it is torn down is dropped; everything else reaches 
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from selfdistill.core.runner import RunJob, RunResult, run_chapter
+from selfdistill.core.validate import Integer, Real, validate_params
 
 __all__ = ["GRACE", "run_local"]
 
@@ -150,6 +152,7 @@ def _abandoned(job: RunJob, why: str) -> RunResult:
                      message=why, budget=job.chapter.budget)
 
 
+@validate_params(workers=Integer(1), grace=Real(0.0, math.inf, upper_open=True))
 def run_local(jobs: list[RunJob], workers: int, on_done: Callable[[RunResult], None],
               grace: float = GRACE) -> list[RunResult]:
     """Run ``jobs`` in ``workers`` processes; call ``on_done`` as each finishes.
@@ -162,11 +165,12 @@ def run_local(jobs: list[RunJob], workers: int, on_done: Callable[[RunResult], N
     jobs : list of RunJob
         The runs.
     workers : int
-        Processes at once.
+        Processes at once, ``≥ 1``.
     on_done : callable
         Called with each :class:`~selfdistill.core.runner.RunResult`.
     grace : float, default GRACE
-        Seconds a running point has to stop after Ctrl-C before its worker is killed.
+        Seconds a running point has to stop after Ctrl-C before its worker is killed, finite and
+        ``≥ 0``.
 
     Returns
     -------

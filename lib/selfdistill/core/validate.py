@@ -14,6 +14,7 @@ command line can use the scalar checks without it.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,6 +109,9 @@ class Real(Constraint):
         Accept only real numbers (:func:`~selfdistill.core.checks.check_real`); otherwise anything
         ``float()`` converts, such as the string ``"0.1"`` from a command line
         (:func:`~selfdistill.core.checks.check_in_range`).
+    allow_nan : bool, default False
+        Accept NaN too (returned as ``nan``): for a measured value, where NaN is an outcome to
+        record (a claim on it fails), not a bad argument.
 
     Examples
     --------
@@ -119,17 +123,25 @@ class Real(Constraint):
 
     def __init__(self, lower: float = -math.inf, upper: float = math.inf, *,
                  lower_open: bool = False, upper_open: bool = False,
-                 strict: bool = False) -> None:
+                 strict: bool = False, allow_nan: bool = False) -> None:
         self.lower, self.upper = lower, upper
         self.lower_open, self.upper_open, self.strict = lower_open, upper_open, strict
+        self.allow_nan = allow_nan
 
     def __call__(self, name: str, value: Any) -> float:
         check = check_real if self.strict else check_in_range
+        if self.allow_nan:  # a NaN the check would accept but for being NaN
+            real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            try:
+                if (real or not self.strict) and math.isnan(float(value)):
+                    return math.nan
+            except (TypeError, ValueError):
+                pass  # not a number: the check below refuses it with its message
         return check(name, value, self.lower, self.upper, lower_open=self.lower_open,
                      upper_open=self.upper_open)
 
     def bad_values(self) -> list[Any]:
-        bad: list[Any] = [math.nan, "not a number"]
+        bad: list[Any] = ["not a number"] if self.allow_nan else [math.nan, "not a number"]
         if math.isfinite(self.lower):
             bad.append(self.lower - 1.0 if not self.lower_open else self.lower)
         if math.isfinite(self.upper):

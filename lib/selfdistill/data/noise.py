@@ -75,7 +75,8 @@ class NoisyLabels:
         return float(self.corrupted.double().mean())
 
 
-@validate_params(num_classes=Integer(2), source=Options(*SYMMETRIC_CONVENTIONS))
+@validate_params(rate=Real(0.0, 1.0), num_classes=Integer(2),
+                 source=Options(*SYMMETRIC_CONVENTIONS))
 def convert_symmetric_rate(rate: float, num_classes: int, *, source: str = "any") -> float:
     """Rate of the other symmetric convention with the same transition matrix.
 
@@ -112,7 +113,7 @@ def convert_symmetric_rate(rate: float, num_classes: int, *, source: str = "any"
     """
     factor = (num_classes - 1) / num_classes
     if source == "any":
-        return check_in_range("rate", rate, 0.0, 1.0) * factor
+        return rate * factor
     return check_in_range("rate", rate, 0.0, factor) / factor
 
 

@@ -71,7 +71,8 @@ def labels_to_targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes)[labels]
 
 
-@validate_params(n=Integer(1), d=Integer(2), spread=Real(0.0, 10.0), seed=Seed())
+@validate_params(n=Integer(1), d=Integer(2), n_clusters=Integer(1), spread=Real(0.0, 10.0),
+                 num_classes=Integer(2), seed=Seed())
 def clusterable_sphere(
     n: int, d: int, n_clusters: int, spread: float = 0.2, num_classes: int = 2, seed: int = 0,
     device: str | torch.device = "cpu",

@@ -97,6 +97,7 @@ def book_or_paper(chapter: str, scale: str, device: torch.device, book: TrainCon
             from None
 
 
+@validate_params(stop_at=Integer(1))
 def interrupted_run_difference(config: TrainConfig, data: Dataset,
                                make_objective: Callable[[], Objective], stop_at: int,
                                folder: str | os.PathLike) -> dict[str, float]:
