@@ -23,11 +23,11 @@ book's API reference (``book/api/``) documents each package on its own page.
 The command line, :mod:`selfdistill.cli`, sits above them all.
 
 Dependency rules, held by ``tests/test_layout.py``: the graph between packages has no cycle;
-``core`` imports no paper, ``data`` or ``training`` (only ``plots``, lazily, for a sweep's figure);
-``data`` imports only ``core``; ``training`` imports ``core`` and ``data``; a paper package imports
-``core``, ``data`` and ``training``, never another paper; ``plots`` imports nothing else of the
-library (no mathematics: arrays and result records in, axes out); ``selfdistill.cli`` may import
-anything. ``selfdistill list`` and ``selfdistill claims`` stay torch-free.
+``core`` imports no other package of the library; ``data`` imports only ``core``; ``training``
+imports ``core`` and ``data``; a paper package imports ``core``, ``data`` and ``training``, never
+another paper; ``plots`` imports only ``core`` (argument checks; no mathematics: arrays and result
+records in, axes out); ``selfdistill.cli`` may import anything. ``selfdistill list`` and
+``selfdistill claims`` stay torch-free.
 """
 
 __version__ = "0.1.0"

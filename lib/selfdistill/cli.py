@@ -193,8 +193,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from selfdistill.core.sweep_report import write_report
+    from selfdistill.plots import sweep as figures
 
-    for path in write_report(Path(args.location), None if args.out is None else args.out):
+    for path in write_report(Path(args.location), None if args.out is None else args.out,
+                             figures=figures):
         print(f"report: {path}")
     return 0
 

@@ -82,6 +82,7 @@ def test_sweep_figure_is_legible_at_display_width(tmp_path):
     from core.test_browser import figure_text_sizes
 
     from selfdistill.core.sweep_report import SweepData, _write_figure
+    from selfdistill.plots import sweep as plots_sweep
 
     ids = [f"paper.claim-number-{i}" for i in range(13)]
     records = []
@@ -93,7 +94,7 @@ def test_sweep_figure_is_legible_at_display_width(tmp_path):
             records.append(types.SimpleNamespace(parameters={"eps": eps, "length": length},
                                                  expected=tuple(ids), claims=claims))
     data = SweepData(tmp_path, {}, ("eps", "length"), tuple(records))
-    svg = next(p for p in _write_figure(data, tmp_path) if p.suffix == ".svg")
+    svg = next(p for p in _write_figure(data, tmp_path, plots_sweep) if p.suffix == ".svg")
     width_pt, sizes = figure_text_sizes(svg)
     shown = min(1.0, plot_style.COLUMN_INCHES * 72 / width_pt)
     assert min(sizes) * shown >= 8.0, f"{min(sizes):.1f} pt drawn, shown at {shown:.0%}"

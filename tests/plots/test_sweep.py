@@ -59,18 +59,21 @@ def test_library_code_never_chooses_a_backend():
 
 def test_the_report_writes_the_figure_without_pyplot(tmp_path):
     """In a fresh interpreter: importing the report loads neither plots nor Matplotlib, and
-    writing the figure loads the plots module but never pyplot (no backend is chosen)."""
+    writing the figure with the plots module passed in never loads pyplot (no backend is
+    chosen)."""
     script = f"""
 import sys, types
 from pathlib import Path
 from selfdistill.core.sweep_report import SweepData, _write_figure
 assert "matplotlib" not in sys.modules and "selfdistill.plots" not in sys.modules
+from selfdistill.plots import sweep as kit
+assert "matplotlib.pyplot" not in sys.modules
 claim = lambda v: types.SimpleNamespace(id="p.c", value=v, bound="≤ 1", passed=v <= 1,
                                         band=lambda: 1e-14)
 records = tuple(types.SimpleNamespace(parameters={{"eps": e}}, expected=("p.c",),
                                       claims=(claim(e),)) for e in (0.5, 2.0))
 paths = _write_figure(SweepData(Path({str(tmp_path)!r}), {{}}, ("eps",), records),
-                      Path({str(tmp_path)!r}))
+                      Path({str(tmp_path)!r}), kit)
 assert [p.name for p in paths] == ["region-of-validity.png", "region-of-validity.svg"]
 assert "selfdistill.plots.sweep" in sys.modules
 assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
@@ -83,6 +86,7 @@ assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
 
 def test_the_same_sweep_gives_the_same_svg(tmp_path):
     from selfdistill.core.sweep_report import SweepData, _write_figure
+    from selfdistill.plots import sweep as plots_sweep
 
     claim = types.SimpleNamespace(id="p.c", value=0.5, bound="1 ± 0.6", passed=True,
                                   band=lambda: 1e-14)
@@ -92,7 +96,7 @@ def test_the_same_sweep_gives_the_same_svg(tmp_path):
     svgs = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        svgs.append(_write_figure(data, tmp_path / name)[1].read_bytes())
+        svgs.append(_write_figure(data, tmp_path / name, plots_sweep)[1].read_bytes())
     assert svgs[0] == svgs[1]
 
 
@@ -100,6 +104,7 @@ def test_the_report_gathers_each_claims_series():
     """_figure_panels: points sorted along x, one series per value of the second parameter (its
     colour kept when a value has no point), bound lines, a log floor for tiny values."""
     from selfdistill.core.sweep_report import SweepData, _figure_panels
+    from selfdistill.plots import sweep as plots_sweep
 
     def claim(cid, value, bound, passed):
         return types.SimpleNamespace(id=cid, value=value, bound=bound, passed=passed,
@@ -115,7 +120,7 @@ def test_the_report_gathers_each_claims_series():
             records.append(types.SimpleNamespace(parameters={"eps": eps, "n": n},
                                                  expected=(), claims=tuple(claims)))
     data = SweepData(Path("."), {}, ("eps", "n"), tuple(records))
-    close, tiny, only = _figure_panels(data)
+    close, tiny, only = _figure_panels(data, plots_sweep)
     assert close.title == "close\nbound 1 ± 0.5" and close.xlabel == "eps"
     assert close.xlog and not close.ylog  # x spans 20× (> 10), the values 40× (< 100)
     one, two = close.series

@@ -4,8 +4,8 @@
 :func:`write_report` (``selfdistill report DIR``) writes ``report.md`` and ``report.csv`` (one row
 per point and claim) and, for one or two swept parameters, ``region-of-validity.png``/``.svg``: each
 claim's measured value over the grid with its bound (the numbers are gathered here, the drawing is
-:mod:`selfdistill.plots.sweep`, imported only when a figure is written). Reading needs neither
-torch nor Dask nor Matplotlib.
+:mod:`selfdistill.plots.sweep`, which the caller passes in: core imports no plots). Reading needs
+neither torch nor Dask nor Matplotlib.
 """
 
 from __future__ import annotations
@@ -329,9 +329,10 @@ def _log_clip(claims: list[Claim]) -> float | None:
     return min(c.band() for c in claims)  # the ledger's one rounding rule
 
 
-def _figure_panels(data: SweepData) -> list[Any]:
-    """Each claim's values over the grid as :class:`selfdistill.plots.sweep.Panel` (numbers and
-    labels only; the drawing is :func:`selfdistill.plots.sweep.plot_region_of_validity`).
+def _figure_panels(data: SweepData, kit: Any) -> list[Any]:
+    """Each claim's values over the grid as ``kit.Panel`` (numbers and labels only; the drawing is
+    ``kit.plot_region_of_validity``; ``kit`` is :mod:`selfdistill.plots.sweep`, passed in so that
+    core imports no plots).
 
     The first swept parameter is the x axis, the second (if any) one series per value. A series
     draws its bound when every point's bound text gives the same number of lines. The x axis is
@@ -339,8 +340,7 @@ def _figure_panels(data: SweepData) -> list[Any]:
     far above values ≥ 0 (:func:`_log_clip`), or positive values and bounds spanning more than a
     factor 100.
     """
-    from selfdistill.plots.sweep import Panel, Series
-
+    Panel, Series = kit.Panel, kit.Series
     ids, (xname, *rest) = data.claim_ids(), data.names
     group = rest[0] if rest else None
     groups = list(dict.fromkeys(r.parameters.get(group) for r in data.records)) if group \
@@ -380,16 +380,14 @@ def _figure_panels(data: SweepData) -> list[Any]:
     return panels
 
 
-def _write_figure(data: SweepData, out: Path) -> list[Path]:
-    """Draw the region-of-validity figure (:mod:`selfdistill.plots.sweep`) and write it as
-    ``region-of-validity.png`` and ``.svg`` into ``out``, atomically; the SVG is byte-stable
+def _write_figure(data: SweepData, out: Path, kit: Any) -> list[Path]:
+    """Draw the region-of-validity figure with ``kit`` (:mod:`selfdistill.plots.sweep`) and write
+    it as ``region-of-validity.png`` and ``.svg`` into ``out``, atomically; the SVG is byte-stable
     (no date, a fixed hash salt). Matplotlib is imported only here, and no backend is chosen: the
     figure is drawn without pyplot."""
     import matplotlib
 
-    from selfdistill.plots.sweep import plot_region_of_validity
-
-    fig = plot_region_of_validity(_figure_panels(data), legend=len(data.names) > 1)
+    fig = kit.plot_region_of_validity(_figure_panels(data, kit), legend=len(data.names) > 1)
     paths = [out / "region-of-validity.png", out / "region-of-validity.svg"]
     with atomic_path(paths[0]) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -398,8 +396,11 @@ def _write_figure(data: SweepData, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(folder: Path, out: Path | None = None) -> list[Path]:
+def write_report(folder: Path, out: Path | None = None, *, figures: Any = None) -> list[Path]:
     """Write the sweep's tables (and its figure for one or two swept parameters).
+
+    The figure is drawn by ``figures``, the module :mod:`selfdistill.plots.sweep` (the command line
+    passes it; core imports no plots); without it only the tables are written.
 
     Another ``out`` than the sweep folder must be new, empty or a report folder of the same
     chapter (:func:`selfdistill.core.outdir.check_out_folder`).
@@ -410,6 +411,8 @@ def write_report(folder: Path, out: Path | None = None) -> list[Path]:
         The sweep folder.
     out : pathlib.Path, optional
         Where the report goes; the sweep folder when omitted.
+    figures : module, optional
+        :mod:`selfdistill.plots.sweep` (``Panel``, ``Series``, ``plot_region_of_validity``).
 
     Returns
     -------
@@ -435,6 +438,6 @@ def write_report(folder: Path, out: Path | None = None) -> list[Path]:
         write_marker(out, "report", chapter)
     out.mkdir(parents=True, exist_ok=True)
     written = list(_write_tables(data, out))
-    if 1 <= len(data.names) <= 2 and data.claim_ids():
-        written += _write_figure(data, out)
+    if figures is not None and 1 <= len(data.names) <= 2 and data.claim_ids():
+        written += _write_figure(data, out, figures)
     return written

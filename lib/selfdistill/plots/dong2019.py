@@ -4,9 +4,12 @@ figure's axes and returns them; arrays or CPU tensors in, nothing computed here.
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 
+from selfdistill.core.validate import Real, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
 
 __all__ = [
@@ -85,6 +88,7 @@ def plot_width_gap(widths, gaps, ax=None):
     return ax
 
 
+@validate_params(predicted=Real(0.0, math.inf, upper_open=True))
 def plot_kernel_sd(errors: dict[str, np.ndarray], predicted: float, ax=None):
     """ℓ2 distance to the true labels over epochs for each run, with the predicted level.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from selfdistill.core.validate import Integer, Positive, Real, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
 from selfdistill.plots.mobahi2020_fits import (  # noqa: F401 - re-exported for the chapters
     plot_arm_errors,
@@ -45,6 +46,7 @@ def _np(v):
     return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
 
 
+@validate_params(eps=Positive(), K=Integer(1))
 def plot_norms_and_c(spec, refit, eps: float, K: int):
     """Two panels: ``‖y_t‖`` with the collapse level ``√(Kε)``, and ``c_t``; both routes.
 
@@ -295,6 +297,7 @@ def plot_tolerance_rounds(table: dict[str, np.ndarray]):
     return axes
 
 
+@validate_params(limit=Positive())
 def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
     """Weight ratio of a pair over a sweep of ε, with a data-free bound and its limit.
 
@@ -330,6 +333,7 @@ def plot_ratio_vs_eps(sweep, bound, limit: float, ax=None):
     return ax
 
 
+@validate_params(start=Real(0.0, 1.0))
 def plot_alignment_vs_eps(eps, final, start: float, ax=None):
     """``cos²`` of the last round's targets with the top eigenvectors against ε (log axis).
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from selfdistill.core.validate import Positive, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
 
 __all__ = [
@@ -89,6 +90,7 @@ def plot_c_of_eps(sweep, ax=None):
     return ax
 
 
+@validate_params(length=Positive())
 def plot_convergence(study, length: float, ax=None):
     """Errors of the discretised solve against the grid spacing, with the ``(h/ℓ)²`` bound.
 
@@ -116,6 +118,7 @@ def plot_convergence(study, length: float, ax=None):
     return ax
 
 
+@validate_params(length=Positive())
 def plot_domain(paddings, diff, length: float, ax=None):
     """Whole-line against free-end kernel fits as the interval grows, with the ``exp(-2P/ℓ)`` rate.
 
@@ -195,6 +198,7 @@ def _axes(ax, ncols: int = 1):
     return plt.subplots(1, ncols, figsize=(width, 3.8), layout="constrained")[1]
 
 
+@validate_params(best_c=Positive())
 def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
     """Diagonals of ``B_t`` per round against the eigenvalue ``d_k``, and the best single fit.
 

@@ -23,6 +23,7 @@ Every plotting module imports this module, which applies :data:`STYLE` to Matplo
 from __future__ import annotations
 
 import itertools
+import math
 
 import matplotlib as mpl
 import matplotlib.scale
@@ -31,6 +32,8 @@ import numpy as np
 from cycler import cycler
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
+
+from selfdistill.core.validate import Positive, Real, validate_params
 
 __all__ = ["COLUMN_INCHES", "LINESTYLES", "LogLabels", "MARKERS", "MAX_WIDTH_INCHES",
            "MINOR_GAP_EM", "OKABE_ITO", "SMALLEST_PT", "STYLE", "TICK_GAP_PT", "apply_style",
@@ -223,6 +226,7 @@ def legend_above(ax, **kwargs) -> object:
     return ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), borderaxespad=0.0, **kwargs)
 
 
+@validate_params(column_inches=Positive())
 def displayed_text_sizes(fig, column_inches: float = COLUMN_INCHES) -> list[tuple[float, str]]:
     """Every visible text of ``fig`` as the page shows it, smallest first.
 
@@ -277,6 +281,7 @@ def _drawn_tick_labels(axis) -> list:
             if label.get_visible() and label.get_text().strip()]
 
 
+@validate_params(gap_pt=Real(0.0, math.inf, upper_open=True))
 def overlapping_tick_labels(fig, gap_pt: float = TICK_GAP_PT) -> list[tuple[str, str]]:
     """Pairs of tick labels of one axis of ``fig`` drawn closer than ``gap_pt`` (or overlapping).
 

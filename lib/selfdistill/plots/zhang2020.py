@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from selfdistill.core.validate import Integer, Real, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
 
 __all__ = [
@@ -24,6 +25,7 @@ def _np(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
+@validate_params(label=Integer(0))
 def plot_targets(rows: dict[str, object], label: int, ax=None):
     """Grouped bars: one target vector per method for one example of class ``label``.
 
@@ -192,6 +194,7 @@ def plot_reliability(diagrams: dict[str, object]):
     return fig
 
 
+@validate_params(gap=Real(0.0, 1.0, lower_open=True))
 def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
     """Mean binned ECE against n for a calibrated and an over-confident predictor.
 
