@@ -231,3 +231,21 @@ def test_cuda_routes_stay_on_the_device_and_agree(route: str) -> None:
     bound = 200 * U * float(d_cpu.max())
     assert float((d.cpu() - d_cpu).abs().max()) <= bound
     assert float((V @ torch.diag(d) @ V.T - Gc).abs().max()) <= bound
+
+
+def test_checked_eigh_is_the_route_without_the_second_pass(monkeypatch) -> None:
+    """checked_eigh decomposes as symmetric_eigh does, by the same route, and reads G once less:
+    the spectral engine's cost is the eigensolver's (issue 15, item 7)."""
+    from selfdistill.core import eigensolver
+
+    G = exponential_gram(30)
+    for route in CONCRETE:
+        d1, V1 = symmetric_eigh(G, route=route)
+        d2, V2 = eigensolver.checked_eigh(G, route=route)
+        assert torch.equal(d1, d2) and torch.equal(V1, V2)
+    seen = []
+    monkeypatch.setattr(eigensolver, "check_finite", lambda *a: seen.append(a))
+    eigensolver.checked_eigh(G, route="numpy")
+    assert not seen
+    with pytest.raises(ValueError, match="route"):
+        eigensolver.checked_eigh(G, route="lapack")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["DEFAULT_ROUTE", "ROUTES", "ROUTE_ENV", "SCIPY_DRIVER", "resolve_route",
-           "symmetric_eigh"]
+           "checked_eigh", "symmetric_eigh"]
 
 #: the routes accepted by :func:`symmetric_eigh` (``route=``) and by :data:`ROUTE_ENV`
 ROUTES = ("auto", "torch", "numpy", "scipy")
@@ -141,6 +141,42 @@ def symmetric_eigh(G: torch.Tensor, route: str | None = None
         raise ValueError(f"G has shape {tuple(G.shape)}; accepted: square (K, K) with K ≥ 1")
     chosen = resolve_route(route, G.device.type)
     check_finite("G", G)
+    return _by_route(G, chosen)
+
+
+def checked_eigh(G: torch.Tensor, route: str | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`symmetric_eigh` of a matrix the caller has already checked.
+
+    For a ``G`` that :func:`selfdistill.core.checks.check_symmetric` (or the constraint
+    :class:`selfdistill.core.validate.SymmetricMatrix`) accepted: real, finite, square,
+    symmetric. It skips :func:`symmetric_eigh`'s second pass over ``G``, so that the spectral
+    engine costs no more than the eigensolver (``bench/bench_eigh.py``).
+
+    Parameters
+    ----------
+    G : torch.Tensor, shape ``(K, K)``
+        Checked as above, ``K ≥ 1``.
+    route : str, optional
+        As for :func:`symmetric_eigh` (validated).
+
+    Returns
+    -------
+    d, V : torch.Tensor
+        As for :func:`symmetric_eigh`.
+
+    Raises
+    ------
+    ValueError
+        ``route`` (or :data:`ROUTE_ENV`) not one of :data:`ROUTES`.
+    """
+    return _by_route(G, resolve_route(route, G.device.type))
+
+
+def _by_route(G: torch.Tensor, chosen: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The decomposition by the resolved route ``chosen`` (no checks of ``G``)."""
+    import torch
+
     if chosen == "torch":
         return torch.linalg.eigh(G)
     A = G.detach().cpu().numpy()

@@ -29,7 +29,7 @@ import torch
 from scipy.optimize import brentq
 
 from selfdistill.core.device import VERIFY_DTYPE, as_tensor
-from selfdistill.core.eigensolver import symmetric_eigh
+from selfdistill.core.eigensolver import checked_eigh
 from selfdistill.core.validate import (
     Integer,
     Optional,
@@ -273,7 +273,7 @@ def eigenbasis(G: torch.Tensor) -> Eigenbasis:
 
     Notes
     -----
-    The eigensolver is :func:`selfdistill.core.eigensolver.symmetric_eigh` (the fastest route
+    The eigensolver is :func:`selfdistill.core.eigensolver.checked_eigh` (the fastest route
     measured on the device; ``SELFDISTILL_EIGH`` forces one).
 
     Why ``K u d_max``: ``eigh`` is backward stable, its eigenvalues are exact for ``G + E`` with
@@ -293,7 +293,8 @@ def eigenbasis(G: torch.Tensor) -> Eigenbasis:
     """
     if G.shape[0] == 0:
         raise ValueError("G has shape (0, 0); accepted: K × K with K ≥ 1 (one point or more)")
-    d, vectors = symmetric_eigh(G.to(VERIFY_DTYPE))  # the device's fastest route
+    # G passed SymmetricMatrix (real, finite, square, symmetric): the device's fastest route
+    d, vectors = checked_eigh(G.to(VERIFY_DTYPE))
     d_min, d_max = float(d[0]), float(d[-1])
     floor = G.shape[0] * _U * max(abs(d_max), 1e-300)  # K u d_max, see the docstring
     if d_min <= floor:
