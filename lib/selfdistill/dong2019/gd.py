@@ -63,7 +63,7 @@ class GDHistory:
 def _loss(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if kind == "mse":
         return (out - y).square().sum() / 2
-    return out.shape[0] * soft_cross_entropy(out, y)  # the sum over examples
+    return soft_cross_entropy(out, y, "sum")
 
 
 @validate_params(X=Tensor((2,)), y=Tensor((1, 2)), lr=Positive(), steps=Integer(0),

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from selfdistill.core.validate import Integer, Tensor, check_labels, validate_params
+from selfdistill.core.validate import Integer, Options, Tensor, check_labels, validate_params
 
 __all__ = ["Batch", "CrossEntropy", "EpochTargets", "LossFunction", "MSE",
            "Objective", "SoftTargets", "soft_cross_entropy"]
@@ -62,9 +62,11 @@ class Batch:
     generator: torch.Generator | None = None
 
 
-@validate_params(logits=Tensor((2,), finite=False), targets=Tensor((2,), finite=False))
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The one soft cross-entropy: the batch mean of ``−Σ_k t_k log softmax(s)_k``.
+@validate_params(logits=Tensor((2,), finite=False), targets=Tensor((2,), finite=False),
+                 reduction=Options("mean", "sum", "none"))
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor,
+                       reduction: str = "mean") -> torch.Tensor:
+    """The one soft cross-entropy: ``−Σ_k t_k log softmax(s)_k`` per row, reduced over the batch.
 
     Parameters
     ----------
@@ -73,16 +75,19 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
         finiteness: this runs on every batch).
     targets : torch.Tensor
         Shape ``(n, K)``, rows on the simplex, the same dtype and device.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        Over the batch: the mean (the trainer's loss), the sum, or one value per row.
 
     Returns
     -------
     torch.Tensor
-        A scalar (shape ``()``) on the logits' device, differentiable in ``logits``.
+        Shape ``()`` (``(n,)`` for ``"none"``) on the logits' device, differentiable in
+        ``logits``.
 
     Raises
     ------
     ValueError
-        If either is not a real 2-D tensor, or their shapes differ.
+        If either is not a real 2-D tensor, their shapes differ, or ``reduction`` is unknown.
 
     Examples
     --------
@@ -93,7 +98,10 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     if logits.shape != targets.shape:
         raise ValueError(f"logits has shape {tuple(logits.shape)} but targets has shape "
                          f"{tuple(targets.shape)}; they must match")
-    return -(targets * F.log_softmax(logits, dim=1)).sum(1).mean()
+    rows = -(targets * F.log_softmax(logits, dim=1)).sum(1)
+    if reduction == "none":
+        return rows
+    return rows.sum() if reduction == "sum" else rows.mean()
 
 
 class Objective:

@@ -86,16 +86,11 @@ def _reduce(per_example: torch.Tensor, reduction: str) -> torch.Tensor:
 
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor, reduction: str) -> torch.Tensor:
     """The one soft cross-entropy (:func:`selfdistill.training.objectives.soft_cross_entropy`)
-    with this module's checks and reductions: ``"mean"`` calls it on the batch; ``"none"`` and
-    ``"sum"`` call it on each row (``torch.vmap``), so every reduction is the same sum
-    ``-Σ_k m_k log softmax(s)_k`` per row, in the same order, as before."""
+    with this module's checks (finite targets of the logits' shape and device)."""
     _check_logits("logits", logits)
     _check_like("target", target, logits)
     check_finite("target", target.detach())
-    if reduction == "mean":
-        return soft_cross_entropy(logits, target)
-    rows = torch.vmap(lambda s, m: soft_cross_entropy(s[None], m[None]))(logits, target)
-    return _reduce(rows, reduction)
+    return soft_cross_entropy(logits, target, reduction)
 
 
 # --------------------------------------------------------------------------------------- basics
