@@ -11,6 +11,7 @@ import numpy as np
 
 from selfdistill.core.validate import Real, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+from selfdistill.plots.style import as_array
 
 __all__ = [
     "plot_digits",
@@ -28,10 +29,6 @@ __all__ = [
 _COLOURS = {"plain": "C0", "A": "C1", "B": "C2", "C": "C3", "oracle": "k"}
 # each rule its own line style too: rule A and rule C can coincide, and one must not hide the other
 _LINES = {"plain": "-", "A": "--", "B": "-.", "C": (0, (1, 1.5)), "oracle": ":"}
-
-
-def _np(v):
-    return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
 
 
 def plot_filters(lam, filters: dict[str, np.ndarray], ax=None):
@@ -52,9 +49,9 @@ def plot_filters(lam, filters: dict[str, np.ndarray], ax=None):
         The axes drawn on.
     """
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
-    order = np.argsort(_np(lam))
+    order = np.argsort(as_array(lam))
     for label, phi in filters.items():
-        ax.semilogx(_np(lam)[order], _np(phi)[order], marker=".", label=label)
+        ax.semilogx(as_array(lam)[order], as_array(phi)[order], marker=".", label=label)
     ax.set(xlabel="eigenvalue λ of H", ylabel="filter φ(λ)")
     ax.legend()
     return ax
@@ -110,7 +107,8 @@ def plot_kernel_sd(errors: dict[str, np.ndarray], predicted: float, ax=None):
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     for label, err in errors.items():
         arm = label.split()[0]
-        ax.plot(_np(err), color=_COLOURS.get(arm), ls=_LINES.get(arm, "-"), lw=2.0, label=label)
+        ax.plot(as_array(err), color=_COLOURS.get(arm), ls=_LINES.get(arm, "-"), lw=2.0,
+                label=label)
     ax.axhline(predicted, color="k", ls=":", label="2ρ√n (cluster averages)")
     ax.set(xlabel="epoch (one GD step)", ylabel="‖u_t − y*‖", ylim=(0, None))
     ax.legend()

@@ -27,6 +27,7 @@ from selfdistill.plots.mobahi2020_fits import (  # noqa: F401 - re-exported for 
     plot_pair_ratios,
     plot_residuals,
 )
+from selfdistill.plots.style import as_array
 
 __all__ = [
     "plot_alignment",
@@ -40,10 +41,6 @@ __all__ = [
     "plot_sparsity_vs_eps",
     "plot_tolerance_rounds",
 ]
-
-
-def _np(v):
-    return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
 
 
 @validate_params(eps=Positive(), K=Integer(1))
@@ -69,12 +66,12 @@ def plot_norms_and_c(spec, refit, eps: float, K: int):
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     t = np.arange(spec.n_rounds + 1)
-    a.plot(t, _np(spec.norms()), "o-", label="spectral engine")
-    a.plot(t, _np(refit.y.flatten(1).norm(dim=1)), "k+", ms=10, label="refit every round")
+    a.plot(t, as_array(spec.norms()), "o-", label="spectral engine")
+    a.plot(t, as_array(refit.y.flatten(1).norm(dim=1)), "k+", ms=10, label="refit every round")
     a.axhline(np.sqrt(K * eps), color="C3", ls="--", label=r"collapse level $\sqrt{K\epsilon}$")
     a.set(xlabel="round $t$", ylabel=r"$\|\mathbf{y}_t\|$")
-    b.semilogy(t[:-1], _np(spec.c), "o-", label="spectral engine")
-    b.semilogy(t[:-1], _np(refit.c), "k+", ms=10, label="refit every round")
+    b.semilogy(t[:-1], as_array(spec.c), "o-", label="spectral engine")
+    b.semilogy(t[:-1], as_array(refit.c), "k+", ms=10, label="refit every round")
     b.set(xlabel="round $t$", ylabel="$c_t$")
     a.legend()
     b.legend()
@@ -86,7 +83,7 @@ def _per_round(series: dict[str, np.ndarray], ax, dashed: tuple[str, ...] = (), 
     its own marker, solid, or dashed where its label starts with one of ``dashed``."""
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     for i, (label, values) in enumerate(series.items()):
-        values = _np(values)
+        values = as_array(values)
         ls = "--" if label.startswith(dashed) else "-"
         marker = plot_style.MARKERS[i % len(plot_style.MARKERS)]
         ax.plot(np.arange(len(values)), values, ls=ls, marker=marker, label=label)
@@ -131,7 +128,7 @@ def plot_b_diagonals(B, d):
     matplotlib.figure.Figure
         The new figure.
     """
-    B, d = _np(B), _np(d)
+    B, d = as_array(B), as_array(d)
     fig, (a, b) = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     colours = plt.cm.viridis(np.linspace(0, 1, len(B)))
@@ -167,8 +164,8 @@ def plot_ratio_bounds(ratio, lower, upper, label: str, ax=None):
     """
     ax = ax if ax is not None else plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
     t = np.arange(len(ratio))
-    ax.fill_between(t, _np(lower), _np(upper), alpha=0.25, label="bounds of the ratio")
-    ax.semilogy(t, _np(ratio), "o-", label=label)
+    ax.fill_between(t, as_array(lower), as_array(upper), alpha=0.25, label="bounds of the ratio")
+    ax.semilogy(t, as_array(ratio), "o-", label=label)
     ax.set(xlabel="round $t$", ylabel="ratio of diagonal entries")
     ax.legend()
     return ax

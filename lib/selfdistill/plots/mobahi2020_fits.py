@@ -11,6 +11,7 @@ import numpy as np
 
 from selfdistill.core.validate import Positive, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+from selfdistill.plots.style import as_array
 
 __all__ = [
     "plot_arm_errors",
@@ -25,10 +26,6 @@ __all__ = [
     "plot_pair_ratios",
     "plot_residuals",
 ]
-
-
-def _np(v):
-    return v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
 
 
 def plot_fits(x, y, grid, curves: dict[str, np.ndarray], truth=None, ax=None):
@@ -221,11 +218,11 @@ def plot_filters(d, B_rounds, best_filter, best_c: float, ax=None):
         The axes drawn on.
     """
     ax = _axes(ax)
-    d, B = _np(d), _np(B_rounds)
+    d, B = as_array(d), as_array(B_rounds)
     for t, b in enumerate(B):
         ax.loglog(d, b, "o-", ms=3, color=plt.cm.viridis(t / max(len(B) - 1, 1)),
                   label=f"$B_{{{t}}}$" if t in (0, len(B) - 1) or len(B) <= 6 else None)
-    ax.loglog(d, _np(best_filter), "k--", label=f"best single fit $A(c)$, $c$ = {best_c:.3g}")
+    ax.loglog(d, as_array(best_filter), "k--", label=f"best single fit $A(c)$, $c$ = {best_c:.3g}")
     ax.set(xlabel="eigenvalue $d_k$", ylabel="filter entry")
     ax.legend(ncol=2)
     return ax
@@ -403,19 +400,19 @@ def plot_fits_zoomed(x, y, grid, curves: dict[str, np.ndarray], truth=None):
     fig, axes = plt.subplots(1, 2, figsize=(plot_style.MAX_WIDTH_INCHES, 3.4),
                              layout="constrained")
     whole, zoom = axes
-    grid = _np(grid)
-    values = {label: _np(v) for label, v in curves.items()}
+    grid = as_array(grid)
+    values = {label: as_array(v) for label, v in curves.items()}
     low = min(float(v.min()) for v in values.values())
     high = max(float(v.max()) for v in values.values())
     pad = 0.1 * (high - low) if high > low else 1e-3
     if truth is not None:
-        whole.plot(grid, _np(truth), color="0.6", ls=":", label="noiseless truth")
+        whole.plot(grid, as_array(truth), color="0.6", ls=":", label="noiseless truth")
     whole.axhspan(low - pad, high + pad, color="0.88", lw=0, label="range magnified, right")
     for i, (label, v) in enumerate(values.items()):
         style = {"color": plot_style.OKABE_ITO[i], "ls": plot_style.LINESTYLES[i]}
         whole.plot(grid, v, label=label, **style)
         zoom.plot(grid, v, **style)
-    whole.plot(_np(x), _np(y), "ko", ms=4, label="training data")
+    whole.plot(as_array(x), as_array(y), "ko", ms=4, label="training data")
     whole.set(xlabel="$x$", ylabel="$f(x)$", title="at the scale of the data")
     zoom.set(xlabel="$x$", ylim=(low - pad, high + pad), title="the fits magnified")
     fig.legend(*whole.get_legend_handles_labels(), loc="outside lower center", ncol=3)

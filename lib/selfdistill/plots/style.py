@@ -37,7 +37,7 @@ from selfdistill.core.validate import Positive, Real, validate_params
 
 __all__ = ["COLUMN_INCHES", "LINESTYLES", "LogLabels", "MARKERS", "MAX_WIDTH_INCHES",
            "MINOR_GAP_EM", "OKABE_ITO", "SMALLEST_PT", "STYLE", "TICK_GAP_PT", "apply_style",
-           "displayed_text_sizes", "legend_above", "legend_below", "legend_outside",
+           "as_array", "displayed_text_sizes", "legend_above", "legend_below", "legend_outside",
            "legends_over_data", "overlapping_tick_labels", "use_svg"]
 
 #: Okabe–Ito colours without black (used for reference lines): blue, orange, bluish green,
@@ -427,3 +427,24 @@ def use_svg() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
+
+
+def as_array(values) -> np.ndarray:
+    """What a figure function accepts as data, as a NumPy array.
+
+    Parameters
+    ----------
+    values : array_like or torch.Tensor
+        A NumPy array, a sequence, or a tensor on any device (detached and copied to the CPU).
+
+    Returns
+    -------
+    numpy.ndarray
+        The same values.
+
+    Examples
+    --------
+    >>> as_array([1.0, 2.0]).tolist()
+    [1.0, 2.0]
+    """
+    return values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)

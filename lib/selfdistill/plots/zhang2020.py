@@ -7,6 +7,7 @@ import numpy as np
 
 from selfdistill.core.validate import Integer, Real, validate_params
 from selfdistill.plots import style as plot_style  # noqa: F401 - importing applies the figure style
+from selfdistill.plots.style import as_array
 
 __all__ = [
     "plot_diversity",
@@ -19,10 +20,6 @@ __all__ = [
     "plot_smoothing_amounts",
     "plot_targets",
 ]
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 @validate_params(label=Integer(0))
@@ -45,9 +42,9 @@ def plot_targets(rows: dict[str, object], label: int, ax=None):
     """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")[1]
-    C, width = len(_np(next(iter(rows.values())))), 0.8 / len(rows)
+    C, width = len(as_array(next(iter(rows.values())))), 0.8 / len(rows)
     for j, (name, m) in enumerate(rows.items()):
-        ax.bar(np.arange(C) + (j - len(rows) / 2 + 0.5) * width, _np(m), width, label=name)
+        ax.bar(np.arange(C) + (j - len(rows) / 2 + 0.5) * width, as_array(m), width, label=name)
     ax.set(xlabel=f"class $k$ (true class $y={label}$)", ylabel="target mass $m_k$",
            yscale="log", xticks=np.arange(C))
     ax.legend()
@@ -71,7 +68,7 @@ def plot_map_check(closed, numeric, ax=None):
     """
     if ax is None:
         ax = plt.subplots(figsize=(4.4, 4.0), layout="constrained")[1]
-    x, y = _np(closed).ravel(), _np(numeric).ravel()
+    x, y = as_array(closed).ravel(), as_array(numeric).ravel()
     ax.loglog(x, y, "o", ms=3, label="entries $z^*_{ik}$")
     lim = [min(x.min(), y.min()) / 2, 1.5]
     ax.loglog(lim, lim, "k--", lw=1, label="equality")
@@ -101,11 +98,11 @@ def plot_diversity(true_mass: dict[str, object], bins, entropies: dict[str, obje
                                    layout="constrained")
     edges = np.linspace(0, 1, 41)
     for name, mass in true_mass.items():
-        left.hist(_np(mass), bins=edges, histtype="step", lw=1.5, label=name)
+        left.hist(as_array(mass), bins=edges, histtype="step", lw=1.5, label=name)
     left.set(xlabel=r"true-class mass $1-\varepsilon_i$", ylabel="examples", yscale="log")
     left.legend()
     for name, values in entropies.items():
-        right.plot(bins, _np(values), "o-", label=name)
+        right.plot(bins, as_array(values), "o-", label=name)
     right.set(xlabel="number of bins", ylabel="histogram entropy (nats)", xscale="log")
     right.legend()
     return fig
@@ -132,11 +129,11 @@ def plot_order_statistics(closed, mc_mean, mc_se, approx, ax=None):
     """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
-    k = np.arange(1, len(_np(closed)) + 1)
-    ax.plot(k, _np(closed), "C0-", label="closed form")
-    ax.errorbar(k, _np(mc_mean), yerr=2 * _np(mc_se), fmt="C1.", ms=3, lw=0.8,
+    k = np.arange(1, len(as_array(closed)) + 1)
+    ax.plot(k, as_array(closed), "C0-", label="closed form")
+    ax.errorbar(k, as_array(mc_mean), yerr=2 * as_array(mc_se), fmt="C1.", ms=3, lw=0.8,
                 label="Monte Carlo ± 2 SE")
-    ax.plot(k, _np(approx), "k:", label=r"quantile map $(k/(n+1))^{1/a}$")
+    ax.plot(k, as_array(approx), "k:", label=r"quantile map $(k/(n+1))^{1/a}$")
     ax.set(xlabel="rank $k$ (1 = least confident)", ylabel=r"$E[b_{(k)}]$")
     ax.legend()
     return ax
@@ -161,7 +158,7 @@ def plot_smoothing_amounts(confidence, eps, ax=None):
     """
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
-    ax.plot(_np(confidence), _np(eps), "o", ms=3)
+    ax.plot(as_array(confidence), as_array(eps), "o", ms=3)
     ax.set(xlabel="EMA model's true-class confidence",
            ylabel=r"smoothing amount $\varepsilon_i=\alpha(1-b_i)$")
     return ax
@@ -184,7 +181,7 @@ def plot_reliability(diagrams: dict[str, object]):
     fig, axes = plt.subplots(1, len(diagrams), figsize=(plot_style.MAX_WIDTH_INCHES, 3.8),
                              layout="constrained", squeeze=False)
     for ax, (name, rel) in zip(axes[0], diagrams.items(), strict=True):
-        edges, acc = _np(rel.edges), _np(rel.accuracy)
+        edges, acc = as_array(rel.edges), as_array(rel.accuracy)
         ok = ~np.isnan(acc)
         centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         ax.bar(centers[ok], acc[ok], width[ok], edgecolor="k", alpha=0.6, label="accuracy")
@@ -219,8 +216,8 @@ def plot_ece_vs_n(ns, mean, stderr, predicted, gap: float, ax=None):
     if ax is None:
         ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")[1]
     for name, m in mean.items():
-        ax.errorbar(ns, _np(m), yerr=2 * _np(stderr[name]), fmt="o-", ms=4, label=name)
-    ax.plot(ns, _np(predicted), "k:", label="bias, normal approximation")
+        ax.errorbar(ns, as_array(m), yerr=2 * as_array(stderr[name]), fmt="o-", ms=4, label=name)
+    ax.plot(ns, as_array(predicted), "k:", label="bias, normal approximation")
     ax.axhline(gap, color="C1", ls="--", lw=1, label="population gap (closed form)")
     ax.set(xscale="log", yscale="log", xlabel="sample size $n$", ylabel="binned ECE")
     ax.xaxis.set_minor_formatter(plt.NullFormatter())  # no overlapping minor-tick labels
