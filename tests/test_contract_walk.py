@@ -56,3 +56,14 @@ def test_the_walk_finds_the_library():
 def test_every_declared_argument_refuses_its_bad_values(case, obj, param, bad):
     with pytest.raises(ValueError, match=rf"^{param}\b"):
         obj(**{param: bad})
+
+
+@pytest.mark.parametrize("package", ["mobahi2020", "zhang2020", "dong2019"])
+def test_every_module_of_a_paper_declares_its_constraints(package):
+    """Each module of a paper package has a public function or class that declares constraints,
+    so the walk above reaches every one of them."""
+    declared = {getattr(obj, "__module__", "") for name, obj in public_callables()
+                if name.split(".")[1] == package and _declared(obj)}
+    pkg = importlib.import_module(f"selfdistill.{package}")
+    modules = {f"selfdistill.{package}.{info.name}" for info in pkgutil.iter_modules(pkg.__path__)}
+    assert modules <= declared, sorted(modules - declared)

@@ -1,13 +1,11 @@
-"""The validation contract of mobahi2020 and data.toy: every declared constraint refuses its bad
-values before the body runs, naming the parameter; the oracles declare what they check and never
-call it; the refusals added with the contract (each accepted before it)."""
+"""The validation contract of mobahi2020 and data.toy, beyond the common tests: the kernels'
+declared fields, and the refusals added with the contract (each accepted before it). The walk of
+every declared constraint is ``tests/test_contract_walk.py``; the oracles' declarations and their
+independence are ``tests/test_oracle_checks.py`` and ``tests/test_oracles_independent.py``."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import importlib
-import inspect
 import math
 
 import numpy as np
@@ -24,90 +22,11 @@ from selfdistill.mobahi2020.kernels import ExponentialKernel, NeumannExponential
 F64 = torch.float64
 
 
-def _public_callables():
-    seen = {}
-    for module in (pkg, toy):
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if inspect.isfunction(obj) and hasattr(obj, "__constraints__"):
-                seen[f"{obj.__module__}.{name}"] = obj
-    return sorted(seen.items())
-
-
-CASES = [(qualname, fn, name, bad)
-         for qualname, fn in _public_callables()
-         for name, constraint in fn.__constraints__.items()
-         for bad in constraint.bad_values()]
-
-
-def test_the_walk_covers_the_packages():
-    # at least one declared function per module that has public functions with scalar arguments
-    modules = {fn.__module__.rsplit(".", 1)[1] for _, fn in _public_callables()}
-    assert {"baselines", "deep", "draws", "finite_difference", "fit_studies", "greens_fit",
-            "hilbert", "kernels", "oracles", "rounds", "spectral", "studies", "toy"} <= modules
-
-
-@pytest.mark.parametrize(("qualname", "fn", "name", "bad"), CASES,
-                         ids=[f"{q}-{n}-{i}" for i, (q, _, n, _) in enumerate(CASES)])
-def test_declared_constraints_refuse_before_the_body(qualname, fn, name, bad):
-    # only the bad argument is passed: a refusal must come from the declaration, before the body
-    # (which, missing its other arguments, would fail with a TypeError instead)
-    with pytest.raises(ValueError, match=rf"^{name}\b"):
-        fn(**{name: bad})
-
-
 @pytest.mark.parametrize("cls", [ExponentialKernel, NeumannExponentialKernel, pkg.GaussianKernel,
                                  pkg.ToleranceConfig])
 def test_dataclass_fields_are_declared(cls):
     names = {f.name for f in dataclasses.fields(cls)}
     assert set(cls.__constraints__) <= names and cls.__constraints__
-
-
-# --------------------------------------------------------------------------- the oracles
-
-
-def _resolve(path: str):
-    module, _, rest = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), rest)
-    except ModuleNotFoundError:  # a method: module.Class.method
-        module, _, cls = module.rpartition(".")
-        return getattr(getattr(importlib.import_module(module), cls), rest)
-
-
-def _names_called(fn) -> set[str]:
-    tree = ast.parse(inspect.getsource(inspect.unwrap(fn)).lstrip())
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            f = node.func
-            out.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
-    return out
-
-
-def test_checks_names_existing_oracles_and_solvers():
-    assert set(oracles.CHECKS) == {n for n in oracles.__all__
-                                   if inspect.isfunction(getattr(oracles, n))}
-    for oracle, solvers in oracles.CHECKS.items():
-        for path in solvers:
-            assert _resolve(path) is not None, (oracle, path)
-
-
-@pytest.mark.parametrize("oracle", sorted(oracles.CHECKS))
-def test_no_oracle_calls_what_it_checks(oracle):
-    # direct calls, and calls through the functions of its own module that it calls
-    fn = getattr(oracles, oracle)
-    called, frontier = set(), {oracle}
-    while frontier:
-        name = frontier.pop()
-        target = getattr(oracles, name, None)
-        if not inspect.isfunction(target) or target.__module__ != oracles.__name__:
-            continue
-        new = _names_called(target) - called
-        called |= new
-        frontier |= new
-    checked = {path.rsplit(".", 1)[1] for path in oracles.CHECKS[oracle]}
-    assert not called & checked, (fn.__name__, called & checked)
 
 
 # --------------------------------------------------------------------------- new refusals
